@@ -1,0 +1,104 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { rmSync } from 'node:fs'
+import { codec, frame, FrameReader, Kind, type Message } from '../src/ipc/protocol.ts'
+import type { EventName, Events, OpName, Ops } from '../src/ipc/messages.ts'
+
+export class Peer {
+  worker: { id: number, pid: number } | null = null
+  private outbox: Buffer[] = []
+  private flushScheduled = false
+  private readonly wire = codec()
+
+  constructor (readonly socket: Socket) {}
+
+  send (message: Message): void {
+    this.outbox.push(this.wire.pack(message))
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    // Replies produced in one turn (a burst of rate-limit checks, say) leave in one write.
+    setImmediate(() => {
+      this.flushScheduled = false
+      const batch = this.outbox
+      this.outbox = []
+      if (!this.socket.destroyed) this.socket.write(frame(batch))
+    })
+  }
+
+  unpack (payload: Buffer): Message {
+    return this.wire.unpack(payload)
+  }
+}
+
+export type Handlers = {
+  [K in OpName]: (request: Ops[K]['req'], peer: Peer) => Ops[K]['res'] | Promise<Ops[K]['res']>
+}
+
+export class IpcServer {
+  readonly peers = new Set<Peer>()
+  onDisconnect: (peer: Peer) => void = () => {}
+  private readonly server: Server
+
+  constructor (private readonly socketPath: string, private readonly handlers: Handlers) {
+    this.server = createServer((socket) => this.accept(socket))
+  }
+
+  listen (): Promise<void> {
+    rmSync(this.socketPath, { force: true }) // a coordinator that was SIGKILLed leaves its socket file behind
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.socketPath, () => resolve())
+    })
+  }
+
+  broadcast<E extends EventName> (name: E, payload: Events[E]): void {
+    for (const peer of this.peers) peer.send([Kind.Event, 0, name, payload])
+  }
+
+  close (): void {
+    for (const peer of this.peers) peer.socket.destroy()
+    this.server.close()
+    rmSync(this.socketPath, { force: true })
+  }
+
+  private accept (socket: Socket): void {
+    const peer = new Peer(socket)
+    const reader = new FrameReader()
+    this.peers.add(peer)
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk, (payload) => this.dispatch(peer, peer.unpack(payload)))
+      } catch (error) {
+        socket.destroy(error instanceof Error ? error : new Error(String(error)))
+      }
+    })
+    socket.on('error', () => { /* 'close' follows */ })
+    socket.on('close', () => {
+      this.peers.delete(peer)
+      this.onDisconnect(peer)
+    })
+  }
+
+  private dispatch (peer: Peer, [kind, id, op, payload]: Message): void {
+    if (kind !== Kind.Call) return
+    const handler = this.handlers[op as OpName] as ((request: unknown, peer: Peer) => unknown) | undefined
+    if (handler === undefined) {
+      if (id !== 0) peer.send([Kind.Fail, id, op, `unknown op ${op}`])
+      return
+    }
+    let result: unknown
+    try {
+      result = handler(payload, peer)
+    } catch (error) {
+      if (id !== 0) peer.send([Kind.Fail, id, op, error instanceof Error ? error.message : String(error)])
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value: unknown) => { if (id !== 0) peer.send([Kind.Ok, id, op, value ?? null]) },
+        (error: unknown) => { if (id !== 0) peer.send([Kind.Fail, id, op, error instanceof Error ? error.message : String(error)]) }
+      )
+    } else if (id !== 0) {
+      peer.send([Kind.Ok, id, op, result ?? null])
+    }
+  }
+}

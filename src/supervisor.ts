@@ -1,0 +1,111 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { log } from './log.ts'
+import { CHILD_ENV, type ChildMessage, type ParentMessage } from './children.ts'
+
+// Starts the coordinator and the workers, restarts whichever dies, and drains them on shutdown.
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const entry = {
+  coordinator: `${root}coordinator/coordinator.ts`,
+  worker: `${root}workers/worker.ts`
+}
+
+type Role = keyof typeof entry
+
+interface Slot {
+  role: Role
+  id: number // 0 for the coordinator, 1..N for workers
+  child: ChildProcess | null
+  startedAt: number
+  failures: number // consecutive short-lived runs, for the back-off
+  ready: boolean
+}
+
+// A child that lived less than this was crashing, not serving: each such exit doubles the wait before the next
+// start, from 100 ms up to 30 s, so a crash loop costs a few processes a minute instead of a spinning CPU.
+const HEALTHY_RUN_MS = 10_000
+const FIRST_BACKOFF_MS = 100
+const MAX_BACKOFF_MS = 30_000
+
+export interface SupervisorOptions {
+  workers: number
+  env: NodeJS.ProcessEnv
+  shutdownTimeoutMs: number
+  onAllReady: () => void
+}
+
+export class Supervisor {
+  private readonly slots: Slot[] = []
+  private stopping = false
+  private announced = false
+
+  constructor (private readonly options: SupervisorOptions) {
+    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false })
+    for (let id = 1; id <= options.workers; id++) {
+      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false })
+    }
+  }
+
+  start (): void {
+    for (const slot of this.slots) this.spawn(slot)
+  }
+
+  pids (): { coordinator: number | null, workers: Array<number | null> } {
+    const pid = (slot: Slot): number | null => slot.child?.pid ?? null
+    return { coordinator: pid(this.slots[0] as Slot), workers: this.slots.slice(1).map(pid) }
+  }
+
+  // Workers first, so they finish their in-flight requests while the coordinator still answers them; then the
+  // coordinator. Whatever has not left by the deadline is killed.
+  async shutdown (): Promise<void> {
+    this.stopping = true
+    const workers = this.slots.filter((slot) => slot.role === 'worker')
+    await Promise.all(workers.map((slot) => this.stop(slot, this.options.shutdownTimeoutMs)))
+    await this.stop(this.slots[0] as Slot, 2000)
+  }
+
+  private spawn (slot: Slot): void {
+    const child = fork(entry[slot.role], [], {
+      env: { ...this.options.env, [CHILD_ENV.role]: slot.role, [CHILD_ENV.workerId]: String(slot.id) },
+      execArgv: process.execArgv,
+      stdio: 'inherit'
+    })
+    slot.child = child
+    slot.startedAt = Date.now()
+    slot.ready = false
+    child.on('message', (message: ChildMessage) => {
+      if (message.type !== 'ready') return
+      slot.ready = true
+      if (!this.announced && this.slots.every((s) => s.ready)) {
+        this.announced = true
+        this.options.onAllReady()
+      }
+    })
+    child.on('exit', (code, signal) => {
+      if (slot.child !== child) return
+      slot.child = null
+      if (this.stopping) return
+      const lived = Date.now() - slot.startedAt
+      slot.failures = lived >= HEALTHY_RUN_MS ? 0 : slot.failures + 1
+      const delay = slot.failures === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS)
+      log.warn(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, livedMs: lived, restartInMs: delay, failures: slot.failures })
+      setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
+    })
+  }
+
+  private stop (slot: Slot, timeoutMs: number): Promise<void> {
+    const child = slot.child
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, pid: child.pid })
+        child.kill('SIGKILL')
+      }, timeoutMs)
+      child.once('exit', () => { clearTimeout(timer); resolve() })
+      const message: ParentMessage = { type: 'shutdown' }
+      if (child.connected) child.send(message)
+      else child.kill('SIGTERM')
+    })
+  }
+}

@@ -1,0 +1,27 @@
+import type { Config } from '../src/config.ts'
+import type { ChildEnv } from '../src/children.ts'
+import type { Database } from '../src/db/pool.ts'
+import type { Engine } from '../src/uws.ts'
+import type { WorkerStats } from '../src/ipc/messages.ts'
+import type { CoordinatorClient } from './coordinator-client.ts'
+import type { Handler, Method, Traffic } from './http.ts'
+
+// What a route module is given: the worker's own resources, never module-level singletons, so tests and
+// benchmarks can build a worker's routes around a database of their choosing.
+export interface WorkerContext {
+  config: Config
+  env: ChildEnv
+  db: Database
+  coordinator: CoordinatorClient
+  engine: Engine
+  startedAt: number
+  traffic: Traffic
+  localStats: () => WorkerStats
+}
+
+export interface RouteDef {
+  method: Method
+  pattern: string
+  handler: Handler
+  mirror?: boolean // also served under /backend, like the legacy routers that had the mirror
+}

@@ -1,0 +1,149 @@
+import { createConnection, type Socket } from 'node:net'
+import { codec, frame, FrameReader, Kind, type Message } from '../src/ipc/protocol.ts'
+import type { EventName, Events, OpName, Ops } from '../src/ipc/messages.ts'
+
+// Raised instead of waiting: the caller takes its local fallback (architecture.md §7), so a request never hangs on
+// a coordinator that is restarting.
+export class CoordinatorUnavailable extends Error {
+  constructor (reason: string) {
+    super(`coordinator unavailable: ${reason}`)
+    this.name = 'CoordinatorUnavailable'
+  }
+}
+
+interface Pending {
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+  deadline: number
+}
+
+type EventHandler = <E extends EventName>(name: E, payload: Events[E]) => void
+
+export interface ClientOptions {
+  socketPath: string
+  timeoutMs: number
+  onEvent?: EventHandler
+  onConnect?: () => void
+}
+
+export class CoordinatorClient {
+  private socket: Socket | null = null
+  private ready = false
+  private closed = false
+  private nextId = 1
+  private readonly pending = new Map<number, Pending>()
+  private outbox: Buffer[] = []
+  private flushScheduled = false
+  private wire = codec()
+  private reconnectDelay = 25
+  private readonly sweeper: NodeJS.Timeout
+  counters = { calls: 0, timeouts: 0, unavailable: 0, reconnects: 0 }
+
+  constructor (private readonly options: ClientOptions) {
+    // One coarse timer instead of one per call: pending calls sit in send order, so the sweep stops at the first
+    // one still in time.
+    this.sweeper = setInterval(() => this.expire(), Math.max(5, Math.floor(options.timeoutMs / 4)))
+    this.sweeper.unref()
+  }
+
+  get connected (): boolean {
+    return this.ready
+  }
+
+  connect (): void {
+    if (this.closed) return
+    const socket = createConnection(this.options.socketPath)
+    this.socket = socket
+    const reader = new FrameReader()
+    socket.on('connect', () => {
+      this.wire = codec()
+      this.ready = true
+      this.reconnectDelay = 25
+      this.options.onConnect?.()
+    })
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk, (payload) => this.receive(this.wire.unpack(payload)))
+      } catch (error) {
+        socket.destroy(error instanceof Error ? error : new Error(String(error)))
+      }
+    })
+    socket.on('error', () => { /* 'close' follows and handles it */ })
+    socket.on('close', () => {
+      this.ready = false
+      this.socket = null
+      this.outbox = []
+      this.failAll('connection closed')
+      if (this.closed) return
+      this.counters.reconnects++
+      const delay = this.reconnectDelay
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 1000)
+      setTimeout(() => this.connect(), delay).unref()
+    })
+  }
+
+  call<K extends OpName> (op: K, request: Ops[K]['req']): Promise<Ops[K]['res']> {
+    this.counters.calls++
+    if (!this.ready) {
+      this.counters.unavailable++
+      return Promise.reject(new CoordinatorUnavailable('not connected'))
+    }
+    const id = this.nextId++
+    if (this.nextId > 0x7fffffff) this.nextId = 1
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + this.options.timeoutMs })
+      this.send([Kind.Call, id, op, request])
+    })
+  }
+
+  // Fire and forget: dropped while disconnected (the next push carries fresher figures anyway).
+  notify<K extends OpName> (op: K, request: Ops[K]['req']): void {
+    if (this.ready) this.send([Kind.Call, 0, op, request])
+  }
+
+  close (): void {
+    this.closed = true
+    clearInterval(this.sweeper)
+    this.socket?.destroy()
+    this.failAll('client closed')
+  }
+
+  private send (message: Message): void {
+    this.outbox.push(this.wire.pack(message))
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      const batch = this.outbox
+      this.outbox = []
+      if (batch.length > 0 && this.socket !== null && this.ready) this.socket.write(frame(batch))
+    })
+  }
+
+  private receive ([kind, id, op, payload]: Message): void {
+    if (kind === Kind.Event) {
+      this.options.onEvent?.(op as EventName, payload as Events[EventName])
+      return
+    }
+    const call = this.pending.get(id)
+    if (call === undefined) return // already timed out
+    this.pending.delete(id)
+    if (kind === Kind.Ok) call.resolve(payload)
+    else call.reject(new Error(String(payload)))
+  }
+
+  private expire (): void {
+    const now = Date.now()
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) break
+      this.pending.delete(id)
+      this.counters.timeouts++
+      call.reject(new CoordinatorUnavailable(`no reply within ${this.options.timeoutMs} ms`))
+    }
+  }
+
+  private failAll (reason: string): void {
+    for (const call of this.pending.values()) call.reject(new CoordinatorUnavailable(reason))
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,160 @@
+import { STATUS_CODES } from 'node:http'
+import { ApiError, errors, isDatabaseUnreachable } from '../src/errors.ts'
+import { log, errorFields } from '../src/log.ts'
+import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
+
+// The few rules of uWebSockets.js, followed here once instead of in every route:
+// - HttpRequest is valid only during the synchronous part of the callback, so everything is copied out first;
+// - onAborted is attached before any await, and nothing is written to an aborted response;
+// - every write happens inside cork(), so status, headers and body leave in one syscall.
+
+export interface Request {
+  method: string
+  path: string
+  query: URLSearchParams
+  headers: ReadonlyMap<string, string>
+  params: readonly string[]
+  ip: string
+  body: Buffer
+}
+
+export interface Reply {
+  status: number
+  headers?: Record<string, string>
+  body: string | Uint8Array
+}
+
+export type Handler = (request: Request) => Promise<Reply> | Reply
+
+export function json (status: number, value: unknown, headers?: Record<string, string>): Reply {
+  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) }
+}
+
+export function errorReply (error: unknown): Reply {
+  const known = error instanceof ApiError
+    ? error
+    : isDatabaseUnreachable(error) ? errors.databaseUnavailable() : null
+  if (known !== null) return json(known.status, known.body, known.headers)
+  // Never a stack trace or SQL on the wire: the client gets the catalogue's 500, the log gets the detail.
+  log.error('unhandled error', errorFields(error))
+  const internal = errors.internal()
+  return json(internal.status, internal.body)
+}
+
+const statusLines = new Map<number, string>()
+function statusLine (status: number): string {
+  let line = statusLines.get(status)
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`
+    statusLines.set(status, line)
+  }
+  return line
+}
+
+export interface Traffic {
+  requests: number
+  inFlight: number
+  errors5xx: number
+}
+
+export interface ServeOptions {
+  maxBodyBytes: number
+  traffic: Traffic
+  // Runs before the handler; returning a Reply answers the request without running the handler.
+  before?: (request: Request) => Promise<Reply | null> | Reply | null
+  // Adds headers to whatever the handler answered (rate-limit headers, for instance).
+  after?: (request: Request, reply: Reply) => void
+}
+
+const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+function readBody (res: HttpResponse, limit: number, state: { aborted: boolean }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    res.onData((chunk, isLast) => {
+      if (state.aborted || size < 0) return
+      size += chunk.byteLength
+      if (size > limit) {
+        size = -1
+        reject(errors.bodyTooLarge(limit))
+        return
+      }
+      // The ArrayBuffer is uWS's own memory, reused after this callback: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()))
+      if (isLast) resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks))
+    })
+  })
+}
+
+function remoteAddress (res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString()
+  return text.startsWith('::ffff:') ? text.slice(7) : text
+}
+
+export function send (res: HttpResponse, reply: Reply): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(reply.status))
+    if (reply.headers !== undefined) {
+      for (const name in reply.headers) res.writeHeader(name, reply.headers[name] as string)
+    }
+    res.end(reply.body)
+  })
+}
+
+export function serve (handler: Handler, options: ServeOptions, paramCount = 0) {
+  const { traffic } = options
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const state = { aborted: false }
+    res.onAborted(() => { state.aborted = true })
+    traffic.requests++
+    traffic.inFlight++
+
+    const headers = new Map<string, string>()
+    req.forEach((name, value) => { headers.set(name, value) })
+    const params: string[] = []
+    for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i)))
+    const method = req.getCaseSensitiveMethod().toUpperCase()
+    const request: Request = {
+      method,
+      path: req.getUrl(),
+      query: new URLSearchParams(req.getQuery() ?? ''),
+      headers,
+      params,
+      ip: remoteAddress(res),
+      body: Buffer.alloc(0)
+    }
+
+    const finish = (reply: Reply): void => {
+      traffic.inFlight--
+      if (reply.status >= 500) traffic.errors5xx++
+      if (!state.aborted) send(res, reply)
+    }
+
+    const run = async (): Promise<Reply> => {
+      if (methodsWithBody.has(method)) {
+        const declared = Number(headers.get('content-length') ?? '0')
+        if (declared > options.maxBodyBytes) throw errors.bodyTooLarge(options.maxBodyBytes)
+        request.body = await readBody(res, options.maxBodyBytes, state)
+      }
+      const early = options.before === undefined ? null : await options.before(request)
+      const reply = early ?? await handler(request)
+      options.after?.(request, reply)
+      return reply
+    }
+
+    run().then(finish, (error: unknown) => {
+      const reply = errorReply(error)
+      options.after?.(request, reply)
+      finish(reply)
+    })
+  }
+}
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'del'
+
+// Registers a route; uWS patterns name parameters `:id`, and the handler receives them in order.
+export function route (app: TemplatedApp, method: Method, pattern: string, handler: Handler, options: ServeOptions): void {
+  const paramCount = (pattern.match(/\/:/g) ?? []).length
+  app[method](pattern, serve(handler, options, paramCount))
+}

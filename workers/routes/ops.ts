@@ -1,0 +1,201 @@
+import { createRequire } from 'node:module'
+import type { ClusterStats, PoolStats, WorkerStats } from '../../src/ipc/messages.ts'
+import { processStats } from '../../src/process-stats.ts'
+import { errorFields, log } from '../../src/log.ts'
+import { json, type Reply } from '../http.ts'
+import type { RouteDef, WorkerContext } from '../context.ts'
+
+export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+// The legacy banner, verbatim: some app builds show it on their "server status" screen.
+const banner = {
+  message: 'Tabeby API v2.0.0 is running',
+  status: 'optimized for 10K+ concurrent users',
+  docs: '/docs',
+  health: '/health',
+  stats: '/stats'
+}
+
+const DB_CHECK_TIMEOUT_MS = 2000
+
+interface DatabaseCheck {
+  status: 'ok' | 'error'
+  message: string
+  latency_ms: number
+}
+
+async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      ctx.db.run((sql) => sql`SELECT 1`),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)), DB_CHECK_TIMEOUT_MS) })
+    ])
+    return { status: 'ok', message: 'Database connection successful', latency_ms: Math.round(performance.now() - started) }
+  } catch (error) {
+    log.warn('database check failed', errorFields(error))
+    const reason = error instanceof Error ? error.message : String(error)
+    return { status: 'error', message: `Database connection failed: ${reason}`, latency_ms: Math.round(performance.now() - started) }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// Figures for the whole instance from the coordinator; this worker's own when the coordinator is away.
+async function cluster (ctx: WorkerContext): Promise<{ stats: ClusterStats | null, workers: WorkerStats[] }> {
+  try {
+    const stats = await ctx.coordinator.call('stats.read', null)
+    const workers = stats.workers.filter((w) => w.id !== ctx.env.workerId)
+    workers.push(ctx.localStats()) // this worker's figures are fresher than its last push
+    workers.sort((a, b) => a.id - b.id)
+    return { stats, workers }
+  } catch {
+    return { stats: null, workers: [ctx.localStats()] }
+  }
+}
+
+function sumPools (workers: WorkerStats[]): PoolStats {
+  const total: PoolStats = { max: 0, open: 0, inUse: 0, waiting: 0, timeouts: 0, acquired: 0 }
+  for (const { pool } of workers) {
+    total.max += pool.max
+    total.open += pool.open
+    total.inUse += pool.inUse
+    total.waiting += pool.waiting
+    total.timeouts += pool.timeouts
+    total.acquired += pool.acquired
+  }
+  return total
+}
+
+// seed-v2.md §5's connection_pool shape, filled from our pools: no overflow exists, the budget is the capacity.
+function legacyPoolShape (ctx: WorkerContext, pool: PoolStats): Record<string, number> {
+  return {
+    pool_size: pool.open,
+    checked_in: Math.max(0, pool.open - pool.inUse),
+    checked_out: pool.inUse,
+    overflow: 0,
+    waiting: pool.waiting,
+    total_capacity: ctx.config.dbPoolBudget,
+    workers_capacity: pool.max
+  }
+}
+
+function uptimeSeconds (startedAt: number): number {
+  return Math.round((Date.now() - startedAt) / 100) / 10
+}
+
+async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Record<string, unknown> }> {
+  const [database, { stats, workers }] = await Promise.all([checkDatabase(ctx), cluster(ctx)])
+  const healthy = database.status === 'ok'
+  return {
+    healthy,
+    body: {
+      status: healthy ? 'healthy' : 'unhealthy',
+      version: VERSION,
+      timestamp: new Date().toISOString(),
+      engine: ctx.engine,
+      checks: {
+        database,
+        coordinator: stats === null
+          ? { status: 'degraded', message: 'coordinator unreachable: workers use local fallbacks' }
+          : { status: 'ok', message: 'Coordinator connected', pid: stats.coordinator.pid }
+      },
+      performance: {
+        connection_pool: legacyPoolShape(ctx, sumPools(workers)),
+        workers: workers.length
+      }
+    }
+  }
+}
+
+async function healthz (ctx: WorkerContext): Promise<Reply> {
+  const result = await health(ctx)
+  let counts: Record<string, number> | null = null
+  if (result.healthy) {
+    try {
+      const [row] = await ctx.db.run((sql) => sql<Array<Record<string, string>>>`
+        SELECT (SELECT count(*) FROM accounts) AS users,
+               (SELECT count(*) FROM patient_profiles) AS patient_profiles,
+               (SELECT count(*) FROM secretaries) AS secretaries,
+               (SELECT count(*) FROM booking_days WHERE lane = 'regular') AS booking_days,
+               (SELECT count(*) FROM booking_days WHERE lane = 'golden') AS golden_booking_days,
+               (SELECT count(*) FROM day_archives WHERE lane = 'regular') AS booking_archives,
+               (SELECT count(*) FROM day_archives WHERE lane = 'golden') AS golden_booking_archives`)
+      counts = Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)]))
+    } catch (error) {
+      log.warn('healthz counts failed', errorFields(error))
+    }
+  }
+  return json(result.healthy ? 200 : 503, {
+    ...result.body,
+    statistics: { database: counts },
+    endpoints: { health: '/health', healthz: '/healthz', stats: '/stats', docs: '/docs' }
+  })
+}
+
+async function stats (ctx: WorkerContext): Promise<Reply> {
+  const [{ stats: clusterStats, workers }, database] = await Promise.all([cluster(ctx), checkDatabase(ctx)])
+  let connections: Record<string, number> | null = null
+  if (database.status === 'ok') {
+    try {
+      // Counted by the server, not by us: what pg_stat_activity sees is what the budget is about.
+      const rows = await ctx.db.run((sql) => sql<Array<{ name: string, count: string }>>`
+        SELECT application_name AS name, count(*) AS count FROM pg_stat_activity
+        WHERE application_name LIKE ${`tabeby:${ctx.env.instance}:%`} GROUP BY application_name`)
+      connections = Object.fromEntries(rows.map((row) => [row.name.split(':')[2] ?? row.name, Number(row.count)]))
+    } catch (error) {
+      log.warn('connection count failed', errorFields(error))
+    }
+  }
+  const pool = sumPools(workers)
+  const coordinator = clusterStats?.coordinator ?? null
+  const rssWorkers = workers.reduce((total, w) => total + w.rss, 0)
+  const rssTotal = rssWorkers + (coordinator?.rss ?? 0) + (clusterStats?.primary.rss ?? 0)
+  return json(200, {
+    timestamp: new Date().toISOString(),
+    version: VERSION,
+    engine: ctx.engine,
+    database: {
+      connected: database.status === 'ok',
+      pool: { ...legacyPoolShape(ctx, pool), in_use: pool.inUse, timeouts: pool.timeouts, acquired: pool.acquired },
+      budget: { total: ctx.config.dbPoolBudget, coordinator: ctx.config.dbPoolBudget - ctx.env.dbShare * ctx.config.webConcurrency, per_worker: ctx.env.dbShare },
+      connections
+    },
+    coordinator: coordinator === null
+      ? null
+      : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
+    workers: workers.map((w) => ({
+      id: w.id,
+      pid: w.pid,
+      uptime: uptimeSeconds(w.startedAt),
+      requests: w.requests,
+      in_flight: w.inFlight,
+      errors_5xx: w.errors5xx,
+      pool: w.pool
+    })),
+    memory: {
+      total_rss: rssTotal,
+      primary: clusterStats === null ? null : { pid: clusterStats.primary.pid, rss: clusterStats.primary.rss },
+      coordinator: coordinator === null ? null : { pid: coordinator.pid, rss: coordinator.rss },
+      workers: workers.map((w) => ({ id: w.id, pid: w.pid, rss: w.rss, heap_used: w.heapUsed })),
+      this_worker: processStats(ctx.startedAt)
+    }
+  })
+}
+
+export function opsRoutes (ctx: WorkerContext): RouteDef[] {
+  return [
+    { method: 'get', pattern: '/', handler: () => json(200, banner) },
+    {
+      method: 'get',
+      pattern: '/health',
+      handler: async () => {
+        const result = await health(ctx)
+        return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
+      }
+    },
+    { method: 'get', pattern: '/healthz', handler: () => healthz(ctx) },
+    { method: 'get', pattern: '/stats', handler: () => stats(ctx) }
+  ]
+}

@@ -1,0 +1,103 @@
+import { configFromParent } from '../src/config.ts'
+import { Database } from '../src/db/pool.ts'
+import { log, setProcessName } from '../src/log.ts'
+import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { loadUws, type ListenSocket } from '../src/uws.ts'
+import type { WorkerStats } from '../src/ipc/messages.ts'
+import { CoordinatorClient } from './coordinator-client.ts'
+import { errors } from '../src/errors.ts'
+import { json, route, serve, type ServeOptions, type Traffic } from './http.ts'
+import type { WorkerContext, RouteDef } from './context.ts'
+import { opsRoutes } from './routes/ops.ts'
+
+// One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
+// its share of the database budget, and asks the coordinator for whatever is shared.
+
+const env = childEnv()
+setProcessName(`worker-${env.workerId}`)
+const config = configFromParent()
+const { uws, engine } = loadUws()
+const startedAt = Date.now()
+
+const db = new Database({
+  url: config.databaseUrl as string,
+  max: env.dbShare,
+  applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
+  queueTimeoutMs: config.dbQueueTimeoutMs
+})
+const coordinator = new CoordinatorClient({
+  socketPath: env.socketPath,
+  timeoutMs: 250,
+  onConnect: () => coordinator.notify('stats.push', localStats())
+})
+coordinator.connect()
+
+const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
+
+function localStats (): WorkerStats {
+  const memory = process.memoryUsage()
+  return {
+    id: env.workerId,
+    pid: process.pid,
+    startedAt,
+    requests: traffic.requests,
+    inFlight: traffic.inFlight,
+    errors5xx: traffic.errors5xx,
+    pool: db.stats(),
+    rss: memory.rss,
+    heapUsed: memory.heapUsed
+  }
+}
+
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats }
+
+let draining = false
+const serveOptions: ServeOptions = {
+  maxBodyBytes: config.maxBodyBytes,
+  traffic,
+  before: () => draining ? json(503, errors.shuttingDown().body, errors.shuttingDown().headers) : null
+}
+
+const app = uws.App()
+const routes: RouteDef[] = [...opsRoutes(context)]
+for (const def of routes) {
+  route(app, def.method, def.pattern, def.handler, serveOptions)
+  // The legacy server serves most routers again under /backend (legacy-api.md §2 preamble).
+  if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, serveOptions)
+}
+app.any('/*', serve(() => { throw errors.notFound() }, serveOptions))
+
+let listenSocket: ListenSocket | null = null
+app.listen(config.host, config.port, (socket) => {
+  if (socket === false) {
+    log.error('could not listen', { host: config.host, port: config.port })
+    process.exit(1)
+  }
+  listenSocket = socket
+  log.info('worker listening', { port: config.port, dbShare: env.dbShare })
+  tellParent({ type: 'ready' })
+})
+
+const statsTimer = setInterval(() => coordinator.notify('stats.push', localStats()), 1000)
+
+async function drain (): Promise<void> {
+  if (draining) return
+  draining = true
+  clearInterval(statsTimer)
+  // Stop accepting first: the kernel hands new connections to the workers still listening.
+  if (listenSocket !== null) uws.us_listen_socket_close(listenSocket)
+  const deadline = Date.now() + config.shutdownTimeoutMs - 500
+  while (traffic.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })
+  coordinator.close()
+  await db.close(2)
+  log.info('worker drained', { requests: traffic.requests })
+  process.exit(0)
+}
+
+onParentMessage((message) => {
+  if (message.type === 'shutdown') void drain()
+})
+process.on('SIGTERM', () => { void drain() })
+// Ctrl-C reaches the whole process group; the primary decides when workers stop, so they ignore it.
+process.on('SIGINT', () => {})
