@@ -14,6 +14,7 @@ export interface Config {
   dataDir: string
   dbPoolBudget: number
   dbQueueTimeoutMs: number
+  dbStatementTimeoutMs: number
   doctorProfileSecret: string
   jwtSecret: string
   adminEmail: string | null
@@ -115,6 +116,7 @@ export function loadConfig (env: Env = process.env): Config {
     dataDir: resolve(text(env, 'DATA_DIR') ?? './.data'),
     dbPoolBudget,
     dbQueueTimeoutMs: integer(env, 'DB_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     doctorProfileSecret: doctorProfileSecret ?? 'dev-secret',
     // A random key per start outside production: tokens die with the process instead of being forgeable.
     jwtSecret: jwtSecret ?? randomBytes(32).toString('hex'),

@@ -48,6 +48,11 @@ const unreachableCodes = new Set([
   '57P01', '57P02', '57P03', '53300' // admin shutdown, crash shutdown, cannot connect now, too many connections
 ])
 
+// A statement cancelled by statement_timeout: the database is overloaded or a lock is held; come back shortly.
+export function isStatementTimeout (error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '57014'
+}
+
 export function isDatabaseUnreachable (error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const code = (error as { code?: unknown }).code

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { ApiError, errors, isDatabaseUnreachable } from '../src/errors.ts'
+import { ApiError, errors, isDatabaseUnreachable, isStatementTimeout } from '../src/errors.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
 
@@ -33,7 +33,9 @@ export function json (status: number, value: unknown, headers?: Record<string, s
 export function errorReply (error: unknown): Reply {
   const known = error instanceof ApiError
     ? error
-    : isDatabaseUnreachable(error) ? errors.databaseUnavailable() : null
+    : isDatabaseUnreachable(error)
+      ? errors.databaseUnavailable()
+      : isStatementTimeout(error) ? errors.databaseBusy() : null
   if (known !== null) return json(known.status, known.body, known.headers)
   // Never a stack trace or SQL on the wire: the client gets the catalogue's 500, the log gets the detail.
   log.error('unhandled error', errorFields(error))

@@ -23,7 +23,8 @@ const db = new Database({
   url: config.databaseUrl as string,
   max: env.dbShare,
   applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
-  queueTimeoutMs: config.dbQueueTimeoutMs
+  queueTimeoutMs: config.dbQueueTimeoutMs,
+  statementTimeoutMs: config.dbStatementTimeoutMs
 })
 const coordinator = new CoordinatorClient({
   socketPath: env.socketPath,

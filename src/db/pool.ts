@@ -10,6 +10,8 @@ export interface PoolOptions {
   max: number // this process's share of DB_POOL_BUDGET: never exceeded
   applicationName: string // visible in pg_stat_activity, so connections can be counted per process
   queueTimeoutMs: number
+  // A statement stuck behind a lock must not hold a request (and a connection) forever: the server cancels it.
+  statementTimeoutMs?: number
 }
 
 interface Waiter {
@@ -34,7 +36,10 @@ export class Database {
       connect_timeout: 5,
       max_lifetime: 60 * 30,
       onnotice: () => {},
-      connection: { application_name: options.applicationName },
+      connection: {
+        application_name: options.applicationName,
+        ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs })
+      },
       onclose: () => { this.open = Math.max(0, this.open - 1) }
     })
   }

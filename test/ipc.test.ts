@@ -1,0 +1,102 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { codec, frame, FrameReader, Kind } from '../src/ipc/protocol.ts'
+import type { ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
+import { IpcServer, type Handlers } from '../coordinator/ipc-server.ts'
+import { CoordinatorClient, CoordinatorUnavailable } from '../workers/coordinator-client.ts'
+import { tempDir, waitFor } from './helpers/server.ts'
+
+const emptyCluster: ClusterStats = {
+  coordinator: { pid: 1, startedAt: 0, rss: 0, heapUsed: 0, workersConnected: 0 },
+  primary: { pid: 0, rss: null },
+  workers: []
+}
+
+function handlers (overrides: Partial<Handlers> = {}): Handlers {
+  return {
+    ping: () => ({ pid: process.pid, at: Date.now() }),
+    'stats.push': () => null,
+    'stats.read': () => emptyCluster,
+    ...overrides
+  }
+}
+
+t.test('frames survive any split of the byte stream, and many frames share one chunk', async (t) => {
+  const sender = codec()
+  const receiver = codec()
+  const messages = Array.from({ length: 50 }, (_, i) => [Kind.Call, i + 1, 'stats.push', { id: i, text: 'ب'.repeat(i) }] as const)
+  const bytes = frame(messages.map((m) => sender.pack([...m])))
+  const reader = new FrameReader()
+  const seen: unknown[] = []
+  // Feed it in irregular pieces, including 1-byte ones that split the length prefix.
+  for (let offset = 0, step = 1; offset < bytes.length; offset += step, step = (step * 7) % 23 + 1) {
+    reader.push(bytes.subarray(offset, offset + step), (payload) => seen.push(receiver.unpack(payload)))
+  }
+  t.same(seen, messages.map((m) => [...m]))
+})
+
+t.test('a worker and the coordinator talk over a Unix socket', async (t) => {
+  const socketPath = join(tempDir('tabeby-ipc-'), 'c.sock')
+  let dataEvents = 0
+  const server = new IpcServer(socketPath, handlers({ 'stats.push': (stats: WorkerStats) => { void stats; return null } }))
+  await server.listen()
+  const events: unknown[] = []
+  const client = new CoordinatorClient({ socketPath, timeoutMs: 200, onEvent: (name, payload) => events.push([name, payload]) })
+  t.teardown(() => { client.close(); server.close() })
+
+  t.rejects(client.call('ping', null), CoordinatorUnavailable, 'a call before the connection is up falls back at once')
+  client.connect()
+  await waitFor('connection', async () => client.connected)
+  for (const peer of server.peers) peer.socket.on('data', () => { dataEvents++ })
+
+  const pong = await client.call('ping', null)
+  t.equal(pong.pid, process.pid, 'request and reply matched by id')
+
+  dataEvents = 0
+  const replies = await Promise.all(Array.from({ length: 1000 }, () => client.call('ping', null)))
+  t.equal(replies.length, 1000)
+  t.ok(dataEvents <= 3, `1000 calls made in one turn arrived in ${dataEvents} read(s): one write`)
+
+  server.broadcast('hello', { pid: 42 })
+  await waitFor('the event', async () => events.length > 0)
+  t.same(events[0], ['hello', { pid: 42 }], 'the coordinator pushes events to workers')
+})
+
+t.test('a call the coordinator does not answer in time falls back instead of hanging', async (t) => {
+  const socketPath = join(tempDir('tabeby-ipc-'), 'c.sock')
+  const server = new IpcServer(socketPath, handlers({ 'stats.read': () => new Promise<ClusterStats>(() => {}) }))
+  await server.listen()
+  const client = new CoordinatorClient({ socketPath, timeoutMs: 100 })
+  t.teardown(() => { client.close(); server.close() })
+  client.connect()
+  await waitFor('connection', async () => client.connected)
+
+  const started = Date.now()
+  await t.rejects(client.call('stats.read', null), CoordinatorUnavailable)
+  const waited = Date.now() - started
+  t.ok(waited >= 90 && waited < 400, `gave up after ${waited} ms`)
+  t.equal(client.counters.timeouts, 1)
+})
+
+t.test('a worker reconnects by itself when the coordinator comes back', async (t) => {
+  const socketPath = join(tempDir('tabeby-ipc-'), 'c.sock')
+  let server = new IpcServer(socketPath, handlers())
+  await server.listen()
+  const client = new CoordinatorClient({ socketPath, timeoutMs: 200 })
+  t.teardown(() => { client.close(); server.close() })
+  client.connect()
+  await waitFor('connection', async () => client.connected)
+  await client.call('ping', null)
+
+  server.close()
+  await waitFor('the client to notice', async () => !client.connected)
+  await t.rejects(client.call('ping', null), CoordinatorUnavailable, 'while it is away, calls fall back')
+  await sleep(100)
+
+  server = new IpcServer(socketPath, handlers())
+  await server.listen()
+  await waitFor('reconnection', async () => client.connected, 5000)
+  const pong = await client.call('ping', null)
+  t.equal(pong.pid, process.pid, 'calls work again on the new connection (fresh shared structures)')
+})
