@@ -15,8 +15,9 @@ export class Peer {
     this.outbox.push(this.wire.pack(message))
     if (this.flushScheduled) return
     this.flushScheduled = true
-    // Replies produced in one turn (a burst of rate-limit checks, say) leave in one write.
-    setImmediate(() => {
+    // Replies to the calls of one read (a burst of rate-limit checks, say) leave in one write, as soon as that
+    // read has been handled: a microtask, not the next loop phase, since the worker's request is waiting.
+    queueMicrotask(() => {
       this.flushScheduled = false
       const batch = this.outbox
       this.outbox = []
