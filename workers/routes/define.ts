@@ -1,0 +1,141 @@
+import { timingSafeEqual, createHash } from 'node:crypto'
+import { z } from 'zod'
+import { ApiError, errors } from '../../src/errors.ts'
+import type { Handler, Method, Reply, Request } from '../http.ts'
+import type { RouteDef, WorkerContext } from '../context.ts'
+import { normalizeDigits } from '../../src/domain/digits.ts'
+import { isIsoDate } from '../../src/domain/calendar.ts'
+
+// One schema per route: it validates the body and the query before the handler runs, and the same object is what
+// the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
+
+export type Auth =
+  | 'none'
+  | 'secret' // the apps' shared `Doctor-Secret` header (legacy-api.md conventions)
+
+export interface RouteInput<B, Q> {
+  body: B
+  query: Q
+  params: readonly string[]
+  request: Request
+}
+
+export interface RouteSpec<B, Q> {
+  method: Method
+  pattern: string
+  summary: string
+  auth: Auth
+  mirror?: boolean
+  body?: z.ZodType<B>
+  query?: z.ZodType<Q>
+  handler: (input: RouteInput<B, Q>) => Promise<Reply> | Reply
+}
+
+export interface DocumentedRoute extends RouteDef {
+  summary: string
+  auth: Auth
+  body?: z.ZodType
+  query?: z.ZodType
+}
+
+// FastAPI's 422 shape, which the apps already handle: {"detail": [{loc, msg, type}]}.
+export function validationError (issues: Array<{ loc: Array<string | number>, msg: string, type: string }>): ApiError {
+  return new ApiError(422, 'validation_error', issues[0]?.msg ?? 'invalid input', { detail: issues })
+}
+
+function issuesOf (where: 'body' | 'query', error: z.ZodError): Array<{ loc: Array<string | number>, msg: string, type: string }> {
+  return error.issues.map((issue) => ({
+    loc: [where, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')],
+    msg: issue.message,
+    type: issue.code
+  }))
+}
+
+const MAX_JSON_DEPTH = 32
+
+// Deeply nested JSON is a denial-of-service vector for every later walk of the value; refuse it up front.
+function depthExceeds (value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number]
+    if (typeof current !== 'object' || current === null) continue
+    if (depth > limit) return true
+    for (const child of Object.values(current)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
+export function parseJsonBody (body: Buffer): unknown {
+  if (body.length === 0) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(body.toString('utf8'))
+  } catch {
+    throw validationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
+  }
+  if (depthExceeds(value, MAX_JSON_DEPTH)) {
+    throw validationError([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
+  }
+  return value
+}
+
+function queryObject (query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of query) if (!(key in out)) out[key] = value
+  return out
+}
+
+// Constant-time comparison of the shared secret: hash both sides to equal lengths first, so neither the content
+// nor the length of the configured secret leaks through timing.
+export function secretMatches (sent: string | undefined, expected: string): boolean {
+  if (sent === undefined || expected === '') return false
+  const a = createHash('sha256').update(sent).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+export function defineRoute<B = undefined, Q = undefined> (ctx: WorkerContext, spec: RouteSpec<B, Q>): DocumentedRoute {
+  const handler: Handler = async (request) => {
+    if (spec.auth === 'secret' && !secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) {
+      throw errors.forbidden()
+    }
+    let body = undefined as B
+    if (spec.body !== undefined) {
+      const parsed = spec.body.safeParse(parseJsonBody(request.body) ?? {})
+      if (!parsed.success) throw validationError(issuesOf('body', parsed.error))
+      body = parsed.data
+    }
+    let query = undefined as Q
+    if (spec.query !== undefined) {
+      const parsed = spec.query.safeParse(queryObject(request.query))
+      if (!parsed.success) throw validationError(issuesOf('query', parsed.error))
+      query = parsed.data
+    }
+    return await spec.handler({ body, query, params: request.params, request })
+  }
+  return {
+    method: spec.method,
+    pattern: spec.pattern,
+    handler,
+    mirror: spec.mirror,
+    summary: spec.summary,
+    auth: spec.auth,
+    body: spec.body,
+    query: spec.query
+  }
+}
+
+// Field helpers for the legacy wire, where the apps send numbers as numbers or as strings ("7", "٧").
+const numeric = (v: unknown): unknown => typeof v === 'string' && /^\s*[0-9٠-٩۰-۹]+\s*$/.test(v) ? Number(normalizeDigits(v.trim())) : v
+
+export const field = {
+  // A positive integer id, accepted as a number or a numeric string.
+  id: (name = 'value') => z.preprocess(numeric,
+    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(2_147_483_647)),
+  // A non-negative integer count, same leniency.
+  count: (name = 'value') => z.preprocess(numeric,
+    z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),
+  date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` }).refine(isIsoDate, `${name} must be a real date in YYYY-MM-DD form`),
+  text: (max = 200) => z.string().trim().min(1).max(max),
+  bool: () => z.preprocess((v) => v === 'true' ? true : v === 'false' ? false : v, z.boolean())
+}
