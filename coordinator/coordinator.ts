@@ -38,7 +38,11 @@ const server = new IpcServer(socketPath, {
     workerStats.set(stats.id, { ...stats, receivedAt: Date.now() })
     return null
   },
-  'stats.read': () => clusterStats()
+  'stats.read': () => clusterStats(),
+  'change.publish': (change) => {
+    server.broadcast('change', change)
+    return null
+  }
 })
 
 server.onDisconnect = (peer) => {

@@ -18,6 +18,7 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     ping: () => ({ pid: process.pid, at: Date.now() }),
     'stats.push': () => null,
     'stats.read': () => emptyCluster,
+    'change.publish': () => null,
     ...overrides
   }
 }

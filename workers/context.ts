@@ -2,7 +2,7 @@ import type { Config } from '../src/config.ts'
 import type { ChildEnv } from '../src/children.ts'
 import type { Database } from '../src/db/pool.ts'
 import type { Engine } from '../src/uws.ts'
-import type { WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import type { CoordinatorClient } from './coordinator-client.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 
@@ -17,6 +17,8 @@ export interface WorkerContext {
   startedAt: number
   traffic: Traffic
   localStats: () => WorkerStats
+  // Call after the transaction that made the change has committed, never inside it.
+  publishChange: (change: Change) => void
 }
 
 export interface RouteDef {

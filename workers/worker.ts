@@ -3,12 +3,12 @@ import { Database } from '../src/db/pool.ts'
 import { log, setProcessName } from '../src/log.ts'
 import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
 import { loadUws, type ListenSocket } from '../src/uws.ts'
-import type { WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import { CoordinatorClient } from './coordinator-client.ts'
 import { errors } from '../src/errors.ts'
 import { json, route, serve, type ServeOptions, type Traffic } from './http.ts'
-import type { WorkerContext, RouteDef } from './context.ts'
-import { opsRoutes } from './routes/ops.ts'
+import type { WorkerContext } from './context.ts'
+import { allRoutes } from './routes/index.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
 // its share of the database budget, and asks the coordinator for whatever is shared.
@@ -50,7 +50,11 @@ function localStats (): WorkerStats {
   }
 }
 
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats }
+function publishChange (change: Change): void {
+  coordinator.notify('change.publish', change)
+}
+
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange }
 
 let draining = false
 const serveOptions: ServeOptions = {
@@ -64,8 +68,7 @@ const serveOptions: ServeOptions = {
 }
 
 const app = uws.App()
-const routes: RouteDef[] = [...opsRoutes(context)]
-for (const def of routes) {
+for (const def of allRoutes(context)) {
   route(app, def.method, def.pattern, def.handler, serveOptions)
   // The legacy server serves most routers again under /backend (legacy-api.md §2 preamble).
   if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, serveOptions)

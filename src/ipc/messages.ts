@@ -42,10 +42,19 @@ export interface LimitResult {
   resetMs: number
 }
 
+// A committed mutation: which clinic's which data changed, and the version it now has (booking_version_seq for
+// the booking lanes; a clock for profile data). Caches drop what it names; SSE subscribers get the new state.
+export interface Change {
+  topic: 'regular' | 'golden' | 'clinic'
+  clinicId: number
+  version: number
+}
+
 export interface Ops {
   ping: { req: null, res: { pid: number, at: number } }
   'stats.push': { req: WorkerStats, res: null }
   'stats.read': { req: null, res: ClusterStats }
+  'change.publish': { req: Change, res: null }
 }
 
 export type OpName = keyof Ops
@@ -53,6 +62,7 @@ export type OpName = keyof Ops
 // Pushed by the coordinator to every worker, no reply.
 export interface Events {
   hello: { pid: number }
+  change: Change
 }
 
 export type EventName = keyof Events

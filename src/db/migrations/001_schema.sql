@@ -30,6 +30,10 @@ CREATE TABLE clinics (
 CREATE INDEX clinics_specialty ON clinics (specialty);
 CREATE INDEX clinics_state ON clinics (clinic_state);
 
+-- Every mutation of a day stamps it with the next value: the version of a clinic's lane is the highest stamp of
+-- its days, so it only grows, across days that are added, closed or archived. ETags and SSE ids are this number.
+CREATE SEQUENCE booking_version_seq;
+
 -- One row per (clinic, lane, date). active_count is the number of bookings whose status is not cancelled; the
 -- booking transaction reserves a seat with a conditional UPDATE on this row, so it is never recomputed by a reader.
 CREATE TABLE booking_days (
@@ -43,11 +47,12 @@ CREATE TABLE booking_days (
   active_count   integer NOT NULL DEFAULT 0 CHECK (active_count >= 0),
   next_seq       integer NOT NULL DEFAULT 1 CHECK (next_seq >= 1),
   extra          jsonb NOT NULL DEFAULT '{}'::jsonb, -- client-sent day keys the legacy server stored verbatim
-  version        bigint NOT NULL DEFAULT 1,
+  version        bigint NOT NULL DEFAULT nextval('booking_version_seq'),
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now(),
   UNIQUE (clinic_id, lane, day)
 );
+CREATE INDEX booking_days_clinic_lane_version ON booking_days (clinic_id, lane, version);
 
 CREATE TABLE bookings (
   id                bigserial PRIMARY KEY,
