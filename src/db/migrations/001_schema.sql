@@ -92,7 +92,7 @@ CREATE TABLE day_archives (
   capacity_total     integer NOT NULL,
   capacity_served    integer,
   capacity_cancelled integer,
-  patients           jsonb NOT NULL DEFAULT '[]'::jsonb,
+  patients           json NOT NULL DEFAULT '[]'::json, -- json, not jsonb: the entries keep their key order on the wire
   created_at         timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now(),
   UNIQUE (clinic_id, lane, day)

@@ -1,0 +1,203 @@
+import type { Sql, TransactionSql } from '../db/pool.ts'
+import { iraqToday } from '../domain/calendar.ts'
+import { log } from '../log.ts'
+import { bookingErrors } from './messages.ts'
+import { renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
+
+// Archiving a day is a state change of its row plus a frozen summary in day_archives, in one transaction: a crash
+// leaves the day either live or archived, never half (legacy's close_table took three commits).
+
+interface DayForArchive {
+  id: string
+  day: string
+  capacity_total: number
+}
+
+async function lockDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<DayForArchive> {
+  const [day] = await tx<DayForArchive[]>`
+    SELECT id::text, to_char(day, 'YYYY-MM-DD') AS day, capacity_total FROM booking_days
+    WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
+    FOR UPDATE`
+  if (day !== undefined) return day
+  const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
+  if (any === undefined) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+  throw bookingErrors.dateNotFound()
+}
+
+async function activeBookings (tx: TransactionSql, dayId: string): Promise<BookingRow[]> {
+  return await tx<BookingRow[]>`
+    SELECT day_id::text, display_id, token, patient_id, name, phone, source, status, golden_code, secretary_id,
+           client_created_at, created_at
+    FROM bookings WHERE day_id = ${dayId} AND status <> 'cancelled' ORDER BY token`
+}
+
+interface Summary {
+  capacity_total: number
+  capacity_served: number | null
+  capacity_cancelled: number | null
+  patients: PatientEntry[]
+}
+
+async function counts (tx: TransactionSql, dayId: string): Promise<{ served: number, cancelled: number }> {
+  const [row] = await tx<Array<{ served: number, cancelled: number }>>`
+    SELECT count(*) FILTER (WHERE status = 'served')::int AS served, count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
+    FROM bookings WHERE day_id = ${dayId}`
+  return row ?? { served: 0, cancelled: 0 }
+}
+
+// Returns true when the archive row was created, false when an existing one was replaced (or kept).
+async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, date: string, summary: Summary, replace: boolean): Promise<boolean> {
+  const patients = tx.json(summary.patients as never)
+  const rows = replace
+    ? await tx<Array<{ created: boolean }>>`
+      INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
+      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients})
+      ON CONFLICT (clinic_id, lane, day) DO UPDATE
+        SET capacity_total = EXCLUDED.capacity_total, capacity_served = EXCLUDED.capacity_served,
+            capacity_cancelled = EXCLUDED.capacity_cancelled, patients = EXCLUDED.patients, updated_at = now()
+      RETURNING (xmax = 0) AS created`
+    : await tx<Array<{ created: boolean }>>`
+      INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
+      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients})
+      ON CONFLICT (clinic_id, lane, day) DO NOTHING
+      RETURNING true AS created`
+  return rows[0]?.created ?? false
+}
+
+async function retireDay (tx: TransactionSql, dayId: string): Promise<number> {
+  const [row] = await tx<Array<{ version: string }>>`
+    UPDATE booking_days
+    SET status = 'archived', version = nextval('booking_version_seq'), updated_at = now(),
+        active_count = (SELECT count(*) FROM bookings WHERE day_id = ${dayId} AND status <> 'cancelled')
+    WHERE id = ${dayId}
+    RETURNING version::text`
+  return Number(row?.version ?? 0)
+}
+
+export interface ArchiveResult {
+  version: number
+  removedAll: boolean
+  created: boolean
+}
+
+async function nothingLeft (tx: TransactionSql, clinicId: number, lane: Lane): Promise<boolean> {
+  const [row] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
+  return row === undefined
+}
+
+// close_table / close_table_gold (legacy-api.md §3.7): every booking not served is cancelled, the day is frozen
+// into its archive (replacing an earlier one) and leaves the live table.
+export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<ArchiveResult> {
+  const day = await lockDay(tx, clinicId, lane, date)
+  const before = await activeBookings(tx, day.id)
+  await tx`UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE day_id = ${day.id} AND status NOT IN ('served', 'cancelled')`
+  const patients = before.map((row) => renderPatient({ ...row, status: row.status === 'served' ? 'served' : 'cancelled' }, lane))
+  const { served, cancelled } = await counts(tx, day.id)
+  const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, true)
+  const version = await retireDay(tx, day.id)
+  return { version, removedAll: await nothingLeft(tx, clinicId, lane), created }
+}
+
+export interface ManualArchive {
+  capacityTotal: number | null
+  capacityServed: number | null
+  capacityCancelled: number | null
+  patients: PatientEntry[] | null
+}
+
+// save_table / save_table_gold (§3.8): a manual archive of a day. Whatever the client did not send is taken from
+// the live day; when it sent both capacity_total and patients, missing counts stay null (legacy). The regular day
+// stays live; the golden one leaves the table (`retire`).
+export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, input: ManualArchive, retire: boolean): Promise<ArchiveResult> {
+  const complete = input.capacityTotal !== null && input.patients !== null
+  let summary: Summary
+  let dayId: string | null = null
+  if (complete && !retire) {
+    summary = { capacity_total: input.capacityTotal as number, capacity_served: input.capacityServed, capacity_cancelled: input.capacityCancelled, patients: input.patients as PatientEntry[] }
+  } else {
+    const day = await lockDay(tx, clinicId, lane, date)
+    dayId = day.id
+    const live = await counts(tx, day.id)
+    summary = {
+      capacity_total: input.capacityTotal ?? day.capacity_total,
+      capacity_served: input.capacityServed ?? (complete ? null : live.served),
+      capacity_cancelled: input.capacityCancelled ?? (complete ? null : live.cancelled),
+      patients: input.patients ?? (await activeBookings(tx, day.id)).map((row) => renderPatient(row, lane))
+    }
+  }
+  const created = await writeArchive(tx, clinicId, lane, date, summary, true)
+  let version = 0
+  if (retire && dayId !== null) version = await retireDay(tx, dayId)
+  return { version, removedAll: retire && await nothingLeft(tx, clinicId, lane), created }
+}
+
+export interface ArchiveItem {
+  table_date: string
+  capacity_total: number
+  capacity_served: number | null
+  capacity_cancelled: number | null
+  patients: PatientEntry[]
+}
+
+export async function listArchives (sql: Sql, clinicId: number, lane: Lane, from: string | null, to: string | null, limit: number): Promise<ArchiveItem[]> {
+  return await sql<ArchiveItem[]>`
+    SELECT to_char(day, 'YYYY-MM-DD') AS table_date, capacity_total, capacity_served, capacity_cancelled, patients
+    FROM day_archives
+    WHERE clinic_id = ${clinicId} AND lane = ${lane}
+      AND (${from}::date IS NULL OR day >= ${from}::date) AND (${to}::date IS NULL OR day <= ${to}::date)
+    ORDER BY day DESC
+    LIMIT ${limit}`
+}
+
+// The nightly archive (legacy: 00:00 Asia/Baghdad): every live day before today (Iraq) is frozen as it stands,
+// keeping an archive already saved by hand, one transaction per clinic. A cluster-wide advisory lock makes a second
+// runner (another instance's coordinator, or a re-run) wait and then find nothing left to do.
+const NIGHTLY_LOCK = 0x7a6266
+
+export interface NightlyResult {
+  clinics: number
+  days: number
+  changes: Array<{ clinicId: number, lane: Lane, version: number }>
+}
+
+export async function archivePastDays (sql: Sql, now: Date = new Date()): Promise<NightlyResult> {
+  const today = iraqToday(now)
+  const result: NightlyResult = { clinics: 0, days: 0, changes: [] }
+  const reserved = await sql.reserve()
+  try {
+    await reserved`SELECT pg_advisory_lock(${NIGHTLY_LOCK})`
+    try {
+      const clinics = await reserved<Array<{ clinic_id: number }>>`
+        SELECT DISTINCT clinic_id FROM booking_days WHERE day < ${today} AND status <> 'archived' ORDER BY clinic_id`
+      for (const { clinic_id: clinicId } of clinics) {
+        try {
+          const archived = await reserved.begin(async (tx) => {
+            const days = await tx<Array<{ id: string, lane: Lane, day: string, capacity_total: number }>>`
+              SELECT id::text, lane, to_char(day, 'YYYY-MM-DD') AS day, capacity_total FROM booking_days
+              WHERE clinic_id = ${clinicId} AND day < ${today} AND status <> 'archived'
+              ORDER BY lane, day FOR UPDATE`
+            const changes: NightlyResult['changes'] = []
+            for (const day of days) {
+              const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
+              const { served, cancelled } = await counts(tx, day.id)
+              await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
+              changes.push({ clinicId, lane: day.lane, version: await retireDay(tx, day.id) })
+            }
+            return changes
+          })
+          result.clinics++
+          result.days += archived.length
+          result.changes.push(...archived)
+        } catch (error) {
+          // One clinic's failure rolls back that clinic only; its days stay live and the next run retries them.
+          log.error('nightly archive failed for a clinic', { clinicId, error: error instanceof Error ? error.message : String(error) })
+        }
+      }
+    } finally {
+      await reserved`SELECT pg_advisory_unlock(${NIGHTLY_LOCK})`
+    }
+  } finally {
+    reserved.release()
+  }
+  return result
+}

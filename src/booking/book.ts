@@ -1,0 +1,188 @@
+import type { TransactionSql } from '../db/pool.ts'
+import { addDays, iraqToday } from '../domain/calendar.ts'
+import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } from '../domain/identifiers.ts'
+import { statusLabel, type BookingStatus } from '../domain/status.ts'
+import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
+import { bookingErrors, text } from './messages.ts'
+import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type Seat } from './seats.ts'
+import type { Lane } from './days.ts'
+
+// A booking is one short transaction: reserve a seat (conditional UPDATE of the day row), insert the booking,
+// commit. The day row's lock serializes bookings of one day; everything else runs in parallel.
+
+export interface RegularBookingInput {
+  clinicId: number
+  name: string
+  phone: string
+  source: 'patient_app' | 'secretary_app'
+  patientId: string | null
+  date: string | null
+  status: BookingStatus
+  createdAt: string | null
+  secretaryId: string | null
+}
+
+export interface BookingAnswer {
+  body: Record<string, unknown>
+  version: number
+}
+
+interface Placed {
+  seat: Seat
+  date: string
+}
+
+// The patient app's automatic search (legacy-api.md §3.3): from today in Iraq over the next 30 calendar days, on the
+// clinic's working days, the first open day with room. Unlike legacy, a patient already booked on the day the
+// search reaches is told so (409 naming the booking) instead of being moved silently to the next day.
+async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput, rules: ClinicRules, today: string): Promise<Placed> {
+  const candidates = candidateDays(today, SEARCH_HORIZON_DAYS, rules.working)
+  if (candidates.length === 0) throw bookingErrors.noDaysAvailable()
+  const states = await tx<Array<{ day: string, status: string, active_count: number, capacity_total: number }>>`
+    SELECT to_char(day, 'YYYY-MM-DD') AS day, status, active_count, capacity_total FROM booking_days
+    WHERE clinic_id = ${input.clinicId} AND lane = 'regular' AND day = ANY(${candidates}::date[])`
+  const byDate = new Map(states.map((s) => [s.day, s]))
+  let capacity: number | null = null
+  for (const date of candidates) {
+    const state = byDate.get(date)
+    if (state !== undefined && state.status !== 'open') continue
+    if (input.patientId !== null) {
+      const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, input.patientId)
+      if (existing !== null) throw bookingErrors.alreadyBooked(existing)
+    }
+    if (state !== undefined && state.active_count >= state.capacity_total) continue
+    if (state === undefined) {
+      capacity ??= await newDayCapacity(tx, input.clinicId, 'regular', rules)
+      await ensureDay(tx, input.clinicId, 'regular', date, 'patient_app', capacity)
+    }
+    // Another request may have taken the last seat since the read above: the UPDATE is the judge.
+    const seat = await reserveSeat(tx, input.clinicId, 'regular', date, true)
+    if (seat !== null) return { seat, date }
+  }
+  throw bookingErrors.noDaysAvailable()
+}
+
+export async function bookRegular (tx: TransactionSql, input: RegularBookingInput, options: { secretaryOverbook: boolean, now?: Date }): Promise<BookingAnswer> {
+  const rules = await clinicRules(tx, input.clinicId)
+  const today = iraqToday(options.now)
+  const fromPatientApp = input.source === 'patient_app'
+  if (fromPatientApp) assertBookable(rules)
+
+  let placed: Placed
+  if (input.date === null) {
+    if (!fromPatientApp) throw bookingErrors.dateRequired()
+    placed = await searchAndReserve(tx, input, rules, today)
+  } else {
+    const date = input.date
+    if (fromPatientApp && date < today) throw bookingErrors.pastDate(date)
+    if (input.patientId !== null) {
+      const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, input.patientId)
+      if (existing !== null) throw bookingErrors.alreadyBooked(existing)
+    }
+    await ensureDay(tx, input.clinicId, 'regular', date, input.source, await newDayCapacity(tx, input.clinicId, 'regular', rules))
+    const withinCapacity = fromPatientApp || !options.secretaryOverbook
+    const seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
+    placed = { seat: seat ?? await explainNoSeat(tx, input.clinicId, 'regular', date), date }
+  }
+
+  const { seat, date } = placed
+  const bookingId = fromPatientApp
+    ? regularBookingId(input.clinicId, date, seat.seq)
+    : secretaryBookingId(input.clinicId, date, seat.seq)
+  // Legacy gave secretary walk-ins their 3-digit sequence as patient id; a patient-app booking without one is
+  // identified by its own booking id (legacy's P-101… counter collided with real account ids P-<id>).
+  const patientId = input.patientId ?? (fromPatientApp ? bookingId : String(seat.seq).padStart(3, '0'))
+  try {
+    await tx`
+      INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
+      VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${patientId}, ${input.name}, ${input.phone}, ${input.source},
+              ${input.status}, ${fromPatientApp ? null : input.secretaryId}, ${input.createdAt})`
+  } catch (error) {
+    // Two requests for one patient and one day at once: the second waited on the day row, then met the index.
+    if (violated(error, 'bookings_one_active_per_patient')) throw bookingErrors.alreadyBooked({ booking_id: '', date, token: 0 })
+    throw error
+  }
+  return {
+    version: seat.version,
+    body: {
+      message: text.bookedAs(input.name),
+      booking_id: bookingId,
+      token: seat.token,
+      capacity_used: seat.token,
+      capacity_total: seat.capacityTotal,
+      status: statusLabel(input.status),
+      clinic_id: input.clinicId,
+      date,
+      patient_id: patientId
+    }
+  }
+}
+
+export interface GoldenBookingInput {
+  clinicId: number
+  date: string
+  patientId: string
+  name: string
+  phone: string
+  autoAssign: boolean
+}
+
+// Golden (paid) queue, legacy-api.md §3.10: the requested date, or with auto_assign the first day with room within
+// 30 days from it. Missing days are created with the clinic's golden capacity. A closed golden day now refuses
+// bookings (legacy ignored it), and a patient already booked is told so instead of being moved.
+export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput): Promise<BookingAnswer> {
+  const rules = await clinicRules(tx, input.clinicId)
+  assertBookable(rules)
+  const horizon = input.autoAssign ? SEARCH_HORIZON_DAYS : 1
+  let placed: Placed | null = null
+  let capacity: number | null = null
+  for (let i = 0; i < horizon && placed === null; i++) {
+    const date = addDays(input.date, i)
+    const existing = await activeBookingOf(tx, input.clinicId, 'golden', date, input.patientId)
+    if (existing !== null) throw bookingErrors.alreadyBooked(existing)
+    capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)
+    await ensureDay(tx, input.clinicId, 'golden', date, 'patient_app', capacity)
+    const seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
+    if (seat !== null) placed = { seat, date }
+    else if (!input.autoAssign) await explainNoSeat(tx, input.clinicId, 'golden', date)
+  }
+  if (placed === null) throw bookingErrors.noDaysAvailable()
+  const { seat, date } = placed
+  const bookingId = goldenBookingId(input.clinicId, date, seat.seq)
+
+  // The code is unique per clinic and day by an index; a collision (1 in 9000 per booking already there) is
+  // retried inside a savepoint so the seat stays reserved.
+  let code = ''
+  for (let attempt = 0; ; attempt++) {
+    code = goldenCode()
+    try {
+      await tx.savepoint(async (sp) => {
+        await sp`
+          INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, status, golden_code)
+          VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${input.patientId}, ${input.name}, ${input.phone}, 'booked', ${code})`
+      })
+      break
+    } catch (error) {
+      if (violated(error, 'bookings_golden_code') && attempt < 20) continue
+      if (violated(error, 'bookings_one_active_per_patient')) throw bookingErrors.alreadyBooked({ booking_id: '', date, token: 0 })
+      throw error
+    }
+  }
+  let message = text.bookedAs(input.name)
+  if (date !== input.date) message += ` (تم الحجز في ${date} لأن ${input.date} ممتلئ)`
+  return {
+    version: seat.version,
+    body: {
+      message,
+      code,
+      booking_id: bookingId,
+      token: seat.token,
+      capacity_used: seat.token,
+      capacity_total: seat.capacityTotal,
+      status: statusLabel('booked'),
+      clinic_id: input.clinicId,
+      date,
+      patient_id: input.patientId
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type { TransactionSql } from '../db/pool.ts'
+import { isIsoDate } from '../domain/calendar.ts'
+import type { BookingStatus } from '../domain/status.ts'
+import { bookingErrors } from './messages.ts'
+import type { Lane } from './days.ts'
+
+// Status changes (edit_patient_booking, edit_patient_gold_booking). A cancellation frees the seat and moves every
+// active booking behind it up one token, in the same transaction, so the queue stays 1..n with no gap and no
+// duplicate (the apps expect tokens to close up, legacy-api.md §3.5). The booking row itself stays, cancelled: its
+// id is never reused.
+
+export interface StatusChange {
+  oldStatus: BookingStatus
+  patientId: string | null
+  version: number
+}
+
+// Legacy located a booking by the date inside its id (the third '-'-separated part, 8 digits).
+export function dateOfBookingId (bookingId: string): string {
+  const parts = bookingId.split('-')
+  if (parts.length < 4) throw bookingErrors.invalidBookingId()
+  const compact = parts[2] ?? ''
+  const date = `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}`
+  if (!/^\d{8}$/.test(compact) || !isIsoDate(date)) throw bookingErrors.bookingIdDate()
+  return date
+}
+
+export async function changeStatus (
+  tx: TransactionSql, lane: Lane, clinicId: number, bookingId: string, next: BookingStatus, token: number | null
+): Promise<StatusChange> {
+  const date = dateOfBookingId(bookingId)
+  // Lock order is always day row, then booking rows: the same order as a booking, so the two never deadlock.
+  const [day] = await tx<Array<{ id: string }>>`
+    SELECT id::text FROM booking_days
+    WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
+    FOR UPDATE`
+  if (day === undefined) {
+    const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
+    if (any === undefined) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+    throw bookingErrors.dayNotFound()
+  }
+  const [booking] = await tx<Array<{ id: string, status: BookingStatus, token: number, patient_id: string | null }>>`
+    SELECT id::text, status, token, patient_id FROM bookings
+    WHERE day_id = ${day.id} AND display_id = ${bookingId} AND status <> 'cancelled'
+    FOR UPDATE`
+  if (booking === undefined || (token !== null && booking.token !== token)) throw bookingErrors.bookingNotFound()
+
+  if (next === 'cancelled') {
+    await tx`UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE id = ${booking.id}`
+    await tx`
+      UPDATE bookings SET token = token - 1, updated_at = now()
+      WHERE day_id = ${day.id} AND status <> 'cancelled' AND token > ${booking.token}`
+  } else if (next !== booking.status) {
+    await tx`UPDATE bookings SET status = ${next}, updated_at = now() WHERE id = ${booking.id}`
+  }
+  const [stamped] = await tx<Array<{ version: string }>>`
+    UPDATE booking_days
+    SET active_count = active_count - ${next === 'cancelled' ? 1 : 0}, version = nextval('booking_version_seq'), updated_at = now()
+    WHERE id = ${day.id}
+    RETURNING version::text`
+  return { oldStatus: booking.status, patientId: booking.patient_id, version: Number(stamped?.version ?? 0) }
+}

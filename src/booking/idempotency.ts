@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto'
+import type { TransactionSql } from '../db/pool.ts'
+import { detail } from '../errors.ts'
+
+// Idempotency-Key on the POST booking routes (contract.md §2.14). The key row is inserted in the same transaction
+// as the booking: a retry that arrives while the first attempt is still running waits on that row, then replays
+// the committed answer; if the first attempt failed and rolled back, the retry simply runs. No window books twice.
+
+export interface Answer {
+  status: number
+  body: unknown
+  version: number | null
+}
+
+export interface Replayable extends Answer {
+  replayed: boolean
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/
+
+export function checkKey (key: string | undefined): string | null {
+  if (key === undefined || key === '') return null
+  if (!KEY_PATTERN.test(key)) throw detail(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+  return key
+}
+
+export async function idempotent (tx: TransactionSql, route: string, key: string | null, request: Buffer, run: () => Promise<Answer>): Promise<Replayable> {
+  if (key === null) return { ...await run(), replayed: false }
+  const sha = createHash('sha256').update(request).digest('hex')
+  const claimed = await tx`
+    INSERT INTO idempotency_keys (key, route, request_sha, status, body)
+    VALUES (${key}, ${route}, ${sha}, 0, '')
+    ON CONFLICT (route, key) DO NOTHING
+    RETURNING 1`
+  if (claimed.length === 0) {
+    const [prior] = await tx<Array<{ request_sha: string, status: number, body: string }>>`
+      SELECT request_sha, status, body FROM idempotency_keys WHERE route = ${route} AND key = ${key}`
+    if (prior === undefined) throw detail(409, 'idempotency_conflict', 'a request with this Idempotency-Key is being processed, retry shortly')
+    if (prior.request_sha !== sha) {
+      throw detail(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body')
+    }
+    return { status: prior.status, body: JSON.parse(prior.body) as unknown, version: null, replayed: true }
+  }
+  const answer = await run()
+  await tx`UPDATE idempotency_keys SET status = ${answer.status}, body = ${JSON.stringify(answer.body)} WHERE route = ${route} AND key = ${key}`
+  return { ...answer, replayed: false }
+}

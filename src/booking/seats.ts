@@ -1,0 +1,115 @@
+import type { TransactionSql } from '../db/pool.ts'
+import { workingDaysOfProfile } from '../domain/working-days.ts'
+import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
+import { bookingErrors } from './messages.ts'
+import type { Lane } from './days.ts'
+
+// Seats: creating a clinic's days and reserving a place in one. The reservation is one conditional UPDATE on the
+// day row (architecture.md §3): it either takes a seat and a sequence number atomically or returns nothing, so no
+// interleaving of workers or instances can overbook a day or hand out one token twice.
+
+export interface ClinicRules {
+  known: boolean
+  active: boolean
+  closed: boolean
+  capacity: number | null // receiving_patients
+  goldenCapacity: number
+  working: Set<number> | null
+}
+
+export async function clinicRules (tx: TransactionSql, clinicId: number): Promise<ClinicRules> {
+  const [row] = await tx<Array<{ status: string, is_closed: boolean, receiving_patients: number | null, golden_capacity: number, profile: unknown }>>`
+    SELECT status, is_closed, receiving_patients, golden_capacity, profile FROM clinics WHERE id = ${clinicId}`
+  if (row === undefined) {
+    return { known: false, active: true, closed: false, capacity: null, goldenCapacity: DEFAULT_GOLDEN_CAPACITY, working: null }
+  }
+  return {
+    known: true,
+    active: row.status === 'active',
+    closed: row.is_closed,
+    capacity: row.receiving_patients,
+    goldenCapacity: row.golden_capacity,
+    working: workingDaysOfProfile(row.profile)
+  }
+}
+
+// The patient app books only where the clinic takes bookings (contract.md §2.3); the secretary app books walk-ins.
+export function assertBookable (rules: ClinicRules): void {
+  if (!rules.active) throw bookingErrors.doctorInactive()
+  if (rules.closed) throw bookingErrors.clinicClosed()
+}
+
+// Capacity of a day created on the fly: the clinic's own daily capacity, else the latest day's, else the default.
+export async function newDayCapacity (tx: TransactionSql, clinicId: number, lane: Lane, rules: ClinicRules): Promise<number> {
+  if (lane === 'golden') return rules.goldenCapacity
+  if (rules.capacity !== null) return rules.capacity
+  const [last] = await tx<Array<{ capacity_total: number }>>`
+    SELECT capacity_total FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} ORDER BY day DESC LIMIT 1`
+  return last?.capacity_total ?? DEFAULT_REGULAR_CAPACITY
+}
+
+export async function ensureDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, source: string, capacity: number): Promise<void> {
+  await tx`
+    INSERT INTO booking_days (clinic_id, lane, day, source, capacity_total)
+    VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${capacity})
+    ON CONFLICT (clinic_id, lane, day) DO NOTHING`
+}
+
+export interface Seat {
+  dayId: string
+  seq: number
+  token: number // the new booking's place: the day's active count after the reservation
+  capacityTotal: number
+  version: number
+}
+
+// `withinCapacity` false is the secretary's walk-in (SECRETARY_OVERBOOK=allow): the seat is still counted, so every
+// overbooked seat shows in capacity_used.
+export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, withinCapacity: boolean): Promise<Seat | null> {
+  const rows = withinCapacity
+    ? await tx<Array<{ id: string, seq: number, token: number, capacity_total: number, version: string }>>`
+      UPDATE booking_days
+      SET active_count = active_count + 1, next_seq = next_seq + 1, version = nextval('booking_version_seq'), updated_at = now()
+      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status = 'open' AND active_count < capacity_total
+      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total, version::text`
+    : await tx<Array<{ id: string, seq: number, token: number, capacity_total: number, version: string }>>`
+      UPDATE booking_days
+      SET active_count = active_count + 1, next_seq = next_seq + 1, version = nextval('booking_version_seq'), updated_at = now()
+      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
+      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total, version::text`
+  const row = rows[0]
+  if (row === undefined) return null
+  return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total, version: Number(row.version) }
+}
+
+// Why a reservation found no seat, in the words the client needs.
+export async function explainNoSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<never> {
+  const [day] = await tx<Array<{ status: string, active_count: number, capacity_total: number }>>`
+    SELECT status, active_count, capacity_total FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
+  if (day === undefined) throw bookingErrors.dateNotFound()
+  if (day.status === 'archived') throw bookingErrors.dayArchived(date)
+  if (day.status === 'closed') throw bookingErrors.dayClosed(date)
+  throw bookingErrors.dayFull(date, day.active_count, day.capacity_total)
+}
+
+export interface ExistingBooking {
+  booking_id: string
+  date: string
+  token: number
+}
+
+export async function activeBookingOf (tx: TransactionSql, clinicId: number, lane: Lane, date: string, patientId: string): Promise<ExistingBooking | null> {
+  const [row] = await tx<ExistingBooking[]>`
+    SELECT b.display_id AS booking_id, to_char(d.day, 'YYYY-MM-DD') AS date, b.token
+    FROM bookings b JOIN booking_days d ON d.id = b.day_id
+    WHERE d.clinic_id = ${clinicId} AND d.lane = ${lane} AND d.day = ${date}
+      AND b.patient_id = ${patientId} AND b.status <> 'cancelled'`
+  return row ?? null
+}
+
+// Postgres' unique and exclusion violations, by constraint: the database's guard answered, not ours.
+export function violated (error: unknown, constraint: string): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { code, constraint_name: name } = error as { code?: unknown, constraint_name?: unknown }
+  return (code === '23505' || code === '23P01') && name === constraint
+}

@@ -1,0 +1,303 @@
+import { z } from 'zod'
+import { bookGolden, bookRegular } from '../../src/booking/book.ts'
+import { loadLane, type Lane } from '../../src/booking/days.ts'
+import { changeStatus } from '../../src/booking/edit.ts'
+import { checkKey, idempotent, type Answer } from '../../src/booking/idempotency.ts'
+import { closeDay, listArchives, saveDay } from '../../src/booking/archive.ts'
+import { bookingErrors, text } from '../../src/booking/messages.ts'
+import { addDay, createTable, type PostedDay } from '../../src/booking/tables.ts'
+import { parseStatus, statusLabel, type BookingStatus } from '../../src/domain/status.ts'
+import { json, type Reply, type Request } from '../http.ts'
+import type { WorkerContext } from '../context.ts'
+import { defineRoute, field, type DocumentedRoute } from './define.ts'
+
+// The regular and golden queues (legacy-api.md §2.13, §2.14, §3). Both lanes share their reading, editing and
+// archiving routes; only the paths and a few wire strings differ, listed here once.
+const paths = {
+  regular: {
+    days: '/api/booking_days', all: '/api/all_days', edit: '/api/edit_patient_booking', close: '/api/close_table',
+    save: '/api/save_table', archives: '/api/booking_archives/:clinic_id', create: '/api/create_table'
+  },
+  golden: {
+    days: '/api/booking_golden_days', all: '/api/all_days_golden', edit: '/api/edit_patient_gold_booking', close: '/api/close_table_gold',
+    save: '/api/save_table_gold', archives: '/api/golden_booking_archives/:clinic_id', create: '/api/create_golden_table'
+  }
+} as const
+
+const optionalText = (max: number) => z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().max(max)).optional()
+
+const statusField = z.string().trim().min(1).max(64).transform((raw, ctx): { raw: string, status: BookingStatus } => {
+  const status = parseStatus(raw)
+  if (status === null) {
+    ctx.addIssue({ code: 'custom', message: bookingErrors.unknownStatus(raw).message })
+    return z.NEVER
+  }
+  return { raw, status }
+})
+
+const clinicQuery = z.object({ clinic_id: field.id('clinic_id') })
+
+const dayShape = z.looseObject({
+  capacity_total: field.count('capacity_total').optional(),
+  status: z.string().max(32).optional(),
+  source: z.string().max(32).optional()
+})
+
+const createBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  days: z.record(field.date('days key'), dayShape).refine((days) => Object.keys(days).length <= 366, 'at most 366 days at once')
+})
+
+const editBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  booking_id: z.string().trim().min(1).max(64),
+  status: statusField,
+  token: field.id('token').optional().nullable()
+})
+
+const closeBody = z.object({ clinic_id: field.id('clinic_id'), date: field.date() })
+
+const patientEntry = z.record(z.string(), z.union([z.string(), z.number(), z.null(), z.boolean()]))
+
+const saveBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  closed_date: field.date('closed_date'),
+  capacity_total: field.count('capacity_total').optional().nullable(),
+  capacity_served: field.count('capacity_served').optional().nullable(),
+  capacity_cancelled: field.count('capacity_cancelled').optional().nullable(),
+  patients: z.array(patientEntry).max(10_000).optional().nullable()
+})
+
+const archivesQuery = z.object({
+  from_date: field.date('from_date').optional(),
+  to_date: field.date('to_date').optional(),
+  limit: field.id('limit').pipe(z.number().max(1000)).optional()
+})
+
+const bookingBody = z.object({
+  // Legacy answered a missing or zero clinic_id with its own 400 message; kept.
+  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  name: z.string().trim().min(1, 'name must not be empty').max(200),
+  phone: z.string().trim().min(1, 'phone must not be empty').max(40),
+  source: z.enum(['patient_app', 'secretary_app']).default('patient_app'),
+  patient_id: optionalText(64),
+  date: field.date().optional().nullable(),
+  status: statusField.optional(),
+  created_at: z.string().max(64).optional().nullable(),
+  secretary_id: optionalText(64),
+  booking_id: z.unknown().optional(), // accepted and ignored, as legacy did
+  token: z.unknown().optional()
+})
+
+const goldenBody = z.object({
+  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  date: field.date(),
+  patient_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1).max(64)),
+  name: z.string().trim().min(1).max(200),
+  phone: z.string().trim().min(1).max(40),
+  auto_assign: field.bool().default(true)
+})
+
+const verifyBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  code: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1).max(8)),
+  date: field.date().optional().nullable()
+})
+
+function clinicIdOf (value: number | 0 | '0' | undefined): number {
+  if (value === undefined || value === 0 || value === '0') throw bookingErrors.clinicIdMissing()
+  return value
+}
+
+function answerReply (answer: Answer & { replayed: boolean }): Reply {
+  return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
+}
+
+export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  const publish = (lane: Lane, clinicId: number, version: number | null): void => {
+    if (version !== null && version > 0) ctx.publishChange({ topic: lane, clinicId, version })
+  }
+
+  async function readDays (lane: Lane, clinicId: number, request: Request, notFound: boolean): Promise<Reply> {
+    const state = await ctx.db.run((sql) => loadLane(sql, clinicId, lane))
+    if (notFound && state.dayCount === 0) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+    const etag = `"${lane[0]}${clinicId}-${state.version}"`
+    if (request.headers.get('if-none-match') === etag) return { status: 304, headers: { ETag: etag }, body: '' }
+    return json(200, { clinic_id: clinicId, days: state.days }, { ETag: etag, 'Cache-Control': 'no-cache' })
+  }
+
+  function laneRoutes (lane: Lane): DocumentedRoute[] {
+    const p = paths[lane]
+    return [
+      defineRoute(ctx, {
+        method: 'get', pattern: p.days, mirror: true, auth: 'secret', query: clinicQuery,
+        summary: `The clinic's live ${lane} days with their queues`,
+        handler: ({ query, request }) => readDays(lane, query.clinic_id, request, true)
+      }),
+      defineRoute(ctx, {
+        method: 'get', pattern: p.all, mirror: true, auth: 'secret', query: clinicQuery,
+        summary: `All live ${lane} days; {} when there are none`,
+        handler: ({ query, request }) => readDays(lane, query.clinic_id, request, false)
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: p.create, mirror: true, auth: 'secret', body: createBody,
+        summary: `Create ${lane} days for a clinic`,
+        handler: async ({ body }) => {
+          const answer = await ctx.db.transaction((tx) => createTable(tx, lane, body.clinic_id, Object.entries(body.days) as Array<[string, PostedDay]>))
+          if (answer.changed) publish(lane, body.clinic_id, Date.now())
+          return json(200, answer.body)
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: p.edit, mirror: true, auth: 'secret', body: editBody,
+        summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
+        handler: async ({ body }) => {
+          const change = await ctx.db.transaction((tx) => changeStatus(tx, lane, body.clinic_id, body.booking_id, body.status.status, body.token ?? null))
+          publish(lane, body.clinic_id, change.version)
+          return json(200, {
+            message: lane === 'golden' ? text.goldenStatusUpdated : text.statusUpdated,
+            clinic_id: body.clinic_id,
+            booking_id: body.booking_id,
+            old_status: statusLabel(change.oldStatus),
+            // Legacy echoed the regular status as sent and the golden one normalized to Arabic.
+            new_status: lane === 'golden' ? statusLabel(body.status.status) : body.status.raw,
+            patient_id: change.patientId
+          })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: p.close, mirror: true, auth: 'secret', body: closeBody,
+        summary: `Close a ${lane} day: unserved bookings are cancelled and the day is archived`,
+        handler: async ({ body }) => {
+          const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
+          publish(lane, body.clinic_id, result.version)
+          return json(200, { status: result.removedAll ? text.dayArchivedAllRemoved : text.dayArchived, removed_all: result.removedAll })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: p.save, mirror: true, auth: 'secret', body: saveBody,
+        summary: `Archive a ${lane} day by hand`,
+        handler: async ({ body }) => {
+          const result = await ctx.db.transaction((tx) => saveDay(tx, body.clinic_id, lane, body.closed_date, {
+            capacityTotal: body.capacity_total ?? null,
+            capacityServed: body.capacity_served ?? null,
+            capacityCancelled: body.capacity_cancelled ?? null,
+            patients: body.patients ?? null
+          }, lane === 'golden'))
+          publish(lane, body.clinic_id, result.version)
+          if (lane === 'golden') return json(200, { status: 'day saved to archive and removed from the table' })
+          return json(200, { status: result.created ? 'تم إنشاء الأرشيف بنجاح' : 'تم تحديث الأرشيف بنجاح' })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'get', pattern: p.archives, mirror: true, auth: 'secret', query: archivesQuery,
+        summary: `Archived ${lane} days of a clinic, newest first`,
+        handler: async ({ query, params }) => {
+          const clinicId = field.id('clinic_id').safeParse(params[0])
+          if (!clinicId.success) throw bookingErrors.clinicIdMissing()
+          const items = await ctx.db.run((sql) => listArchives(sql, clinicId.data, lane, query.from_date ?? null, query.to_date ?? null, query.limit ?? 100))
+          return json(200, { clinic_id: clinicId.data, items })
+        }
+      })
+    ]
+  }
+
+  return [
+    ...laneRoutes('regular'),
+    ...laneRoutes('golden'),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/patient_booking', mirror: true, auth: 'secret', body: bookingBody,
+      summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
+      handler: async ({ body, request }) => {
+        const clinicId = clinicIdOf(body.clinic_id)
+        const status = body.status?.status ?? 'booked'
+        if (status === 'cancelled') throw bookingErrors.cancelledAtBooking()
+        const key = checkKey(request.headers.get('idempotency-key'))
+        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
+          const booked = await bookRegular(tx, {
+            clinicId,
+            name: body.name,
+            phone: body.phone,
+            source: body.source,
+            patientId: body.patient_id === undefined || body.patient_id === '' ? null : body.patient_id,
+            date: body.date ?? null,
+            status,
+            createdAt: body.created_at ?? null,
+            secretaryId: body.secretary_id === undefined || body.secretary_id === '' ? null : body.secretary_id
+          }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow' })
+          return { status: 200, body: booked.body, version: booked.version }
+        }))
+        publish('regular', clinicId, answer.version)
+        return answerReply(answer)
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/patient_golden_booking', mirror: true, auth: 'secret', body: goldenBody,
+      summary: 'Book a place in the golden (paid) queue; a 4-digit code is returned',
+      handler: async ({ body, request }) => {
+        const clinicId = clinicIdOf(body.clinic_id)
+        const key = checkKey(request.headers.get('idempotency-key'))
+        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_golden_booking', key, request.body, async () => {
+          const booked = await bookGolden(tx, { clinicId, date: body.date, patientId: body.patient_id, name: body.name, phone: body.phone, autoAssign: body.auto_assign })
+          return { status: 200, body: booked.body, version: booked.version }
+        }))
+        publish('golden', clinicId, answer.version)
+        return answerReply(answer)
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/add_day', mirror: true, auth: 'secret',
+      body: z.object({
+        clinic_id: field.id('clinic_id'),
+        capacity_total: field.count('capacity_total').optional().nullable(),
+        status: z.string().max(32).optional(),
+        force_add: field.bool().default(false),
+        // Legacy reads the date from `date_added` only; a key named `date` is ignored (legacy-api.md §2.13).
+        date_added: field.date('date_added').optional().nullable()
+      }),
+      summary: 'Add a day to the regular queue: a chosen date, or the day after the last when it is full',
+      handler: async ({ body }) => {
+        const answer = await ctx.db.transaction((tx) => addDay(tx, {
+          clinicId: body.clinic_id,
+          date: body.date_added ?? null,
+          capacityTotal: body.capacity_total ?? null,
+          status: body.status,
+          forceAdd: body.force_add
+        }))
+        if (answer.changed) publish('regular', body.clinic_id, Date.now())
+        return json(200, answer.body)
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'get', pattern: '/api/booking_golden_days_old', mirror: true, auth: 'secret', query: clinicQuery,
+      summary: 'Deprecated golden days reader, kept for old app builds',
+      handler: ({ query, request }) => readDays('golden', query.clinic_id, request, true)
+    }),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
+      summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
+      handler: async ({ body }) => {
+        const rows = await ctx.db.run((sql) => sql<Array<{ name: string, phone: string, patient_id: string | null, display_id: string, token: number, status: BookingStatus, day: string }>>`
+          SELECT b.name, b.phone, b.patient_id, b.display_id, b.token, b.status, to_char(d.day, 'YYYY-MM-DD') AS day
+          FROM bookings b JOIN booking_days d ON d.id = b.day_id
+          WHERE d.clinic_id = ${body.clinic_id} AND d.lane = 'golden' AND d.status <> 'archived' AND b.golden_code = ${body.code}
+            AND (${body.date ?? null}::date IS NULL OR d.day = ${body.date ?? null}::date)
+          ORDER BY (b.status = 'cancelled'), d.day
+          LIMIT 1`)
+        const found = rows[0]
+        const empty = { patient_name: null, patient_phone: null, patient_id: null, booking_id: null, token: null, booking_status: null, booking_date: null }
+        if (found === undefined) return json(200, { status: 'error', message: text.codeNotFound, ...empty })
+        return json(200, {
+          status: 'success',
+          patient_name: found.name,
+          patient_phone: found.phone,
+          patient_id: found.patient_id,
+          booking_id: found.display_id,
+          token: found.token,
+          booking_status: statusLabel(found.status),
+          booking_date: found.day
+        })
+      }
+    })
+  ]
+}
