@@ -1,7 +1,7 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
-import { request, startDatabase, startServer, type Response } from './helpers/server.ts'
+import { request, startDatabase, startServer, waitFor, type Response } from './helpers/server.ts'
 
 // Real parallel HTTP requests over fresh connections, spread by the kernel over two workers, against one
 // PostgreSQL. What the legacy server lost (legacy-api.md §4.6) must hold here exactly.
@@ -28,9 +28,13 @@ async function days (clinicId: number, lane = 'booking_days'): Promise<Record<st
   return res.json<{ days: Record<string, DayJson> }>().days
 }
 
+// Workers push their counters every second: wait for both pushes rather than read a stale figure.
 async function workersThatServed (): Promise<number> {
-  const stats = (await request(`${server.url}/stats`)).json<{ workers: Array<{ requests: number }> }>()
-  return stats.workers.filter((w) => w.requests > 5).length
+  return await waitFor('both workers to report traffic', async () => {
+    const stats = (await request(`${server.url}/stats`)).json<{ workers: Array<{ requests: number }> }>()
+    const busy = stats.workers.filter((w) => w.requests > 5).length
+    return busy === 2 ? busy : null
+  }, 5000, 100).catch(() => 1)
 }
 
 t.test('300 racers for 20 seats: exactly 20 booked, tokens 1..20, every 200 stored, ids unique', async (t) => {
