@@ -4,12 +4,14 @@ import { processStats, rssOf } from '../src/process-stats.ts'
 import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
 import type { ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { IpcServer } from './ipc-server.ts'
+import { scheduleNightly } from './jobs.ts'
+import { Database } from '../src/db/pool.ts'
 
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
 setProcessName('coordinator')
 const config = configFromParent()
-const { socketPath } = childEnv()
+const { socketPath, instance } = childEnv()
 const startedAt = Date.now()
 
 // A worker pushes its figures every second; one that stopped pushing for 5 s is gone (killed, or wedged).
@@ -50,6 +52,17 @@ server.onDisconnect = (peer) => {
   if (peer.worker !== null && workerStats.get(peer.worker.id)?.pid === peer.worker.pid) workerStats.delete(peer.worker.id)
 }
 
+// The coordinator's job connection (one of its two; the other is LISTEN's).
+const jobsDb = new Database({
+  url: config.databaseDirectUrl ?? config.databaseUrl as string,
+  max: 1,
+  applicationName: `tabeby:${instance}:coordinator`,
+  queueTimeoutMs: 60_000
+})
+const stopNightly = scheduleNightly(jobsDb.sql, (result) => {
+  for (const change of result.changes) server.broadcast('change', { topic: change.lane, clinicId: change.clinicId, version: change.version })
+})
+
 await server.listen()
 log.info('coordinator listening', { socketPath, workers: config.webConcurrency })
 tellParent({ type: 'ready' })
@@ -57,7 +70,8 @@ tellParent({ type: 'ready' })
 process.on('SIGINT', () => {}) // the primary decides when the coordinator stops
 onParentMessage((message) => {
   if (message.type === 'shutdown') {
+    stopNightly()
     server.close()
-    process.exit(0)
+    void jobsDb.close(1).finally(() => process.exit(0))
   }
 })

@@ -150,8 +150,8 @@ export async function listArchives (sql: Sql, clinicId: number, lane: Lane, from
 }
 
 // The nightly archive (legacy: 00:00 Asia/Baghdad): every live day before today (Iraq) is frozen as it stands,
-// keeping an archive already saved by hand, one transaction per clinic. A cluster-wide advisory lock makes a second
-// runner (another instance's coordinator, or a re-run) wait and then find nothing left to do.
+// keeping an archive already saved by hand, one transaction per clinic. A second runner at the same time (another
+// instance's coordinator, or a re-run) waits on the clinic's advisory lock, then finds nothing left to archive.
 const NIGHTLY_LOCK = 0x7a6266
 
 export interface NightlyResult {
@@ -163,41 +163,32 @@ export interface NightlyResult {
 export async function archivePastDays (sql: Sql, now: Date = new Date()): Promise<NightlyResult> {
   const today = iraqToday(now)
   const result: NightlyResult = { clinics: 0, days: 0, changes: [] }
-  const reserved = await sql.reserve()
-  try {
-    await reserved`SELECT pg_advisory_lock(${NIGHTLY_LOCK})`
+  const clinics = await sql<Array<{ clinic_id: number }>>`
+    SELECT DISTINCT clinic_id FROM booking_days WHERE day < ${today} AND status <> 'archived' ORDER BY clinic_id`
+  for (const { clinic_id: clinicId } of clinics) {
     try {
-      const clinics = await reserved<Array<{ clinic_id: number }>>`
-        SELECT DISTINCT clinic_id FROM booking_days WHERE day < ${today} AND status <> 'archived' ORDER BY clinic_id`
-      for (const { clinic_id: clinicId } of clinics) {
-        try {
-          const archived = await reserved.begin(async (tx) => {
-            const days = await tx<Array<{ id: string, lane: Lane, day: string, capacity_total: number }>>`
-              SELECT id::text, lane, to_char(day, 'YYYY-MM-DD') AS day, capacity_total FROM booking_days
-              WHERE clinic_id = ${clinicId} AND day < ${today} AND status <> 'archived'
-              ORDER BY lane, day FOR UPDATE`
-            const changes: NightlyResult['changes'] = []
-            for (const day of days) {
-              const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
-              const { served, cancelled } = await counts(tx, day.id)
-              await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
-              changes.push({ clinicId, lane: day.lane, version: await retireDay(tx, day.id) })
-            }
-            return changes
-          })
-          result.clinics++
-          result.days += archived.length
-          result.changes.push(...archived)
-        } catch (error) {
-          // One clinic's failure rolls back that clinic only; its days stay live and the next run retries them.
-          log.error('nightly archive failed for a clinic', { clinicId, error: error instanceof Error ? error.message : String(error) })
+      const archived = await sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(${NIGHTLY_LOCK}, ${clinicId})`
+        const days = await tx<Array<{ id: string, lane: Lane, day: string, capacity_total: number }>>`
+          SELECT id::text, lane, to_char(day, 'YYYY-MM-DD') AS day, capacity_total FROM booking_days
+          WHERE clinic_id = ${clinicId} AND day < ${today} AND status <> 'archived'
+          ORDER BY lane, day FOR UPDATE`
+        const changes: NightlyResult['changes'] = []
+        for (const day of days) {
+          const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
+          const { served, cancelled } = await counts(tx, day.id)
+          await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
+          changes.push({ clinicId, lane: day.lane, version: await retireDay(tx, day.id) })
         }
-      }
-    } finally {
-      await reserved`SELECT pg_advisory_unlock(${NIGHTLY_LOCK})`
+        return changes
+      })
+      if (archived.length > 0) result.clinics++
+      result.days += archived.length
+      result.changes.push(...archived)
+    } catch (error) {
+      // One clinic's failure rolls back that clinic only; its days stay live and the next run retries them.
+      log.error('nightly archive failed for a clinic', { clinicId, error: error instanceof Error ? error.message : String(error) })
     }
-  } finally {
-    reserved.release()
   }
   return result
 }
