@@ -4,6 +4,7 @@ import type { Database } from '../src/db/pool.ts'
 import type { Engine } from '../src/uws.ts'
 import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import type { CoordinatorClient } from './coordinator-client.ts'
+import type { CpuPool } from './cpu/pool.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons, so tests and
@@ -19,6 +20,7 @@ export interface WorkerContext {
   localStats: () => WorkerStats
   // Call after the transaction that made the change has committed, never inside it.
   publishChange: (change: Change) => void
+  cpu: CpuPool
 }
 
 export interface RouteDef {

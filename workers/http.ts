@@ -92,6 +92,16 @@ function readBody (res: HttpResponse, limit: number, state: { aborted: boolean }
   })
 }
 
+// A malformed escape (`/api/patient/%E0%A4%A`) must not throw here: this runs outside the request's error path, so
+// the throw would kill the worker. The raw text goes to the handler, whose own parsing refuses it with a 4xx.
+function decodeParam (raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
+}
+
 function remoteAddress (res: HttpResponse): string {
   const text = Buffer.from(res.getRemoteAddressAsText()).toString()
   return text.startsWith('::ffff:') ? text.slice(7) : text
@@ -118,7 +128,7 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
     const headers = new Map<string, string>()
     req.forEach((name, value) => { headers.set(name, value) })
     const params: string[] = []
-    for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i)))
+    for (let i = 0; i < paramCount; i++) params.push(decodeParam(req.getParameter(i)))
     const method = req.getCaseSensitiveMethod().toUpperCase()
     const request: Request = {
       method,

@@ -9,6 +9,7 @@ import { errors } from '../src/errors.ts'
 import { json, route, serve, type ServeOptions, type Traffic } from './http.ts'
 import type { WorkerContext } from './context.ts'
 import { allRoutes } from './routes/index.ts'
+import { CpuPool } from './cpu/pool.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
 // its share of the database budget, and asks the coordinator for whatever is shared.
@@ -54,7 +55,8 @@ function publishChange (change: Change): void {
   coordinator.notify('change.publish', change)
 }
 
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange }
+const cpu = new CpuPool()
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu }
 
 let draining = false
 const serveOptions: ServeOptions = {
@@ -98,7 +100,7 @@ async function drain (): Promise<void> {
   while (traffic.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })
   coordinator.close()
-  await db.close(2)
+  await Promise.all([db.close(2), cpu.close()])
   log.info('worker drained', { requests: traffic.requests })
   process.exit(0)
 }

@@ -1,12 +1,20 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { opsRoutes } from './ops.ts'
+import { secretaryRoutes } from './secretaries.ts'
+import { patientRoutes } from './patients.ts'
+import { clinicStatusRoutes } from './clinic-status.ts'
 import { bookingRoutes } from './bookings.ts'
+import { doctorRoutes } from './doctors.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
 export function allRoutes (ctx: WorkerContext): RouteDef[] {
   return [
     ...opsRoutes(ctx),
-    ...bookingRoutes(ctx)
+    ...secretaryRoutes(ctx),
+    ...patientRoutes(ctx),
+    ...clinicStatusRoutes(ctx),
+    ...bookingRoutes(ctx),
+    ...doctorRoutes(ctx)
   ]
 }

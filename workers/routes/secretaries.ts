@@ -1,0 +1,184 @@
+import { randomInt } from 'node:crypto'
+import { z } from 'zod'
+import { detail } from '../../src/errors.ts'
+import { secretaryCode } from '../../src/domain/identifiers.ts'
+import { capacityFromProfile } from '../../src/domain/queue.ts'
+import { json } from '../http.ts'
+import type { RouteDef, WorkerContext } from '../context.ts'
+import { defineRoute, field } from './define.ts'
+
+// Secretaries (legacy-api.md §2.7 secretary_code_generator, §2.8). A secretary "logs in" with the 6-digit code a
+// doctor generated for it; the code is the secretary's only identity on the wire.
+
+const FIRST_CODE = 100_000
+const LAST_CODE = 999_999
+// 900 000 codes: a collision is rare until the table is nearly full; a few retries cover the unlucky draws.
+const CODE_ATTEMPTS = 20
+
+const secretaryErrors = {
+  codeNotFound: () => detail(404, 'secretary_code_not_found', 'Secretary code not found'),
+  disabled: () => detail(403, 'secretary_disabled', 'Secretary account is disabled by doctor'),
+  notFound: () => detail(404, 'secretary_not_found', 'Secretary not found'),
+  badId: () => detail(400, 'invalid_secretary_id', 'Invalid secretary_id format'),
+  idRequired: () => detail(400, 'secretary_id_required', 'secretary_id is required'),
+  idType: () => detail(400, 'secretary_id_type', 'secretary_id must be int or string'),
+  statusNotBool: () => detail(400, 'secretary_status_invalid', 'secretary_status must be true or false'),
+  // Legacy answered 500 here; a full code space is a temporary condition for the caller, not a server fault.
+  codesExhausted: () => detail(503, 'secretary_codes_exhausted', 'Unable to generate unique secretary ID. Please try again.')
+}
+
+interface SecretaryRow {
+  code: number
+  clinic_id: number
+  doctor_name: string | null
+  secretary_name: string | null
+  created_date: string | null
+  is_active: boolean
+}
+
+// The legacy "S-" prefix means the login code on input but the clinic id on output (§2.8); both are kept.
+const displayId = (clinicId: number): string => `S-${clinicId}`
+
+const codeBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  doctor_name: z.string().max(200),
+  secretary_name: z.string().max(200),
+  created_date: z.string().max(100) // free text as the app formats it, e.g. "10/07/2025 10:00 am"
+})
+
+const loginBody = z.object({ secretary_code: field.id('secretary_code') })
+
+// The legacy handler took a raw dict and answered its own 400s; the checks stay in the handler for that reason.
+const toggleBody = z.object({
+  secretary_id: z.unknown().optional(), // int, "S-<code>" or "<code>"
+  secretary_status: z.unknown().optional() // a JSON boolean, nothing else
+})
+
+// The code a request names, or null when it cannot name any secretary (so no query is needed to answer 404).
+function codeInRange (code: number): number | null {
+  return code >= FIRST_CODE && code <= LAST_CODE ? code : null
+}
+
+// Legacy tested Python truthiness first: a missing, empty or zero id is "required", not "invalid".
+function isMissing (raw: unknown): boolean {
+  return raw === undefined || raw === null || raw === '' || raw === 0 || raw === false
+}
+
+function parseToggleId (raw: unknown): number | null {
+  if (typeof raw !== 'number' && typeof raw !== 'string') throw secretaryErrors.idType()
+  if (typeof raw === 'number') {
+    if (!Number.isInteger(raw)) throw secretaryErrors.badId()
+    return codeInRange(raw)
+  }
+  const code = secretaryCode(raw)
+  if (code === null) throw secretaryErrors.badId()
+  return codeInRange(code)
+}
+
+export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
+  return [
+    defineRoute(ctx, {
+      method: 'post',
+      pattern: '/api/secretary_code_generator',
+      summary: 'Create a secretary for a clinic and return its new 6-digit login code',
+      auth: 'secret',
+      mirror: true,
+      body: codeBody,
+      handler: async ({ body }) => {
+        // Uniqueness is the constraint's job: a drawn code that already exists inserts nothing, and we draw again.
+        for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+          const code = randomInt(FIRST_CODE, LAST_CODE + 1)
+          const rows = await ctx.db.run((sql) => sql<Array<{ code: number }>>`
+            INSERT INTO secretaries (code, clinic_id, doctor_name, secretary_name, created_date)
+            VALUES (${code}, ${body.clinic_id}, ${body.doctor_name}, ${body.secretary_name}, ${body.created_date})
+            ON CONFLICT (code) DO NOTHING
+            RETURNING code`)
+          const created = rows[0]
+          if (created !== undefined) return json(200, { secretary_id: created.code, result: 'successfuly' })
+        }
+        throw secretaryErrors.codesExhausted()
+      }
+    }),
+
+    defineRoute(ctx, {
+      method: 'post',
+      pattern: '/api/secretary_login_code',
+      summary: 'Secretary login with its 6-digit code; answers the clinic and its daily capacity',
+      auth: 'secret',
+      mirror: true,
+      body: loginBody,
+      handler: async ({ body }) => {
+        // clinic_id is the clinics primary key (clinic_id == doctor id): one indexed join, never a scan of profiles.
+        const [row] = await ctx.db.run((sql) => sql<Array<SecretaryRow & { receiving_patients: number | null, general_info: unknown }>>`
+          SELECT s.code, s.clinic_id, s.doctor_name, s.secretary_name, s.created_date, s.is_active,
+                 c.receiving_patients, c.profile -> 'general_info' AS general_info
+          FROM secretaries s LEFT JOIN clinics c ON c.id = s.clinic_id
+          WHERE s.code = ${body.secretary_code}`)
+        if (row === undefined) throw secretaryErrors.codeNotFound()
+        if (!row.is_active) throw secretaryErrors.disabled()
+        return json(200, {
+          status: 'successfuly',
+          clinic_id: row.clinic_id,
+          secretary_id: displayId(row.clinic_id),
+          doctor_name: row.doctor_name,
+          secretary_name: row.secretary_name,
+          created_date: row.created_date,
+          receiving_patients: row.receiving_patients ?? capacityFromProfile({ general_info: row.general_info })
+        })
+      }
+    }),
+
+    defineRoute(ctx, {
+      method: 'get',
+      pattern: '/api/doctor/secretary/:id',
+      summary: 'A secretary by its login code (S-<code> or <code>)',
+      auth: 'secret',
+      mirror: true,
+      handler: async ({ params }) => {
+        const parsed = secretaryCode(params[0] ?? '')
+        if (parsed === null) throw secretaryErrors.badId()
+        const code = codeInRange(parsed)
+        if (code === null) throw secretaryErrors.notFound()
+        const [row] = await ctx.db.run((sql) => sql<SecretaryRow[]>`
+          SELECT code, clinic_id, doctor_name, secretary_name, created_date, is_active
+          FROM secretaries WHERE code = ${code}`)
+        if (row === undefined) throw secretaryErrors.notFound()
+        return json(200, {
+          secretary_id: displayId(row.clinic_id),
+          clinic_id: row.clinic_id,
+          active_code: row.code,
+          secretary_name: row.secretary_name,
+          created_date: row.created_date,
+          secretary_status: row.is_active
+        })
+      }
+    }),
+
+    defineRoute(ctx, {
+      method: 'post',
+      pattern: '/api/doctor/secretary/toggle-status',
+      summary: 'Enable or disable a secretary (a disabled secretary cannot log in)',
+      auth: 'secret',
+      mirror: true,
+      body: toggleBody,
+      handler: async ({ body }) => {
+        // The legacy order of checks, so each bad request gets the message it got before.
+        if (isMissing(body.secretary_id)) throw secretaryErrors.idRequired()
+        const status = body.secretary_status
+        if (typeof status !== 'boolean') throw secretaryErrors.statusNotBool()
+        const code = parseToggleId(body.secretary_id)
+        if (code === null) throw secretaryErrors.notFound()
+        const [row] = await ctx.db.run((sql) => sql<Array<{ code: number, clinic_id: number, is_active: boolean }>>`
+          UPDATE secretaries SET is_active = ${status} WHERE code = ${code}
+          RETURNING code, clinic_id, is_active`)
+        if (row === undefined) throw secretaryErrors.notFound()
+        return json(200, {
+          message: row.is_active ? 'تم تفعيل السكرتير بنجاح' : 'تم تعطيل السكرتير بنجاح',
+          secretary_id: row.code,
+          clinic_id: row.clinic_id,
+          secretary_status: row.is_active
+        })
+      }
+    })
+  ]
+}
