@@ -1,16 +1,9 @@
 // The instance-wide response cache. It lives only in the coordinator: the legacy server kept one cache per
 // process, so a booking invalidated one process in N and the others served stale days for up to the TTL.
 
-/** Ready-to-send response bytes, rendered once per version and shared by every worker. */
-export interface CachedResponse {
-  body: Uint8Array
-  /** The data version the body was rendered from; the ETag is derived from it. */
-  version: number
-  etag: string
-  contentType: string
-  gzip?: Uint8Array
-  br?: Uint8Array
-}
+import type { CachedResponse, CacheStats } from '../src/ipc/messages.ts'
+
+export type { CachedResponse }
 
 export interface ResponseCacheOptions {
   /** TTL used when `set` is called without one. */
@@ -22,19 +15,7 @@ export interface ResponseCacheOptions {
   now?: () => number
 }
 
-/** Field names follow the legacy v2 `cache.stats()` (`size`, `hit_rate`, `max_size`, `usage`) that `/health` shows. */
-export interface ResponseCacheStats {
-  size: number
-  bytes: number
-  hits: number
-  misses: number
-  evictions: number
-  expired: number
-  hit_rate: string
-  max_size: number
-  max_bytes: number
-  usage: string
-}
+export type ResponseCacheStats = CacheStats
 
 interface Entry {
   value: CachedResponse

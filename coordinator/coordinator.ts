@@ -2,10 +2,12 @@ import { configFromParent } from '../src/config.ts'
 import { log, setProcessName } from '../src/log.ts'
 import { processStats, rssOf } from '../src/process-stats.ts'
 import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
-import type { ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
+import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
 import { scheduleNightly } from './jobs.ts'
-import { Database } from '../src/db/pool.ts'
+import { SharedCache } from './shared-cache.ts'
+import { startChangeBus } from './changes.ts'
 
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
@@ -28,10 +30,35 @@ function clusterStats (): ClusterStats {
   workers.sort((a, b) => a.id - b.id)
   return {
     coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
+    cache: cache.store.stats(),
     primary: { pid: process.ppid, rss: rssOf(process.ppid) },
     workers
   }
 }
+
+const cache = new SharedCache({
+  ttlMs: config.cacheTtlSeconds * 1000,
+  maxEntries: config.cacheMaxEntries,
+  maxBytes: config.cacheMaxBytes
+})
+setInterval(() => cache.store.sweep(), 5000).unref()
+
+// The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
+const jobsDb = new Database({
+  url: config.databaseDirectUrl ?? config.databaseUrl as string,
+  max: 1,
+  applicationName: `tabeby:${instance}:coordinator`,
+  queueTimeoutMs: 60_000
+})
+
+// Every committed change, local or from another instance: drop what it makes stale, then tell every worker (their
+// SSE subscribers are waiting for it).
+function applyChange (change: Change): void {
+  cache.apply(change)
+  server.broadcast('change', change)
+}
+
+const bus = startChangeBus(config.databaseDirectUrl ?? config.databaseUrl as string, jobsDb.sql, instance, `tabeby:${instance}:listen`, applyChange)
 
 const server = new IpcServer(socketPath, {
   ping: () => ({ pid: process.pid, at: Date.now() }),
@@ -41,10 +68,20 @@ const server = new IpcServer(socketPath, {
     return null
   },
   'stats.read': () => clusterStats(),
+  // Answered only once the change is applied here, so a worker replies 200 to a write only after every other
+  // worker's next read of the same data misses the old copy.
   'change.publish': (change) => {
-    server.broadcast('change', change)
+    applyChange(change)
+    bus.announce(change)
     return null
-  }
+  },
+  'cache.lease': ({ key, have }) => cache.lease(key, have),
+  'cache.fill': ({ key, channel, value }) => {
+    cache.fill(key, channel, value)
+    return null
+  },
+  'cache.stats': () => cache.store.stats(),
+  'cache.clear': () => ({ cleared: cache.clear() })
 })
 
 server.onDisconnect = (peer) => {
@@ -52,15 +89,12 @@ server.onDisconnect = (peer) => {
   if (peer.worker !== null && workerStats.get(peer.worker.id)?.pid === peer.worker.pid) workerStats.delete(peer.worker.id)
 }
 
-// The coordinator's job connection (one of its two; the other is LISTEN's).
-const jobsDb = new Database({
-  url: config.databaseDirectUrl ?? config.databaseUrl as string,
-  max: 1,
-  applicationName: `tabeby:${instance}:coordinator`,
-  queueTimeoutMs: 60_000
-})
 const stopNightly = scheduleNightly(jobsDb.sql, (result) => {
-  for (const change of result.changes) server.broadcast('change', { topic: change.lane, clinicId: change.clinicId, version: change.version })
+  for (const { lane, clinicId, version } of result.changes) {
+    const change: Change = { topic: lane, clinicId, version }
+    applyChange(change)
+    bus.announce(change)
+  }
 })
 
 await server.listen()
@@ -72,6 +106,6 @@ onParentMessage((message) => {
   if (message.type === 'shutdown') {
     stopNightly()
     server.close()
-    void jobsDb.close(1).finally(() => process.exit(0))
+    void Promise.all([jobsDb.close(1), bus.close()]).finally(() => process.exit(0))
   }
 })

@@ -10,6 +10,7 @@ import { tempDir, waitFor } from './helpers/server.ts'
 const emptyCluster: ClusterStats = {
   coordinator: { pid: 1, startedAt: 0, rss: 0, heapUsed: 0, workersConnected: 0 },
   primary: { pid: 0, rss: null },
+  cache: { size: 0, bytes: 0, hits: 0, misses: 0, evictions: 0, expired: 0, hit_rate: '0.00%', max_size: 1, max_bytes: 1, usage: '0.0%' },
   workers: []
 }
 
@@ -19,6 +20,10 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'stats.push': () => null,
     'stats.read': () => emptyCluster,
     'change.publish': () => null,
+    'cache.lease': () => ({ state: 'miss' }),
+    'cache.fill': () => null,
+    'cache.stats': () => emptyCluster.cache,
+    'cache.clear': () => ({ cleared: 0 }),
     ...overrides
   }
 }

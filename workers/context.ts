@@ -5,6 +5,9 @@ import type { Engine } from '../src/uws.ts'
 import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import type { CoordinatorClient } from './coordinator-client.ts'
 import type { CpuPool } from './cpu/pool.ts'
+import type { WorkerCache } from './cache.ts'
+import type { LaneReader } from './lanes.ts'
+import type { SseHub } from './sse.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons, so tests and
@@ -18,9 +21,13 @@ export interface WorkerContext {
   startedAt: number
   traffic: Traffic
   localStats: () => WorkerStats
-  // Call after the transaction that made the change has committed, never inside it.
-  publishChange: (change: Change) => void
+  // Call after the transaction that made the change has committed, never inside it. It resolves once the
+  // coordinator has dropped the stale copies (or could not be reached), so a 200 sent after it is safe.
+  publishChange: (change: Change) => Promise<void>
   cpu: CpuPool
+  cache: WorkerCache
+  lanes: LaneReader
+  sse: SseHub
 }
 
 export interface RouteDef {

@@ -40,8 +40,7 @@ export class CoordinatorClient {
   counters = { calls: 0, timeouts: 0, unavailable: 0, reconnects: 0 }
 
   constructor (private readonly options: ClientOptions) {
-    // One coarse timer instead of one per call: pending calls sit in send order, so the sweep stops at the first
-    // one still in time.
+    // One coarse timer instead of one per call.
     this.sweeper = setInterval(() => this.expire(), Math.max(5, Math.floor(options.timeoutMs / 4)))
     this.sweeper.unref()
   }
@@ -82,7 +81,8 @@ export class CoordinatorClient {
     })
   }
 
-  call<K extends OpName> (op: K, request: Ops[K]['req']): Promise<Ops[K]['res']> {
+  // timeoutMs: a cache lease may wait for another worker's fill, longer than a rate-limit check should.
+  call<K extends OpName> (op: K, request: Ops[K]['req'], timeoutMs = this.options.timeoutMs): Promise<Ops[K]['res']> {
     this.counters.calls++
     if (!this.ready) {
       this.counters.unavailable++
@@ -91,7 +91,7 @@ export class CoordinatorClient {
     const id = this.nextId++
     if (this.nextId > 0x7fffffff) this.nextId = 1
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + this.options.timeoutMs })
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + timeoutMs })
       this.send([Kind.Call, id, op, request])
     })
   }
@@ -132,13 +132,19 @@ export class CoordinatorClient {
     else call.reject(new Error(String(payload)))
   }
 
+  // Calls mostly share one timeout, so the map (in send order) is mostly in deadline order: the sweep stops at the
+  // first call still in time unless a longer-lived call (a lease) sits in front, which it then steps over.
   private expire (): void {
     const now = Date.now()
+    let skipped = 0
     for (const [id, call] of this.pending) {
-      if (call.deadline > now) break
+      if (call.deadline > now) {
+        if (++skipped > 64) break
+        continue
+      }
       this.pending.delete(id)
       this.counters.timeouts++
-      call.reject(new CoordinatorUnavailable(`no reply within ${this.options.timeoutMs} ms`))
+      call.reject(new CoordinatorUnavailable('no reply in time'))
     }
   }
 

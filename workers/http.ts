@@ -22,6 +22,18 @@ export interface Reply {
   status: number
   headers?: Record<string, string>
   body: string | Uint8Array
+  // A long-lived response (SSE): status and headers are sent, then `stream` owns the connection through the sink.
+  stream?: (sink: Sink) => void
+}
+
+// What a streaming response may do with its connection. Every write is corked; `buffered` is what uWS holds for a
+// client that reads slower than we write, so the caller can cut a slow consumer off before it grows without bound.
+export interface Sink {
+  write: (chunk: string | Uint8Array) => boolean
+  end: () => void
+  readonly closed: boolean
+  buffered: () => number
+  onClose: (listener: () => void) => void
 }
 
 export type Handler = (request: Request) => Promise<Reply> | Reply
@@ -117,11 +129,54 @@ export function send (res: HttpResponse, reply: Reply): void {
   })
 }
 
+function openStream (res: HttpResponse, reply: Reply, state: { aborted: boolean, onAbort: (() => void) | null }): void {
+  const listeners: Array<() => void> = []
+  let closed = false
+  let backlog = 0 // bytes written while uWS reported backpressure
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    for (const listener of listeners) listener()
+  }
+  state.onAbort = close
+  const sink: Sink = {
+    get closed () { return closed },
+    write: (chunk) => {
+      if (closed) return false
+      let ok = false
+      res.cork(() => { ok = res.write(chunk) })
+      if (ok) backlog = 0
+      else {
+        backlog += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
+        res.onWritable(() => { backlog = 0; return true })
+      }
+      return ok
+    },
+    end: () => {
+      if (closed) return
+      res.cork(() => res.end())
+      close()
+    },
+    buffered: () => backlog,
+    onClose: (listener) => { listeners.push(listener) }
+  }
+  res.cork(() => {
+    res.writeStatus(statusLine(reply.status))
+    if (reply.headers !== undefined) {
+      for (const name in reply.headers) res.writeHeader(name, reply.headers[name] as string)
+    }
+  })
+  reply.stream?.(sink)
+}
+
 export function serve (handler: Handler, options: ServeOptions, paramCount = 0) {
   const { traffic } = options
   return (res: HttpResponse, req: HttpRequest): void => {
-    const state = { aborted: false }
-    res.onAborted(() => { state.aborted = true })
+    const state: { aborted: boolean, onAbort: (() => void) | null } = { aborted: false, onAbort: null }
+    res.onAborted(() => {
+      state.aborted = true
+      state.onAbort?.()
+    })
     traffic.requests++
     traffic.inFlight++
 
@@ -143,7 +198,9 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
     const finish = (reply: Reply): void => {
       traffic.inFlight--
       if (reply.status >= 500) traffic.errors5xx++
-      if (!state.aborted) send(res, reply)
+      if (state.aborted) return
+      if (reply.stream !== undefined) openStream(res, reply, state)
+      else send(res, reply)
     }
 
     const refused = options.refuse?.() ?? null

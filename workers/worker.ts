@@ -10,6 +10,10 @@ import { json, route, serve, type ServeOptions, type Traffic } from './http.ts'
 import type { WorkerContext } from './context.ts'
 import { allRoutes } from './routes/index.ts'
 import { CpuPool } from './cpu/pool.ts'
+import { WorkerCache } from './cache.ts'
+import { laneReader } from './lanes.ts'
+import { SseHub } from './sse.ts'
+import type { Lane } from '../src/booking/days.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
 // its share of the database budget, and asks the coordinator for whatever is shared.
@@ -30,9 +34,18 @@ const db = new Database({
 const coordinator = new CoordinatorClient({
   socketPath: env.socketPath,
   timeoutMs: 250,
-  onConnect: () => coordinator.notify('stats.push', localStats())
+  onConnect: () => coordinator.notify('stats.push', localStats()),
+  onEvent: (name, payload) => {
+    if (name === 'change') sse.onChange(payload as Change)
+  }
 })
 coordinator.connect()
+const cache = new WorkerCache(coordinator)
+const lanes = laneReader(db, cache)
+const sse = new SseHub((channel) => {
+  const [lane, clinicId] = channel.split(':')
+  return lanes(lane as Lane, Number(clinicId))
+})
 
 const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
 
@@ -47,16 +60,21 @@ function localStats (): WorkerStats {
     errors5xx: traffic.errors5xx,
     pool: db.stats(),
     rss: memory.rss,
-    heapUsed: memory.heapUsed
+    heapUsed: memory.heapUsed,
+    sse: sse.stats()
   }
 }
 
-function publishChange (change: Change): void {
-  coordinator.notify('change.publish', change)
+async function publishChange (change: Change): Promise<void> {
+  try {
+    await coordinator.call('change.publish', change)
+  } catch {
+    // No coordinator means no shared cache to make stale; the workers bypass it until it is back.
+  }
 }
 
 const cpu = new CpuPool()
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu }
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, sse }
 
 let draining = false
 const serveOptions: ServeOptions = {
@@ -96,6 +114,7 @@ async function drain (): Promise<void> {
   clearInterval(statsTimer)
   // Stop accepting first: the kernel hands new connections to the workers still listening.
   if (listenSocket !== null) uws.us_listen_socket_close(listenSocket)
+  sse.closeAll()
   const deadline = Date.now() + config.shutdownTimeoutMs - 500
   while (traffic.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })

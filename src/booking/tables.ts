@@ -35,7 +35,7 @@ async function hasLiveDays (tx: TransactionSql, clinicId: number, lane: Lane): P
 
 export interface TableAnswer {
   body: Record<string, unknown>
-  changed: boolean
+  version: number | null // the lane's new version when something changed
 }
 
 // The first posted date is "the" date (legacy: the first key in insertion order). A posted day that exists is
@@ -57,22 +57,24 @@ export async function createTable (tx: TransactionSql, lane: Lane, clinicId: num
     const [existing] = await tx<Array<{ capacity_total: number }>>`
       SELECT capacity_total FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${firstDate} AND status <> 'archived'`
     if (existing !== undefined) {
-      return { changed: false, body: { status: text.exists, message: `date already exists: ${firstDate}`, capacity_total: existing.capacity_total } }
+      return { version: null, body: { status: text.exists, message: `date already exists: ${firstDate}`, capacity_total: existing.capacity_total } }
     }
   }
+  let version = 0
   for (const [date, day] of days) {
     const dayCapacity = day.capacity_total ?? capacity
-    const rows = await tx`
+    const rows = await tx<Array<{ version: string }>>`
       INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, extra)
       VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${dayStatus(day.status)}, ${dayCapacity}, ${tx.json(extraOf(day) as never)})
       ON CONFLICT (clinic_id, lane, day) DO UPDATE
         SET source = EXCLUDED.source, status = EXCLUDED.status, capacity_total = EXCLUDED.capacity_total,
             extra = EXCLUDED.extra, version = nextval('booking_version_seq'), updated_at = now()
         WHERE booking_days.status <> 'archived'
-      RETURNING 1`
-    if (rows.length === 0) throw bookingErrors.dayArchived(date)
+      RETURNING version::text`
+    if (rows[0] === undefined) throw bookingErrors.dayArchived(date)
+    version = Math.max(version, Number(rows[0].version))
   }
-  return { changed: true, body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
+  return { version, body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
 }
 
 export interface AddDayInput {
@@ -99,7 +101,7 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
     if (last === undefined) throw detail(400, 'no_days_yet', 'no dates yet, use create_table first or send a custom date')
     if (last.active_count < last.capacity_total && !input.forceAdd) {
       return {
-        changed: false,
+        version: null,
         body: { status: text.rejected, message: `last day ${last.day} not full yet (${last.active_count}/${last.capacity_total})`, date_added: null }
       }
     }
@@ -112,11 +114,11 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
     capacity = last?.capacity_total ?? (await clinicRules(tx, clinicId)).capacity ?? 0
   }
   if (capacity <= 0) throw detail(400, 'capacity_invalid', 'capacity_total must be greater than 0')
-  const inserted = await tx`
+  const [inserted] = await tx<Array<{ version: string }>>`
     INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total)
     VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity})
     ON CONFLICT (clinic_id, lane, day) DO NOTHING
-    RETURNING 1`
-  if (inserted.length === 0) return { changed: false, body: { status: text.exists, date_added: date } }
-  return { changed: true, body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
+    RETURNING version::text`
+  if (inserted === undefined) return { version: null, body: { status: text.exists, date_added: date } }
+  return { version: Number(inserted.version), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
 }

@@ -20,6 +20,14 @@ export interface WorkerStats {
   pool: PoolStats
   rss: number
   heapUsed: number
+  sse: SseStats
+}
+
+export interface SseStats {
+  subscribers: number
+  channels: number
+  framesSent: number
+  cutOff: number
 }
 
 export interface ProcessStats {
@@ -31,16 +39,43 @@ export interface ProcessStats {
 
 export interface ClusterStats {
   coordinator: ProcessStats & { workersConnected: number }
+  cache: CacheStats
   primary: { pid: number, rss: number | null }
   workers: WorkerStats[]
 }
 
-export interface LimitResult {
-  allowed: boolean
-  limit: number
-  remaining: number
-  resetMs: number
+/** Ready-to-send response bytes, rendered once per version and shared by every worker. */
+export interface CachedResponse {
+  body: Uint8Array
+  /** The data version the body was rendered from; the ETag is derived from it. */
+  version: number
+  etag: string
+  contentType: string
+  gzip?: Uint8Array
+  br?: Uint8Array
 }
+
+/** Field names follow the legacy v2 `cache.stats()` (`size`, `hit_rate`, `max_size`, `usage`) that `/health` shows. */
+export interface CacheStats {
+  size: number
+  bytes: number
+  hits: number
+  misses: number
+  evictions: number
+  expired: number
+  hit_rate: string
+  max_size: number
+  max_bytes: number
+  usage: string
+}
+
+// The answer to a read's lease: the entry (null when the worker's own copy is the current one), or "you load it
+// and fill" (single flight: one loader per key for the whole instance), or "load it yourself, don't fill" (the
+// loader failed or the result arrived stale).
+export type Lease =
+  | { state: 'hit', value: CachedResponse | null }
+  | { state: 'fill' }
+  | { state: 'miss' }
 
 // A committed mutation: which clinic's which data changed, and the version it now has (booking_version_seq for
 // the booking lanes; a clock for profile data). Caches drop what it names; SSE subscribers get the new state.
@@ -55,6 +90,10 @@ export interface Ops {
   'stats.push': { req: WorkerStats, res: null }
   'stats.read': { req: null, res: ClusterStats }
   'change.publish': { req: Change, res: null }
+  'cache.lease': { req: { key: string, have: number }, res: Lease }
+  'cache.fill': { req: { key: string, channel: string, value: CachedResponse | null }, res: null }
+  'cache.stats': { req: null, res: CacheStats }
+  'cache.clear': { req: null, res: { cleared: number } }
 }
 
 export type OpName = keyof Ops

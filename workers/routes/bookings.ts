@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { bookGolden, bookRegular } from '../../src/booking/book.ts'
-import { loadLane, type Lane } from '../../src/booking/days.ts'
+import type { Lane } from '../../src/booking/days.ts'
 import { changeStatus } from '../../src/booking/edit.ts'
 import { checkKey, idempotent, type Answer } from '../../src/booking/idempotency.ts'
 import { closeDay, listArchives, saveDay } from '../../src/booking/archive.ts'
@@ -8,6 +8,8 @@ import { bookingErrors, text } from '../../src/booking/messages.ts'
 import { addDay, createTable, type PostedDay } from '../../src/booking/tables.ts'
 import { parseStatus, statusLabel, type BookingStatus } from '../../src/domain/status.ts'
 import { json, type Reply, type Request } from '../http.ts'
+import { replyFrom } from '../cache.ts'
+import { clamp } from '../sse.ts'
 import type { WorkerContext } from '../context.ts'
 import { defineRoute, field, type DocumentedRoute } from './define.ts'
 
@@ -36,6 +38,16 @@ const statusField = z.string().trim().min(1).max(64).transform((raw, ctx): { raw
 })
 
 const clinicQuery = z.object({ clinic_id: field.id('clinic_id') })
+
+// Legacy accepted stream/heartbeat/timeout/poll_interval; numbers are clamped (sse.ts), poll_interval is accepted
+// and ignored: updates are pushed when they happen.
+const seconds = z.preprocess((v) => typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined, z.number().finite().optional())
+const daysQuery = clinicQuery.extend({
+  stream: z.preprocess((v) => v === 'true' || v === '1' ? true : v === 'false' || v === '0' || v === undefined ? false : v, z.boolean()),
+  heartbeat: seconds,
+  timeout: seconds,
+  poll_interval: seconds
+})
 
 const dayShape = z.looseObject({
   capacity_total: field.count('capacity_total').optional(),
@@ -114,25 +126,45 @@ function answerReply (answer: Answer & { replayed: boolean }): Reply {
 }
 
 export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
-  const publish = (lane: Lane, clinicId: number, version: number | null): void => {
-    if (version !== null && version > 0) ctx.publishChange({ topic: lane, clinicId, version })
+  const publish = async (lane: Lane, clinicId: number, version: number | null): Promise<void> => {
+    if (version !== null && version > 0) await ctx.publishChange({ topic: lane, clinicId, version })
   }
 
   async function readDays (lane: Lane, clinicId: number, request: Request, notFound: boolean): Promise<Reply> {
-    const state = await ctx.db.run((sql) => loadLane(sql, clinicId, lane))
-    if (notFound && state.dayCount === 0) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
-    const etag = `"${lane[0]}${clinicId}-${state.version}"`
-    if (request.headers.get('if-none-match') === etag) return { status: 304, headers: { ETag: etag }, body: '' }
-    return json(200, { clinic_id: clinicId, days: state.days }, { ETag: etag, 'Cache-Control': 'no-cache' })
+    const entry = await ctx.lanes(lane, clinicId)
+    if (entry === null) {
+      if (notFound) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+      return json(200, { clinic_id: clinicId, days: {} })
+    }
+    return replyFrom(entry, request)
+  }
+
+  // SSE when asked with stream=true or Accept: text/event-stream (legacy-api.md §3.9), JSON otherwise.
+  function daysOrStream (lane: Lane, query: z.infer<typeof daysQuery>, request: Request): Promise<Reply> | Reply {
+    const wantsStream = query.stream === true || (request.headers.get('accept') ?? '').includes('text/event-stream')
+    if (!wantsStream) return readDays(lane, query.clinic_id, request, true)
+    const lastEventId = Number(request.headers.get('last-event-id') ?? 'NaN')
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' },
+      body: '',
+      stream: (sink) => {
+        void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, {
+          heartbeatMs: clamp.heartbeatSeconds(query.heartbeat) * 1000,
+          timeoutMs: clamp.timeoutSeconds(query.timeout) * 1000,
+          lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null
+        }, query.clinic_id)
+      }
+    }
   }
 
   function laneRoutes (lane: Lane): DocumentedRoute[] {
     const p = paths[lane]
     return [
       defineRoute(ctx, {
-        method: 'get', pattern: p.days, mirror: true, auth: 'secret', query: clinicQuery,
-        summary: `The clinic's live ${lane} days with their queues`,
-        handler: ({ query, request }) => readDays(lane, query.clinic_id, request, true)
+        method: 'get', pattern: p.days, mirror: true, auth: 'secret', query: daysQuery,
+        summary: `The clinic's live ${lane} days with their queues (JSON, or SSE with stream=true)`,
+        handler: ({ query, request }) => daysOrStream(lane, query, request)
       }),
       defineRoute(ctx, {
         method: 'get', pattern: p.all, mirror: true, auth: 'secret', query: clinicQuery,
@@ -144,7 +176,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
         summary: `Create ${lane} days for a clinic`,
         handler: async ({ body }) => {
           const answer = await ctx.db.transaction((tx) => createTable(tx, lane, body.clinic_id, Object.entries(body.days) as Array<[string, PostedDay]>))
-          if (answer.changed) publish(lane, body.clinic_id, Date.now())
+          await publish(lane, body.clinic_id, answer.version)
           return json(200, answer.body)
         }
       }),
@@ -153,7 +185,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
         summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
         handler: async ({ body }) => {
           const change = await ctx.db.transaction((tx) => changeStatus(tx, lane, body.clinic_id, body.booking_id, body.status.status, body.token ?? null))
-          publish(lane, body.clinic_id, change.version)
+          await publish(lane, body.clinic_id, change.version)
           return json(200, {
             message: lane === 'golden' ? text.goldenStatusUpdated : text.statusUpdated,
             clinic_id: body.clinic_id,
@@ -170,7 +202,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
         summary: `Close a ${lane} day: unserved bookings are cancelled and the day is archived`,
         handler: async ({ body }) => {
           const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
-          publish(lane, body.clinic_id, result.version)
+          await publish(lane, body.clinic_id, result.version)
           return json(200, { status: result.removedAll ? text.dayArchivedAllRemoved : text.dayArchived, removed_all: result.removedAll })
         }
       }),
@@ -184,7 +216,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
             capacityCancelled: body.capacity_cancelled ?? null,
             patients: body.patients ?? null
           }, lane === 'golden'))
-          publish(lane, body.clinic_id, result.version)
+          await publish(lane, body.clinic_id, result.version)
           if (lane === 'golden') return json(200, { status: 'day saved to archive and removed from the table' })
           return json(200, { status: result.created ? 'تم إنشاء الأرشيف بنجاح' : 'تم تحديث الأرشيف بنجاح' })
         }
@@ -227,7 +259,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
           }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow' })
           return { status: 200, body: booked.body, version: booked.version }
         }))
-        publish('regular', clinicId, answer.version)
+        await publish('regular', clinicId, answer.version)
         return answerReply(answer)
       }
     }),
@@ -241,7 +273,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
           const booked = await bookGolden(tx, { clinicId, date: body.date, patientId: body.patient_id, name: body.name, phone: body.phone, autoAssign: body.auto_assign })
           return { status: 200, body: booked.body, version: booked.version }
         }))
-        publish('golden', clinicId, answer.version)
+        await publish('golden', clinicId, answer.version)
         return answerReply(answer)
       }
     }),
@@ -264,7 +296,7 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
           status: body.status,
           forceAdd: body.force_add
         }))
-        if (answer.changed) publish('regular', body.clinic_id, Date.now())
+        await publish('regular', body.clinic_id, answer.version)
         return json(200, answer.body)
       }
     }),

@@ -39,7 +39,7 @@ function isRecord (v: unknown): v is Record<string, unknown> {
 }
 
 export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
-  const clinicChanged = (clinicId: number): void => ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
+  const clinicChanged = (clinicId: number): Promise<void> => ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
 
   return [
     defineRoute(ctx, {
@@ -56,7 +56,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
           ON CONFLICT (id) DO UPDATE SET is_closed = EXCLUDED.is_closed, updated_at = now()
           RETURNING id, is_closed`)
         if (row === undefined) throw new Error('close_clinic upsert returned no row')
-        clinicChanged(row.id)
+        await clinicChanged(row.id)
         return json(200, { clinic_id: row.id, is_closed: row.is_closed })
       }
     }),
@@ -99,7 +99,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
           WHERE id = ${PLATFORM_CLINIC_ID}
           RETURNING profile -> 'clinic_info' AS clinic_info`)
         if (row === undefined) throw clinicErrors.platformClinicMissing()
-        clinicChanged(PLATFORM_CLINIC_ID)
+        await clinicChanged(PLATFORM_CLINIC_ID)
         return json(200, { success: true, message: 'تم حفظ معلومات العيادة بنجاح', clinic_info: row.clinic_info })
       }
     }),

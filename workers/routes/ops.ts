@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import type { ClusterStats, PoolStats, WorkerStats } from '../../src/ipc/messages.ts'
+import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { json, type Reply } from '../http.ts'
@@ -81,6 +81,22 @@ function legacyPoolShape (ctx: WorkerContext, pool: PoolStats): Record<string, n
   }
 }
 
+// seed-v2.md §2/§5: {size, hits, misses, hit_rate, usage}, for the whole instance (the cache is the coordinator's).
+function legacyCacheShape (cache: CacheStats): Record<string, number | string> {
+  return { size: cache.size, hits: cache.hits, misses: cache.misses, hit_rate: cache.hit_rate, usage: cache.usage }
+}
+
+function sumSse (workers: WorkerStats[]): SseStats {
+  const total: SseStats = { subscribers: 0, channels: 0, framesSent: 0, cutOff: 0 }
+  for (const { sse } of workers) {
+    total.subscribers += sse.subscribers
+    total.channels += sse.channels
+    total.framesSent += sse.framesSent
+    total.cutOff += sse.cutOff
+  }
+  return total
+}
+
 function uptimeSeconds (startedAt: number): number {
   return Math.round((Date.now() - startedAt) / 100) / 10
 }
@@ -103,6 +119,7 @@ async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Re
       },
       performance: {
         connection_pool: legacyPoolShape(ctx, sumPools(workers)),
+        cache: stats === null ? null : legacyCacheShape(stats.cache),
         workers: workers.length
       }
     }
@@ -165,6 +182,8 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
     coordinator: coordinator === null
       ? null
       : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
+    cache: clusterStats?.cache ?? null,
+    sse: { subscribers: sumSse(workers).subscribers, frames_sent: sumSse(workers).framesSent, cut_off: sumSse(workers).cutOff },
     workers: workers.map((w) => ({
       id: w.id,
       pid: w.pid,
@@ -172,7 +191,8 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
       requests: w.requests,
       in_flight: w.inFlight,
       errors_5xx: w.errors5xx,
-      pool: w.pool
+      pool: w.pool,
+      sse: w.sse
     })),
     memory: {
       total_rss: rssTotal,

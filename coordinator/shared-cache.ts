@@ -1,0 +1,101 @@
+import type { CachedResponse, Change, Lease } from '../src/ipc/messages.ts'
+import { ResponseCache } from './cache.ts'
+
+// The instance's cache with single flight and versions. When many workers miss one key at once, the first gets a
+// lease and loads; the others wait here for its fill (architecture.md §4). Every committed change raises the
+// version of its channel and drops its keys; a fill rendered from an older version than the channel's latest is
+// refused, so a slow reader that started before a write can never put the pre-write state back.
+
+interface Waiter {
+  have: number
+  resolve: (lease: Lease) => void
+}
+
+interface Flight {
+  waiters: Waiter[]
+  timer: NodeJS.Timeout
+}
+
+// Longer than any sane render; after it the waiters load for themselves rather than wait on a dead loader.
+const LEASE_MS = 5000
+
+export function channelOf (change: Change): string {
+  return `${change.topic}:${change.clinicId}`
+}
+
+// Keys under a channel: `days:regular:7:…` for a clinic's regular days; clinic profile keys and every doctors
+// listing for a clinic change.
+export function prefixesOf (change: Change): string[] {
+  if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:']
+  return [`days:${change.topic}:${change.clinicId}:`]
+}
+
+export class SharedCache {
+  readonly store: ResponseCache
+  private readonly flights = new Map<string, Flight>()
+  private readonly latest = new Map<string, number>()
+  counters = { leases: 0, fills: 0, staleFills: 0, waits: 0 }
+
+  constructor (options: { ttlMs: number, maxEntries: number, maxBytes: number }) {
+    this.store = new ResponseCache(options)
+  }
+
+  lease (key: string, have: number): Lease | Promise<Lease> {
+    const entry = this.store.get(key)
+    if (entry !== undefined) return { state: 'hit', value: entry.version === have ? null : entry }
+    const flight = this.flights.get(key)
+    if (flight !== undefined) {
+      this.counters.waits++
+      return new Promise((resolve) => flight.waiters.push({ have, resolve }))
+    }
+    this.counters.leases++
+    const timer = setTimeout(() => this.land(key, null), LEASE_MS)
+    timer.unref()
+    this.flights.set(key, { waiters: [], timer })
+    return { state: 'fill' }
+  }
+
+  fill (key: string, channel: string, value: CachedResponse | null): void {
+    let usable = value
+    if (value !== null && value.version < (this.latest.get(channel) ?? 0)) {
+      this.counters.staleFills++
+      usable = null
+    }
+    if (usable !== null) {
+      this.counters.fills++
+      this.store.set(key, usable)
+    }
+    this.land(key, usable)
+  }
+
+  // A committed change: remember its version, drop what it makes stale.
+  apply (change: Change): void {
+    const channel = channelOf(change)
+    if (change.version > (this.latest.get(channel) ?? 0)) this.latest.set(channel, change.version)
+    for (const prefix of prefixesOf(change)) this.store.deleteByPrefix(prefix)
+    // A fill in flight for a dropped key was rendered before this change: its waiters must load again.
+    for (const [key, flight] of this.flights) {
+      if (prefixesOf(change).some((prefix) => key.startsWith(prefix))) {
+        clearTimeout(flight.timer)
+        this.flights.delete(key)
+        for (const waiter of flight.waiters) waiter.resolve({ state: 'miss' })
+      }
+    }
+  }
+
+  clear (): number {
+    const size = this.store.stats().size
+    this.store.clear()
+    return size
+  }
+
+  private land (key: string, value: CachedResponse | null): void {
+    const flight = this.flights.get(key)
+    if (flight === undefined) return
+    clearTimeout(flight.timer)
+    this.flights.delete(key)
+    for (const waiter of flight.waiters) {
+      waiter.resolve(value === null ? { state: 'miss' } : { state: 'hit', value: value.version === waiter.have ? null : value })
+    }
+  }
+}

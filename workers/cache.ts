@@ -1,0 +1,112 @@
+import { promisify } from 'node:util'
+import { brotliCompress, constants, gzip } from 'node:zlib'
+import type { CachedResponse } from '../src/ipc/messages.ts'
+import { isDatabaseUnreachable } from '../src/errors.ts'
+import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
+import type { Reply, Request } from './http.ts'
+
+// A worker's side of the shared cache. Every read asks the coordinator (one small round trip), which is what makes
+// a read after a write's 200 see the write on any worker; the bytes travel only when this worker's own copy is not
+// the current version. Without a coordinator the worker still coalesces its own concurrent loads of a key.
+
+const gzipAsync = promisify(gzip)
+const brotliAsync = promisify(brotliCompress)
+
+// Below this, compression costs more than it saves on the wire.
+const COMPRESS_FROM = 1024
+const LOCAL_ENTRIES = 256
+const LEASE_TIMEOUT_MS = 3000
+
+export type Loader = () => Promise<CachedResponse | null>
+
+export class WorkerCache {
+  private readonly local = new Map<string, CachedResponse>()
+  private readonly loading = new Map<string, Promise<CachedResponse | null>>()
+  counters = { reads: 0, local: 0, transferred: 0, loads: 0, staleServed: 0 }
+
+  constructor (private readonly coordinator: CoordinatorClient) {}
+
+  async read (key: string, channel: string, load: Loader): Promise<CachedResponse | null> {
+    this.counters.reads++
+    const own = this.local.get(key)
+    let lease
+    try {
+      lease = await this.coordinator.call('cache.lease', { key, have: own?.version ?? -1 }, LEASE_TIMEOUT_MS)
+    } catch (error) {
+      if (!(error instanceof CoordinatorUnavailable)) throw error
+      // Coordinator away: no shared cache, so no cached copy can be trusted to be current; load, coalesced.
+      return await this.loadOnce(key, load, own)
+    }
+    if (lease.state === 'hit') {
+      const value = lease.value ?? own
+      if (value === undefined) return await this.loadOnce(key, load, own) // our copy was evicted meanwhile
+      if (lease.value === null) this.counters.local++
+      else this.counters.transferred++
+      this.remember(key, value)
+      return value
+    }
+    if (lease.state === 'miss') return await this.loadOnce(key, load, own)
+    let value: CachedResponse | null = null
+    try {
+      value = await this.loadOnce(key, load, own)
+    } finally {
+      this.coordinator.notify('cache.fill', { key, channel, value })
+    }
+    if (value !== null) this.remember(key, value)
+    return value
+  }
+
+  forget (prefix: string): void {
+    for (const key of this.local.keys()) if (key.startsWith(prefix)) this.local.delete(key)
+  }
+
+  private async loadOnce (key: string, load: Loader, stale: CachedResponse | undefined): Promise<CachedResponse | null> {
+    let pending = this.loading.get(key)
+    if (pending === undefined) {
+      this.counters.loads++
+      pending = load().finally(() => this.loading.delete(key))
+      this.loading.set(key, pending)
+    }
+    try {
+      return await pending
+    } catch (error) {
+      // The database is down: the last copy this worker saw beats an error (architecture.md §7).
+      if (stale !== undefined && isDatabaseUnreachable(error)) {
+        this.counters.staleServed++
+        return stale
+      }
+      throw error
+    }
+  }
+
+  private remember (key: string, value: CachedResponse): void {
+    this.local.delete(key)
+    this.local.set(key, value)
+    if (this.local.size > LOCAL_ENTRIES) {
+      const oldest = this.local.keys().next().value
+      if (oldest !== undefined) this.local.delete(oldest)
+    }
+  }
+}
+
+// Renders a JSON body once per version, with its compressed forms made on the libuv pool, off the event loop.
+export async function cachedJson (value: unknown, version: number, etag: string): Promise<CachedResponse> {
+  const body = Buffer.from(JSON.stringify(value))
+  if (body.length < COMPRESS_FROM) return { body, version, etag, contentType: 'application/json; charset=utf-8' }
+  const [gz, br] = await Promise.all([
+    gzipAsync(body, { level: 6 }),
+    brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
+  ])
+  return { body, version, etag, contentType: 'application/json; charset=utf-8', gzip: gz, br }
+}
+
+// Answers from a cached entry: 304 on a matching If-None-Match, otherwise the encoding the client accepts best.
+export function replyFrom (entry: CachedResponse, request: Request, extra: Record<string, string> = {}): Reply {
+  const headers: Record<string, string> = { ETag: entry.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding', ...extra }
+  if (request.headers.get('if-none-match') === entry.etag) return { status: 304, headers, body: '' }
+  headers['Content-Type'] = entry.contentType
+  const accepted = request.headers.get('accept-encoding') ?? ''
+  if (entry.br !== undefined && /\bbr\b/.test(accepted)) return { status: 200, headers: { ...headers, 'Content-Encoding': 'br' }, body: entry.br }
+  if (entry.gzip !== undefined && /\bgzip\b/.test(accepted)) return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: entry.gzip }
+  return { status: 200, headers, body: entry.body }
+}

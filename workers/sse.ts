@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto'
+import type { Change, CachedResponse, SseStats } from '../src/ipc/messages.ts'
+import { log, errorFields } from '../src/log.ts'
+import type { Sink } from './http.ts'
+
+// Live queue updates pushed, not polled (architecture.md §5). A worker keeps its subscribers per channel
+// (`regular:7`); when the coordinator announces a change of that channel, the new state is rendered once (through
+// the shared cache, so once per instance) and the same bytes are written to every subscriber. An idle subscriber
+// costs a timer tick and nothing in the database.
+//
+// Frames keep the legacy names (legacy-api.md §3.9): `snapshot` first, `update` on change, `ping` heartbeats,
+// `bye` at the timeout, `error`. Each data frame carries `id: <version>` so a reconnecting client's Last-Event-ID
+// gets only what it missed, and `retry:` tells clients how long to wait before reconnecting.
+
+export interface StreamParams {
+  heartbeatMs: number
+  timeoutMs: number
+  lastEventId: number | null
+}
+
+// The legacy accepted any value; unbounded ones cost the server (a 0.001 s poll, a week-long timeout).
+export const clamp = {
+  heartbeatSeconds: (value: number | undefined) => Math.min(60, Math.max(5, value ?? 15)),
+  timeoutSeconds: (value: number | undefined) => Math.min(3600, Math.max(10, value ?? 300))
+}
+
+const RETRY_MS = 3000
+// uWS closes a connection that stays silent for ~10 s: an SSE comment keeps it open between heartbeats.
+const KEEPALIVE_MS = 5000
+// A subscriber that has not taken this much of what we sent is cut off (it reconnects with Last-Event-ID).
+const MAX_BACKLOG = 1024 * 1024
+
+interface Subscriber {
+  sink: Sink
+  channel: string
+  sentVersion: number
+  nextPing: number
+  nextKeepalive: number
+  deadline: number
+  heartbeatMs: number
+}
+
+export type Renderer = (channel: string) => Promise<CachedResponse | null>
+
+export class SseHub {
+  private readonly channels = new Map<string, Set<Subscriber>>()
+  private readonly rendering = new Map<string, boolean>() // channel → another change arrived meanwhile
+  private readonly timer: NodeJS.Timeout
+  private readonly frames = new Map<string, { version: number, frame: Buffer }>()
+  private counters = { framesSent: 0, cutOff: 0 }
+  private total = 0
+
+  constructor (private readonly render: Renderer) {
+    this.timer = setInterval(() => this.tick(), 1000)
+    this.timer.unref()
+  }
+
+  stats (): SseStats {
+    return { subscribers: this.total, channels: this.channels.size, ...this.counters }
+  }
+
+  async subscribe (channel: string, sink: Sink, params: StreamParams, clinicId: number): Promise<void> {
+    const now = Date.now()
+    const subscriber: Subscriber = {
+      sink,
+      channel,
+      sentVersion: params.lastEventId ?? -1,
+      nextPing: now + params.heartbeatMs,
+      nextKeepalive: now + KEEPALIVE_MS,
+      deadline: now + params.timeoutMs,
+      heartbeatMs: params.heartbeatMs
+    }
+    let members = this.channels.get(channel)
+    if (members === undefined) this.channels.set(channel, members = new Set())
+    members.add(subscriber)
+    this.total++
+    sink.onClose(() => this.remove(subscriber))
+    sink.write(`retry: ${RETRY_MS}\n\n`)
+    try {
+      const state = await this.render(channel)
+      if (sink.closed) return
+      if (state === null) {
+        this.send(subscriber, `event: error\ndata: ${JSON.stringify({ error: '404: لا يوجد جدول حجز لهذه العيادة', clinic_id: clinicId })}\n\n`)
+        sink.end()
+        return
+      }
+      // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
+      if (state.version !== subscriber.sentVersion) {
+        const name = params.lastEventId === null ? 'snapshot' : 'update'
+        this.send(subscriber, this.frameOf(channel, state, name))
+        subscriber.sentVersion = state.version
+      }
+    } catch (error) {
+      log.warn('SSE snapshot failed', errorFields(error))
+      this.send(subscriber, `event: error\ndata: ${JSON.stringify({ error: error instanceof Error ? error.message : 'error' })}\n\n`)
+      sink.end()
+    }
+  }
+
+  // A committed change somewhere in the instance (or another instance): push it to this worker's subscribers.
+  onChange (change: Change): void {
+    const channel = `${change.topic}:${change.clinicId}`
+    if (!this.channels.has(channel)) return
+    if (this.rendering.has(channel)) {
+      this.rendering.set(channel, true) // render again once the current render lands
+      return
+    }
+    this.rendering.set(channel, false)
+    void this.push(channel)
+  }
+
+  // Draining: every subscriber gets `bye` and the connection ends, so clients reconnect to a live worker.
+  closeAll (): void {
+    clearInterval(this.timer)
+    for (const members of this.channels.values()) {
+      for (const subscriber of members) {
+        this.send(subscriber, 'event: bye\ndata: shutdown\n\n')
+        subscriber.sink.end()
+      }
+    }
+  }
+
+  private async push (channel: string): Promise<void> {
+    try {
+      const state = await this.render(channel)
+      const members = this.channels.get(channel)
+      if (state !== null && members !== undefined) {
+        let frame: Buffer | null = null
+        for (const subscriber of members) {
+          if (subscriber.sentVersion >= state.version) continue
+          frame ??= this.frameOf(channel, state, 'update')
+          this.send(subscriber, frame)
+          subscriber.sentVersion = state.version
+        }
+      }
+    } catch (error) {
+      log.warn('SSE update render failed', errorFields(error))
+    }
+    const again = this.rendering.get(channel) === true
+    this.rendering.delete(channel)
+    if (again) this.onChange(channelChange(channel))
+  }
+
+  // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the frame is
+  // spliced from its bytes without parsing them again. Built once per version and channel.
+  private frameOf (channel: string, state: CachedResponse, name: string): Buffer {
+    const cached = this.frames.get(channel)
+    let data: Buffer
+    if (cached !== undefined && cached.version === state.version) data = cached.frame
+    else {
+      const body = Buffer.from(state.body)
+      const hash = createHash('sha1').update(body).digest('hex')
+      data = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
+      this.frames.set(channel, { version: state.version, frame: data })
+    }
+    return Buffer.concat([Buffer.from(`event: ${name}\nid: ${state.version}\ndata: `), data, Buffer.from('\n\n')])
+  }
+
+  private send (subscriber: Subscriber, frame: string | Buffer): void {
+    if (subscriber.sink.closed) return
+    subscriber.sink.write(frame)
+    this.counters.framesSent++
+    if (subscriber.sink.buffered() > MAX_BACKLOG) {
+      this.counters.cutOff++
+      subscriber.sink.end()
+    }
+  }
+
+  private tick (): void {
+    const now = Date.now()
+    for (const members of this.channels.values()) {
+      for (const subscriber of members) {
+        if (now >= subscriber.deadline) {
+          this.send(subscriber, 'event: bye\ndata: timeout\n\n')
+          subscriber.sink.end()
+        } else if (now >= subscriber.nextPing) {
+          this.send(subscriber, `event: ping\ndata: {"ts": ${(now / 1000).toFixed(3)}}\n\n`)
+          subscriber.nextPing = now + subscriber.heartbeatMs
+          subscriber.nextKeepalive = now + KEEPALIVE_MS
+        } else if (now >= subscriber.nextKeepalive) {
+          subscriber.sink.write(': keep-alive\n\n')
+          subscriber.nextKeepalive = now + KEEPALIVE_MS
+        }
+      }
+    }
+  }
+
+  private remove (subscriber: Subscriber): void {
+    const members = this.channels.get(subscriber.channel)
+    if (members?.delete(subscriber) === true) this.total--
+    if (members !== undefined && members.size === 0) {
+      this.channels.delete(subscriber.channel)
+      this.frames.delete(subscriber.channel)
+    }
+  }
+}
+
+function channelChange (channel: string): Change {
+  const [topic, clinicId] = channel.split(':')
+  return { topic: topic as Change['topic'], clinicId: Number(clinicId), version: 0 }
+}
