@@ -59,7 +59,8 @@ export class SseHub {
     return { subscribers: this.total, channels: this.channels.size, ...this.counters }
   }
 
-  async subscribe (channel: string, sink: Sink, params: StreamParams, clinicId: number): Promise<void> {
+  // `notFound`: the lane's Arabic 404 detail, sent in an `error` frame (as legacy) when the clinic has no days.
+  async subscribe (channel: string, sink: Sink, notFound: string, params: StreamParams): Promise<void> {
     const now = Date.now()
     const subscriber: Subscriber = {
       sink,
@@ -80,7 +81,7 @@ export class SseHub {
       const state = await this.render(channel)
       if (sink.closed) return
       if (state === null) {
-        this.send(subscriber, `event: error\ndata: ${JSON.stringify({ error: '404: لا يوجد جدول حجز لهذه العيادة', clinic_id: clinicId })}\n\n`)
+        this.send(subscriber, `event: error\ndata: ${JSON.stringify({ error: `404: ${notFound}` })}\n\n`)
         sink.end()
         return
       }

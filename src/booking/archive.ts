@@ -3,6 +3,10 @@ import { iraqToday } from '../domain/calendar.ts'
 import { log } from '../log.ts'
 import { bookingErrors } from './messages.ts'
 import { renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
+import { statusLabel } from '../domain/status.ts'
+
+const SERVED = statusLabel('served')
+const CANCELLED = statusLabel('cancelled')
 
 // Archiving a day is a state change of its row plus a frozen summary in day_archives, in one transaction: a crash
 // leaves the day either live or archived, never half (legacy's close_table took three commits).
@@ -38,27 +42,34 @@ interface Summary {
   patients: PatientEntry[]
 }
 
-async function counts (tx: TransactionSql, dayId: string): Promise<{ served: number, cancelled: number }> {
-  const [row] = await tx<Array<{ served: number, cancelled: number }>>`
-    SELECT count(*) FILTER (WHERE status = 'served')::int AS served, count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
-    FROM bookings WHERE day_id = ${dayId}`
-  return row ?? { served: 0, cancelled: 0 }
+// Legacy counted the served and the cancelled entries of the list it archived (a booking cancelled earlier through
+// an edit had already left that list); the counts follow the archived list, so they always add up with it.
+function counts (patients: PatientEntry[]): { served: number, cancelled: number } {
+  let served = 0
+  let cancelled = 0
+  for (const patient of patients) {
+    if (patient.status === SERVED) served++
+    else if (patient.status === CANCELLED) cancelled++
+  }
+  return { served, cancelled }
 }
 
 // Returns true when the archive row was created, false when an existing one was replaced (or kept).
 async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, date: string, summary: Summary, replace: boolean): Promise<boolean> {
-  const patients = tx.json(summary.patients as never)
+  // Sent as text and cast to json (not jsonb), so each entry keeps its key order on the wire; the ::text keeps the
+  // driver from encoding the already-encoded string a second time.
+  const patients = JSON.stringify(summary.patients)
   const rows = replace
     ? await tx<Array<{ created: boolean }>>`
       INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
-      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients})
+      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients}::text::json)
       ON CONFLICT (clinic_id, lane, day) DO UPDATE
         SET capacity_total = EXCLUDED.capacity_total, capacity_served = EXCLUDED.capacity_served,
             capacity_cancelled = EXCLUDED.capacity_cancelled, patients = EXCLUDED.patients, updated_at = now()
       RETURNING (xmax = 0) AS created`
     : await tx<Array<{ created: boolean }>>`
       INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
-      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients})
+      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients}::text::json)
       ON CONFLICT (clinic_id, lane, day) DO NOTHING
       RETURNING true AS created`
   return rows[0]?.created ?? false
@@ -92,7 +103,7 @@ export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane
   const before = await activeBookings(tx, day.id)
   await tx`UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE day_id = ${day.id} AND status NOT IN ('served', 'cancelled')`
   const patients = before.map((row) => renderPatient({ ...row, status: row.status === 'served' ? 'served' : 'cancelled' }, lane))
-  const { served, cancelled } = await counts(tx, day.id)
+  const { served, cancelled } = counts(patients)
   const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, true)
   const version = await retireDay(tx, day.id)
   return { version, removedAll: await nothingLeft(tx, clinicId, lane), created }
@@ -117,12 +128,13 @@ export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane,
   } else {
     const day = await lockDay(tx, clinicId, lane, date)
     dayId = day.id
-    const live = await counts(tx, day.id)
+    const patients = input.patients ?? (await activeBookings(tx, day.id)).map((row) => renderPatient(row, lane))
+    const live = counts(patients)
     summary = {
       capacity_total: input.capacityTotal ?? day.capacity_total,
       capacity_served: input.capacityServed ?? (complete ? null : live.served),
       capacity_cancelled: input.capacityCancelled ?? (complete ? null : live.cancelled),
-      patients: input.patients ?? (await activeBookings(tx, day.id)).map((row) => renderPatient(row, lane))
+      patients
     }
   }
   const created = await writeArchive(tx, clinicId, lane, date, summary, true)
@@ -176,7 +188,7 @@ export async function archivePastDays (sql: Sql, now: Date = new Date()): Promis
         const changes: NightlyResult['changes'] = []
         for (const day of days) {
           const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
-          const { served, cancelled } = await counts(tx, day.id)
+          const { served, cancelled } = counts(patients)
           await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
           changes.push({ clinicId, lane: day.lane, version: await retireDay(tx, day.id) })
         }

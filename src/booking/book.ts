@@ -38,9 +38,11 @@ interface Placed {
 async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput, rules: ClinicRules, today: string): Promise<Placed> {
   const candidates = candidateDays(today, SEARCH_HORIZON_DAYS, rules.working)
   if (candidates.length === 0) throw bookingErrors.noDaysAvailable()
+  // A live day of a date wins over its archived predecessor (ORDER BY puts archived rows first, later ones overwrite).
   const states = await tx<Array<{ day: string, status: string, active_count: number, capacity_total: number }>>`
     SELECT to_char(day, 'YYYY-MM-DD') AS day, status, active_count, capacity_total FROM booking_days
-    WHERE clinic_id = ${input.clinicId} AND lane = 'regular' AND day = ANY(${candidates}::date[])`
+    WHERE clinic_id = ${input.clinicId} AND lane = 'regular' AND day = ANY(${candidates}::date[])
+    ORDER BY (status <> 'archived')`
   const byDate = new Map(states.map((s) => [s.day, s]))
   let capacity: number | null = null
   for (const date of candidates) {
@@ -75,6 +77,9 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   } else {
     const date = input.date
     if (fromPatientApp && date < today) throw bookingErrors.pastDate(date)
+    // A day closed by close_table is archived: the patient app may not reopen it by booking (the secretary may,
+    // for a walk-in, and create_table/add_day open it again on purpose).
+    if (fromPatientApp && await onlyArchived(tx, input.clinicId, 'regular', date)) throw bookingErrors.dayClosed(date)
     if (input.patientId !== null) {
       const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, input.patientId)
       if (existing !== null) throw bookingErrors.alreadyBooked(existing)
@@ -118,6 +123,12 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   }
 }
 
+async function onlyArchived (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<boolean> {
+  const [row] = await tx<Array<{ live: boolean }>>`
+    SELECT bool_or(status <> 'archived') AS live FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
+  return row?.live === false
+}
+
 export interface GoldenBookingInput {
   clinicId: number
   date: string
@@ -138,6 +149,10 @@ export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput)
   let capacity: number | null = null
   for (let i = 0; i < horizon && placed === null; i++) {
     const date = addDays(input.date, i)
+    if (await onlyArchived(tx, input.clinicId, 'golden', date)) {
+      if (!input.autoAssign) throw bookingErrors.dayClosed(date)
+      continue
+    }
     const existing = await activeBookingOf(tx, input.clinicId, 'golden', date, input.patientId)
     if (existing !== null) throw bookingErrors.alreadyBooked(existing)
     capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)

@@ -52,7 +52,7 @@ export async function ensureDay (tx: TransactionSql, clinicId: number, lane: Lan
   await tx`
     INSERT INTO booking_days (clinic_id, lane, day, source, capacity_total)
     VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${capacity})
-    ON CONFLICT (clinic_id, lane, day) DO NOTHING`
+    ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING`
 }
 
 export interface Seat {
@@ -85,7 +85,9 @@ export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: L
 // Why a reservation found no seat, in the words the client needs.
 export async function explainNoSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<never> {
   const [day] = await tx<Array<{ status: string, active_count: number, capacity_total: number }>>`
-    SELECT status, active_count, capacity_total FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
+    SELECT status, active_count, capacity_total FROM booking_days
+    WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}
+    ORDER BY (status = 'archived'), id DESC LIMIT 1`
   if (day === undefined) throw bookingErrors.dateNotFound()
   if (day.status === 'archived') throw bookingErrors.dayArchived(date)
   if (day.status === 'closed') throw bookingErrors.dayClosed(date)
@@ -102,7 +104,7 @@ export async function activeBookingOf (tx: TransactionSql, clinicId: number, lan
   const [row] = await tx<ExistingBooking[]>`
     SELECT b.display_id AS booking_id, to_char(d.day, 'YYYY-MM-DD') AS date, b.token
     FROM bookings b JOIN booking_days d ON d.id = b.day_id
-    WHERE d.clinic_id = ${clinicId} AND d.lane = ${lane} AND d.day = ${date}
+    WHERE d.clinic_id = ${clinicId} AND d.lane = ${lane} AND d.day = ${date} AND d.status <> 'archived'
       AND b.patient_id = ${patientId} AND b.status <> 'cancelled'`
   return row ?? null
 }

@@ -66,13 +66,11 @@ export async function createTable (tx: TransactionSql, lane: Lane, clinicId: num
     const rows = await tx<Array<{ version: string }>>`
       INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, extra)
       VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${dayStatus(day.status)}, ${dayCapacity}, ${tx.json(extraOf(day) as never)})
-      ON CONFLICT (clinic_id, lane, day) DO UPDATE
+      ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO UPDATE
         SET source = EXCLUDED.source, status = EXCLUDED.status, capacity_total = EXCLUDED.capacity_total,
             extra = EXCLUDED.extra, version = nextval('booking_version_seq'), updated_at = now()
-        WHERE booking_days.status <> 'archived'
       RETURNING version::text`
-    if (rows[0] === undefined) throw bookingErrors.dayArchived(date)
-    version = Math.max(version, Number(rows[0].version))
+    version = Math.max(version, Number(rows[0]?.version ?? 0))
   }
   return { version, body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
 }
@@ -88,9 +86,9 @@ export interface AddDayInput {
 export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<TableAnswer> {
   const { clinicId } = input
   if (!await hasLiveDays(tx, clinicId, 'regular')) {
-    if (input.date === null) throw detail(400, 'no_days_yet', 'no dates yet, use create_table first or send a custom date')
     const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = 'regular' LIMIT 1`
     if (any === undefined) throw bookingErrors.noTable()
+    if (input.date === null) throw detail(400, 'no_days_yet', 'no dates yet, use create_table first or send a custom date')
   }
   let date = input.date
   let capacity = input.capacityTotal
@@ -117,7 +115,7 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
   const [inserted] = await tx<Array<{ version: string }>>`
     INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total)
     VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity})
-    ON CONFLICT (clinic_id, lane, day) DO NOTHING
+    ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING
     RETURNING version::text`
   if (inserted === undefined) return { version: null, body: { status: text.exists, date_added: date } }
   return { version: Number(inserted.version), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }

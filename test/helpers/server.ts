@@ -24,14 +24,16 @@ export interface TestDatabase extends EmbeddedDatabase {
   destroy: () => Promise<void>
 }
 
-export async function startDatabase (): Promise<TestDatabase> {
+// `statements`: load pg_stat_statements, so a test can count the queries the server really ran.
+export async function startDatabase (options: { statements?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = tempDir('tabeby-pg-')
-  let current = await startEmbedded(dataDir)
+  const flags = options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []
+  let current = await startEmbedded(dataDir, { flags })
   const db: TestDatabase = {
     ...current,
     dataDir,
     stop: () => current.stop(),
-    restart: async () => { current = await startEmbedded(dataDir, { port: db.port }) },
+    restart: async () => { current = await startEmbedded(dataDir, { port: db.port, flags }) },
     destroy: async () => {
       await current.stop()
       rmSync(dataDir, { recursive: true, force: true })

@@ -149,11 +149,11 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
       headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' },
       body: '',
       stream: (sink) => {
-        void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, {
+        void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, (lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()).message, {
           heartbeatMs: clamp.heartbeatSeconds(query.heartbeat) * 1000,
           timeoutMs: clamp.timeoutSeconds(query.timeout) * 1000,
           lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null
-        }, query.clinic_id)
+        })
       }
     }
   }
@@ -184,7 +184,9 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
         method: 'post', pattern: p.edit, mirror: true, auth: 'secret', body: editBody,
         summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
         handler: async ({ body }) => {
-          const change = await ctx.db.transaction((tx) => changeStatus(tx, lane, body.clinic_id, body.booking_id, body.status.status, body.token ?? null))
+          // The golden edit must match the token when one is sent; the regular one ignores it (legacy-api.md §2.13).
+          const token = lane === 'golden' ? body.token ?? null : null
+          const change = await ctx.db.transaction((tx) => changeStatus(tx, lane, body.clinic_id, body.booking_id, body.status.status, token))
           await publish(lane, body.clinic_id, change.version)
           return json(200, {
             message: lane === 'golden' ? text.goldenStatusUpdated : text.statusUpdated,
@@ -309,16 +311,23 @@ export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
       summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
       handler: async ({ body }) => {
-        const rows = await ctx.db.run((sql) => sql<Array<{ name: string, phone: string, patient_id: string | null, display_id: string, token: number, status: BookingStatus, day: string }>>`
-          SELECT b.name, b.phone, b.patient_id, b.display_id, b.token, b.status, to_char(d.day, 'YYYY-MM-DD') AS day
-          FROM bookings b JOIN booking_days d ON d.id = b.day_id
-          WHERE d.clinic_id = ${body.clinic_id} AND d.lane = 'golden' AND d.status <> 'archived' AND b.golden_code = ${body.code}
-            AND (${body.date ?? null}::date IS NULL OR d.day = ${body.date ?? null}::date)
-          ORDER BY (b.status = 'cancelled'), d.day
-          LIMIT 1`)
+        // A cancelled booking's code is not valid any more (legacy deleted the entry), or a secretary could take a
+        // payment for it.
+        const { rows, hasTable } = await ctx.db.run(async (sql) => {
+          const rows = await sql<Array<{ name: string, phone: string, patient_id: string | null, display_id: string, token: number, status: BookingStatus, day: string }>>`
+            SELECT b.name, b.phone, b.patient_id, b.display_id, b.token, b.status, to_char(d.day, 'YYYY-MM-DD') AS day
+            FROM bookings b JOIN booking_days d ON d.id = b.day_id
+            WHERE d.clinic_id = ${body.clinic_id} AND d.lane = 'golden' AND d.status <> 'archived' AND b.golden_code = ${body.code}
+              AND b.status <> 'cancelled' AND (${body.date ?? null}::date IS NULL OR d.day = ${body.date ?? null}::date)
+            ORDER BY d.day
+            LIMIT 1`
+          if (rows.length > 0) return { rows, hasTable: true }
+          const [any] = await sql`SELECT 1 FROM booking_days WHERE clinic_id = ${body.clinic_id} AND lane = 'golden' AND status <> 'archived' LIMIT 1`
+          return { rows, hasTable: any !== undefined }
+        })
         const found = rows[0]
         const empty = { patient_name: null, patient_phone: null, patient_id: null, booking_id: null, token: null, booking_status: null, booking_date: null }
-        if (found === undefined) return json(200, { status: 'error', message: text.codeNotFound, ...empty })
+        if (found === undefined) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable().message, ...empty })
         return json(200, {
           status: 'success',
           patient_name: found.name,

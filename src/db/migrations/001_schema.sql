@@ -49,9 +49,12 @@ CREATE TABLE booking_days (
   extra          jsonb NOT NULL DEFAULT '{}'::jsonb, -- client-sent day keys the legacy server stored verbatim
   version        bigint NOT NULL DEFAULT nextval('booking_version_seq'),
   created_at     timestamptz NOT NULL DEFAULT now(),
-  updated_at     timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (clinic_id, lane, day)
+  updated_at     timestamptz NOT NULL DEFAULT now()
 );
+-- One live day per (clinic, lane, date). An archived day keeps its row and its bookings, and the same date may be
+-- opened again afterwards (legacy removed a closed day from its blob, so create_table/add_day could re-create it).
+CREATE UNIQUE INDEX booking_days_live ON booking_days (clinic_id, lane, day) WHERE status <> 'archived';
+CREATE INDEX booking_days_clinic_day ON booking_days (clinic_id, lane, day);
 CREATE INDEX booking_days_clinic_lane_version ON booking_days (clinic_id, lane, version);
 
 CREATE TABLE bookings (
