@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { customError, detail } from '../../src/errors.ts'
+import { customError, detail, errors } from '../../src/errors.ts'
 import { accountRef, normalizePhone, parseAccountId } from '../../src/domain/identifiers.ts'
 import type { Sql } from '../../src/db/pool.ts'
 import { json } from '../http.ts'
@@ -77,11 +77,11 @@ function profileReply (row: ProfileRow): Record<string, unknown> {
 /**
  * The account for a phone, created with `user_uid` and `role` when there is none. Race-safe without a lock: the
  * unique phone decides which of two simultaneous registrations inserts; the other inserts nothing and reads the
- * winner's row in a fresh statement (a later snapshot), so both answer the same id. The loop only repeats when
- * the account is deleted between those two statements.
+ * winner's row in a fresh statement (a later snapshot), so both answer the same id. It repeats only when the
+ * account is deleted between those two statements; a phone that keeps flapping gets a 503 to retry.
  */
 async function accountForPhone (sql: Sql, phone: string, userUid: string | null, role: Role): Promise<{ account: AccountRow, created: boolean }> {
-  for (;;) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     const [inserted] = await sql<AccountRow[]>`
       INSERT INTO accounts (user_uid, user_role, phone_number) VALUES (${userUid}, ${role}, ${phone})
       ON CONFLICT (phone_number) DO NOTHING
@@ -91,6 +91,7 @@ async function accountForPhone (sql: Sql, phone: string, userUid: string | null,
       SELECT id, user_uid, user_role, phone_number FROM accounts WHERE phone_number = ${phone}`
     if (existing !== undefined) return { account: existing, created: false }
   }
+  throw errors.databaseBusy()
 }
 
 // `P-71`, `71` or `٧١` → 71; a malformed reference is the route's own 400, an impossible id a plain 404.
