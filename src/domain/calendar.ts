@@ -77,8 +77,8 @@ const DAY_MONTH_YEAR = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/
 
 /**
  * The `YYYY-MM` payment month of an exam date written `DD/MM/YYYY` (`29/10/2025` → `2025-10`), or null.
- * Legacy fell back to the server-local current month on a bad date (§5.1), silently booking the visit into the wrong
- * month; we return null so the route can answer 400.
+ * Null when it does not parse; the caller decides what that means (payments bill the current Iraq month, where legacy
+ * took the server-local one, §5.1: src/payments/ledger.ts paymentMonthOf).
  */
 export function parseDayMonthYear(s: string): string | null {
   const m = DAY_MONTH_YEAR.exec(normalizeDigits(s.trim()))

@@ -1,0 +1,127 @@
+import { z } from 'zod'
+import { text } from '../../src/booking/messages.ts'
+import { detail, ApiError } from '../../src/errors.ts'
+import { normalizeDigits } from '../../src/domain/digits.ts'
+import { statusLabel } from '../../src/domain/status.ts'
+import { clinicPayments, ledgerBytes, payingClinicNames, savePayment, setMonthStatus } from '../../src/payments/ledger.ts'
+import { annualReport, monthlyReport } from '../../src/payments/report.ts'
+import { json } from '../http.ts'
+import type { WorkerContext } from '../context.ts'
+import { defineRoute, field, type DocumentedRoute } from './define.ts'
+
+// Golden payments (legacy-api.md §2.15, §3.11): the secretary app logs each examined golden visit, the doctor app
+// reads what the clinic owes, an admin marks months paid. Legacy never served these under /backend, so no mirror.
+
+const DUPLICATE = 'this booking was already saved in the payments log'
+
+const paymentErrors = {
+  // The legacy body nests the custom error style inside FastAPI's detail; the apps match on it as it is.
+  duplicate: () => new ApiError(400, 'duplicate', DUPLICATE, { detail: { error: { code: 'duplicate', message: DUPLICATE } } }),
+  monthRequired: () => detail(400, 'payment_fields_required', 'clinic_id and payment_month are required')
+}
+
+// Ids and codes arrive as strings or as numbers, depending on the app.
+const textOrNumber = (name: string, max: number) => z.union([z.string(), z.number()], { message: `${name} must be a string` })
+  .transform(String).pipe(z.string().trim().max(max, `${name} must be at most ${max} characters`))
+
+const paymentBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  // Both stored as sent, as legacy did; a date that does not parse bills the current month (ledger.ts paymentMonthOf).
+  exam_date: z.string({ message: 'exam_date must be a string DD/MM/YYYY' }).max(32, 'exam_date must be at most 32 characters'),
+  book_status: z.string({ message: 'book_status must be a string' }).max(64, 'book_status must be at most 64 characters').default(statusLabel('served')),
+  patient_name: z.string({ message: 'patient_name must be a string' }).trim().min(1, 'patient_name must not be empty').max(200),
+  booking_id: textOrNumber('booking_id', 64).pipe(z.string().min(1, 'booking_id must not be empty')),
+  code: textOrNumber('code', 8).nullable().optional() // the 4-digit golden code, with the slack verify_golden_code allows
+})
+
+const clinicQuery = z.object({ clinic_id: field.id('clinic_id') })
+
+const paymentMonth = z.string({ message: 'payment_month must be a string YYYY-MM' })
+  .transform((s) => normalizeDigits(s.trim()))
+  .pipe(z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'payment_month must be a month in YYYY-MM form'))
+
+// Legacy read a raw dict and answered its own 400 when clinic_id or payment_month was missing or empty (Python
+// falsiness): those become undefined here and the handler answers that 400; a value present but malformed is a 422.
+const absentAsUndefined = (v: unknown): unknown => v === null || v === '' || v === 0 ? undefined : v
+
+const statusBody = z.object({
+  clinic_id: z.preprocess(absentAsUndefined, field.id('clinic_id').optional()),
+  payment_month: z.preprocess(absentAsUndefined, paymentMonth.optional()),
+  // Legacy wrote any string here, which no report understands; only the two states the reports know are taken.
+  payment_status: z.preprocess((v) => v ?? undefined,
+    z.enum(['paid', 'not_paid'], { message: 'payment_status must be "paid" or "not_paid"' }).default('paid'))
+})
+
+export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  return [
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/golden_patient_payment', auth: 'secret', body: paymentBody,
+      summary: "Log an examined golden visit at the clinic's golden fee; a booking id is logged once",
+      handler: async ({ body }) => {
+        const saved = await ctx.db.run((sql) => savePayment(sql, {
+          clinicId: body.clinic_id,
+          examDate: body.exam_date,
+          bookStatus: body.book_status,
+          patientName: body.patient_name,
+          bookingId: body.booking_id,
+          code: body.code ?? null
+        }))
+        if (saved === null) throw paymentErrors.duplicate()
+        return json(200, {
+          message: text.paymentSaved,
+          booking_id: body.booking_id,
+          patient_name: body.patient_name,
+          amount: saved.amount,
+          payment_month: saved.paymentMonth,
+          payment_status: null // legacy answered null although the row is stored as not_paid; the apps expect it
+        })
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'get', pattern: '/api/doctor_monthly_golden_payment_status', auth: 'secret', query: clinicQuery,
+      summary: "A clinic's golden visits by year and month, with each month's amount and payment status",
+      handler: async ({ query }) => {
+        const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
+        return json(200, monthlyReport(query.clinic_id, rows))
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'get', pattern: '/api/doctor_annual_payment_status', auth: 'secret', query: clinicQuery,
+      summary: "A clinic's golden payment totals and each month's amount and status",
+      handler: async ({ query }) => {
+        const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
+        return json(200, annualReport(query.clinic_id, rows))
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/update_payment_status', auth: 'secret', body: statusBody,
+      summary: "Mark every golden visit of a clinic's month paid (or not paid)",
+      handler: async ({ body }) => {
+        if (body.clinic_id === undefined || body.payment_month === undefined) throw paymentErrors.monthRequired()
+        const { clinic_id: clinicId, payment_month: month, payment_status: status } = body
+        const updated = await ctx.db.run((sql) => setMonthStatus(sql, clinicId, month, status))
+        return json(200, {
+          message: `payment status updated for ${updated} patients`,
+          clinic_id: clinicId,
+          payment_month: month,
+          payment_status: status,
+          updated_count: updated
+        })
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'get', pattern: '/api/all_clinics_golden_payments', auth: 'secret',
+      summary: 'Golden payment totals of every clinic, by month',
+      // Every row of every clinic: the worker only collects the bytes and the piscina thread reads and sums them
+      // (architecture.md §8), so this report never stalls the other requests of this worker.
+      handler: async () => {
+        const { ledger, clinicNames } = await ctx.db.run(async (sql) => ({
+          ledger: await ledgerBytes(sql),
+          clinicNames: await payingClinicNames(sql)
+        }))
+        const { report } = await ctx.cpu.run({ kind: 'paymentsReport', ledger, clinicNames }, [ledger.buffer])
+        return json(200, report)
+      }
+    })
+  ]
+}
