@@ -38,7 +38,37 @@ export const errors = {
     { 'Retry-After': '5' }),
   shuttingDown: () => new ApiError(503, 'shutting_down', 'the server is restarting, retry shortly',
     { detail: 'the server is restarting, retry shortly', code: 'shutting_down' }, { 'Retry-After': '1', Connection: 'close' }),
-  internal: () => detail(500, 'internal_error', 'Internal Server Error')
+  internal: () => detail(500, 'internal_error', 'Internal Server Error'),
+  cpuBusy: () => new ApiError(503, 'server_busy', 'the server is busy, retry shortly',
+    { detail: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', code: 'server_busy', message: 'the server is busy, retry shortly' },
+    { 'Retry-After': '1' })
+}
+
+// Admin authentication (legacy-api.md §2.2, §4). The guard's 401s keep the legacy Arabic `detail`, which the
+// dashboard shows as it comes; `WWW-Authenticate` tells any HTTP client which scheme is expected.
+const unauthorized = (code: string, message: string, shown: string): ApiError =>
+  new ApiError(401, code, message, { detail: shown, code }, { 'WWW-Authenticate': 'Bearer' })
+
+export const authErrors = {
+  tokenInvalid: () => unauthorized('token_invalid', 'missing, invalid, expired or revoked access token', 'رمز الوصول غير صالح'),
+  tokenType: () => unauthorized('token_type', 'wrong token type', 'نوع الرمز غير صحيح'),
+  adminUnavailable: () => unauthorized('admin_unavailable', 'the admin account is inactive or gone', 'المستخدم غير متاح'),
+  // One answer for an unknown e-mail, a wrong password and an inactive account: the legacy server's three
+  // messages told anyone which e-mails had accounts.
+  invalidCredentials: () => unauthorized('invalid_credentials', 'invalid email or password', 'invalid email or password'),
+  credentialsMissing: () => detail(400, 'credentials_missing', 'email and password must be sent'),
+  refreshMissing: () => detail(400, 'refresh_token_missing', 'refreshToken must be sent'),
+  refreshInvalid: () => unauthorized('refresh_token_invalid', 'invalid, expired or revoked refresh token', 'رمز التحديث غير صالح'),
+  wrongPassword: () => detail(400, 'wrong_password', 'current password is incorrect'),
+  fieldsMissing: () => detail(400, 'fields_missing', 'name, email and password must be sent'),
+  invalidEmail: () => detail(400, 'invalid_email', 'invalid email'),
+  passwordTooShort: () => detail(400, 'password_too_short', 'password must be at least 8 characters'),
+  emailTaken: () => detail(400, 'email_exists', 'email already exists'),
+  adminNotFound: () => detail(404, 'admin_not_found', 'غير موجود'),
+  deleteSelf: () => detail(400, 'cannot_delete_self', 'an admin cannot delete their own account'),
+  insufficient: () => detail(403, 'insufficient_permission', 'ليست لديك صلاحية كافية'),
+  // main.py style, as the legacy /auth/phones answered
+  phonesRole: () => customError(400, 'bad_request', 'role must be patient|secretary|doctor')
 }
 
 // Errors from the driver that mean "the database cannot be reached" rather than "this query is wrong".

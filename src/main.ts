@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { CONFIG_ENV, ConfigError, loadConfig, type Config } from './config.ts'
 import { startEmbedded, type EmbeddedDatabase } from './db/embedded.ts'
 import { migrate } from './db/migrate.ts'
+import { bootstrapAdmin } from './auth/admins.ts'
 import { budgetShares } from './db/pool.ts'
 import { log, errorFields } from './log.ts'
 import { CHILD_ENV } from './children.ts'
@@ -53,8 +54,20 @@ try {
   fail(`could not apply migrations: ${error instanceof Error ? error.message : String(error)}`)
 }
 
+// The first admin (contract.md §3): nobody is ever promoted automatically. Only the e-mail is logged.
+if (config.adminEmail !== null && config.adminPassword !== null) {
+  try {
+    await bootstrapAdmin(databaseUrl, config.adminEmail, config.adminPassword)
+  } catch (error) {
+    await embedded?.stop()
+    fail(`could not create the bootstrap admin ${config.adminEmail}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+// Children never need the bootstrap password: it stays in the primary.
 const resolved: Config = {
   ...config,
+  adminPassword: null,
   databaseUrl,
   databaseDirectUrl: config.databaseDirectUrl ?? databaseUrl
 }

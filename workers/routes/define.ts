@@ -5,6 +5,7 @@ import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
+import { authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
 
 // One schema per route: it validates the body and the query before the handler runs, and the same object is what
 // the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
@@ -12,23 +13,29 @@ import { isIsoDate } from '../../src/domain/calendar.ts'
 export type Auth =
   | 'none'
   | 'secret' // the apps' shared `Doctor-Secret` header (legacy-api.md conventions)
+  | 'admin' // `Authorization: Bearer <access token>` of an active admin, not revoked (src/auth/guard.ts)
+  | 'secret-or-admin' // either: routes the apps call with the secret and the dashboard with its token
 
-export interface RouteInput<B, Q> {
+// Who the handler acts for: typed by the route's auth, so an admin route never has to check for null.
+export type ActorOf<A extends Auth> = A extends 'admin' ? AdminActor : A extends 'secret-or-admin' ? AdminActor | null : null
+
+export interface RouteInput<B, Q, A extends Auth = Auth> {
   body: B
   query: Q
   params: readonly string[]
   request: Request
+  actor: ActorOf<A>
 }
 
-export interface RouteSpec<B, Q> {
+export interface RouteSpec<B, Q, A extends Auth = Auth> {
   method: Method
   pattern: string
   summary: string
-  auth: Auth
+  auth: A
   mirror?: boolean
   body?: z.ZodType<B>
   query?: z.ZodType<Q>
-  handler: (input: RouteInput<B, Q>) => Promise<Reply> | Reply
+  handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
 }
 
 export interface DocumentedRoute extends RouteDef {
@@ -65,11 +72,16 @@ function depthExceeds (value: unknown, limit: number): boolean {
   return false
 }
 
+// PostgreSQL text cannot hold U+0000; refusing it here keeps every route from turning it into a 500.
+const NUL = /\\u0000|\u0000/
+
 export function parseJsonBody (body: Buffer): unknown {
   if (body.length === 0) return undefined
+  const text = body.toString('utf8')
+  if (NUL.test(text)) throw validationError([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
   let value: unknown
   try {
-    value = JSON.parse(body.toString('utf8'))
+    value = JSON.parse(text)
   } catch {
     throw validationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
   }
@@ -94,11 +106,29 @@ export function secretMatches (sent: string | undefined, expected: string): bool
   return timingSafeEqual(a, b)
 }
 
-export function defineRoute<B = undefined, Q = undefined> (ctx: WorkerContext, spec: RouteSpec<B, Q>): DocumentedRoute {
+// Every route's authentication, in one place. With 'secret-or-admin', a request carrying neither credential gets
+// the secret routes' 403, and a bearer token that fails gets the admin routes' 401.
+async function authorize (ctx: WorkerContext, auth: Auth, request: Request): Promise<AdminActor | null> {
+  const authorization = request.headers.get('authorization')
+  switch (auth) {
+    case 'none':
+      return null
+    case 'secret':
+      if (!secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) throw errors.forbidden()
+      return null
+    case 'admin':
+      return await authenticateAdmin(ctx.db, ctx.config.jwtSecret, authorization)
+    case 'secret-or-admin':
+      if (secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) return null
+      if (authorization === undefined) throw errors.forbidden()
+      return await authenticateAdmin(ctx.db, ctx.config.jwtSecret, authorization)
+  }
+}
+
+export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth> (ctx: WorkerContext, spec: RouteSpec<B, Q, A>): DocumentedRoute {
   const handler: Handler = async (request) => {
-    if (spec.auth === 'secret' && !secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) {
-      throw errors.forbidden()
-    }
+    // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.
+    const actor = await authorize(ctx, spec.auth, request) as ActorOf<A>
     let body = undefined as B
     if (spec.body !== undefined) {
       const parsed = spec.body.safeParse(parseJsonBody(request.body) ?? {})
@@ -111,7 +141,7 @@ export function defineRoute<B = undefined, Q = undefined> (ctx: WorkerContext, s
       if (!parsed.success) throw validationError(issuesOf('query', parsed.error))
       query = parsed.data
     }
-    return await spec.handler({ body, query, params: request.params, request })
+    return await spec.handler({ body, query, params: request.params, request, actor })
   }
   return {
     method: spec.method,
@@ -135,7 +165,9 @@ export const field = {
   // A non-negative integer count, same leniency.
   count: (name = 'value') => z.preprocess(numeric,
     z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),
-  date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` }).refine(isIsoDate, `${name} must be a real date in YYYY-MM-DD form`),
+  // Years 2000-2999: a clinic books near dates, and date arithmetic (the next day, a 30-day search) stays in range.
+  date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` })
+    .refine((v) => isIsoDate(v) && v >= '2000-01-01' && v <= '2999-12-31', `${name} must be a real date in YYYY-MM-DD form, between 2000 and 2999`),
   text: (max = 200) => z.string().trim().min(1).max(max),
   bool: () => z.preprocess((v) => v === 'true' ? true : v === 'false' ? false : v, z.boolean())
 }

@@ -1,20 +1,24 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { opsRoutes } from './ops.ts'
+import { authRoutes } from './auth.ts'
 import { secretaryRoutes } from './secretaries.ts'
 import { patientRoutes } from './patients.ts'
 import { clinicStatusRoutes } from './clinic-status.ts'
 import { bookingRoutes } from './bookings.ts'
 import { doctorRoutes } from './doctors.ts'
+import { paymentRoutes } from './payments.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
 export function allRoutes (ctx: WorkerContext): RouteDef[] {
   return [
     ...opsRoutes(ctx),
+    ...authRoutes(ctx),
     ...secretaryRoutes(ctx),
     ...patientRoutes(ctx),
     ...clinicStatusRoutes(ctx),
     ...bookingRoutes(ctx),
-    ...doctorRoutes(ctx)
+    ...doctorRoutes(ctx),
+    ...paymentRoutes(ctx)
   ]
 }
