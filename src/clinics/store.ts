@@ -1,0 +1,261 @@
+import type postgres from 'postgres'
+import { customError, errors } from '../errors.ts'
+import type { Database, Sql, TransactionSql } from '../db/pool.ts'
+import { normalizePhone, parseAccountId } from '../domain/identifiers.ts'
+import {
+  INT32_MAX, clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, isRecord, mergeProfile, normalizeProfile,
+  patchedColumns, withAccount, withAccountStatus,
+  type AccountPatch, type DoctorColumns, type DoctorStatus, type Profile
+} from './profile.ts'
+
+// Reads and writes of the `clinics` rows behind the doctor routes: a clinic is a doctor, its id the legacy
+// clinic_id, its profile kept whole as jsonb beside the columns derived from it (profile.ts).
+
+export interface ClinicRow extends DoctorColumns {
+  id: number
+  profile: Profile
+  created_at: Date
+}
+
+// The doctors router's own error shape, {"error": {code, message}} (legacy-api.md conventions).
+export const doctorErrors = {
+  notFound: () => customError(404, 'not_found', 'Doctor not found'),
+  badRequest: (message: string) => customError(400, 'bad_request', message),
+  unstorableText: () => customError(400, 'bad_request', 'text must not contain NUL characters or unpaired surrogates')
+}
+
+// A profile is parsed JSON, which is all postgres.js needs to know to send it as jsonb.
+const asJson = (profile: Profile): postgres.JSONValue => profile as postgres.JSONValue
+
+export async function findClinic (sql: Sql, id: number): Promise<ClinicRow | null> {
+  const [row] = await sql<ClinicRow[]>`
+    SELECT id, profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years,
+           patients_count, receiving_patients, created_at
+    FROM clinics WHERE id = ${id}`
+  return row ?? null
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// POST /doctor/profile
+
+interface ProfilePost {
+  profile: Profile
+  phone: string | null // wrapped mode: the login phone, which becomes the phone column
+  accountId: number | null // wrapped mode: the account to link to this doctor
+}
+
+// Wrapped mode ({json_profile, phone, user_server_id}) or raw mode (the body is the profile), told apart as legacy did.
+async function readProfilePost (tx: TransactionSql, body: Profile): Promise<ProfilePost> {
+  if (!('json_profile' in body || 'phone' in body || 'user_server_id' in body)) {
+    return { profile: body, phone: null, accountId: null }
+  }
+  let profile: unknown = body['json_profile']
+  if (typeof profile === 'string') {
+    try {
+      profile = JSON.parse(profile)
+    } catch {
+      profile = {} // legacy went on with an empty profile, which then fails for want of a clinic_id
+    }
+    if (hasUnstorableText(profile)) throw doctorErrors.unstorableText()
+  }
+  const accountId = parseAccountId(body['user_server_id'])
+  const [byId] = accountId !== null && accountId <= INT32_MAX
+    ? await tx<Array<{ id: number, phone_number: string }>>`SELECT id, phone_number FROM accounts WHERE id = ${accountId}`
+    : []
+  const sent = body['phone']
+  // The account's own phone wins over the one sent, as in legacy: it is the number the doctor logged in with.
+  const phone = byId?.phone_number ?? (typeof sent === 'string' || typeof sent === 'number' ? normalizePhone(String(sent)) : null)
+  if (phone === null) throw doctorErrors.badRequest('phone must be E.164 like +46765588441 or provide valid user_server_id')
+  const [byPhone] = byId === undefined ? await tx<Array<{ id: number }>>`SELECT id FROM accounts WHERE phone_number = ${phone}` : []
+  return { profile: isRecord(profile) ? profile : {}, phone, accountId: (byId ?? byPhone)?.id ?? null }
+}
+
+/** Upserts the doctor a profile post describes and links its phone account; returns the clinic id. */
+export async function saveDoctorProfile (db: Database, body: Profile): Promise<number> {
+  return await db.transaction(async (tx) => {
+    const post = await readProfilePost(tx, body)
+    const clinicId = clinicIdOf(post.profile)
+    if (clinicId === null) throw doctorErrors.badRequest('clinic_id is required in general_info')
+    const columns = deriveColumns(post.profile)
+    // Legacy reset the status from every re-post, and a profile's status defaults to active, so a doctor an admin
+    // had deactivated came back by saving the profile. The stored status now holds unless the profile states one,
+    // and is written into the stored profile, so the app reading its profile back sees it.
+    const statesStatus = explicitStatus(post.profile) !== null
+    const updatedProfile = statesStatus
+      ? tx`EXCLUDED.profile`
+      : tx`CASE WHEN jsonb_typeof(EXCLUDED.profile -> 'general_info') = 'object'
+          THEN jsonb_set(EXCLUDED.profile, '{general_info,account_status}', to_jsonb(clinics.status = 'active'))
+          ELSE EXCLUDED.profile END`
+    await tx`
+      INSERT INTO clinics (id, profile, name, email, phone, image_url, specialty, clinic_state, status,
+                           experience_years, patients_count, receiving_patients)
+      VALUES (${clinicId}, ${tx.json(asJson(normalizeProfile(post.profile)))}, ${columns.name}, ${columns.email},
+              ${post.phone ?? columns.phone}, ${columns.image_url}, ${columns.specialty}, ${columns.clinic_state},
+              ${columns.status}, ${columns.experience_years}, ${columns.patients_count}, ${columns.receiving_patients})
+      ON CONFLICT (id) DO UPDATE SET
+        profile = ${updatedProfile},
+        status = ${statesStatus ? tx`EXCLUDED.status` : tx`clinics.status`},
+        name = EXCLUDED.name, email = EXCLUDED.email, phone = EXCLUDED.phone, image_url = EXCLUDED.image_url,
+        specialty = EXCLUDED.specialty, clinic_state = EXCLUDED.clinic_state,
+        experience_years = EXCLUDED.experience_years, patients_count = EXCLUDED.patients_count,
+        receiving_patients = EXCLUDED.receiving_patients, updated_at = now()`
+    if (post.accountId !== null) {
+      await tx`UPDATE accounts SET doctor_id = ${clinicId} WHERE id = ${post.accountId} AND doctor_id IS NULL`
+    }
+    return clinicId
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GET /api/doctors
+
+export interface DoctorFilters {
+  q?: string | undefined
+  specialty?: string | undefined
+  status?: string | undefined
+  expMin?: number | undefined
+  expMax?: number | undefined
+  page: number
+  pageSize: number
+  sort?: string | undefined
+}
+
+export interface DirectoryRow {
+  id: number
+  name: string
+  image_url: string | null
+  specialty: string | null
+  status: string
+  patients_count: number | null
+  experience_years: number | null
+  email: string | null
+  phone: string | null
+  specializations: unknown
+  dents_addition: unknown
+  plastic_addition: unknown
+}
+
+const SORT_COLUMNS = { name: 'name', experience: 'experience_years', patients: 'patients_count', status: 'status' } as const
+
+function sortOf (sort: string | undefined): { column: string, descending: boolean } {
+  const descending = sort?.startsWith('-') ?? false
+  const key = descending ? sort?.slice(1) : sort
+  // An unknown key sorts by name, as legacy did, rather than failing the dashboard's list.
+  const column = key !== undefined && key in SORT_COLUMNS ? SORT_COLUMNS[key as keyof typeof SORT_COLUMNS] : 'name'
+  return { column, descending }
+}
+
+// A `%` or `_` the user typed is a character to find, not a wildcard.
+function likePattern (q: string): string {
+  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+// Built per statement: a fragment belongs to the query it is written into. A row without a profile is a clinic
+// flagged before its doctor ever posted one (close_clinic creates such rows): not a doctor to list.
+function directoryFilters (tx: TransactionSql, f: DoctorFilters) {
+  const like = f.q ? likePattern(f.q) : null
+  return tx`WHERE profile <> '{}'::jsonb
+    ${like === null ? tx`` : tx`AND (lower(name) LIKE ${like} OR lower(email) LIKE ${like} OR lower(phone) LIKE ${like})`}
+    ${f.specialty ? tx`AND specialty = ${f.specialty}` : tx``}
+    ${f.status ? tx`AND status = ${f.status}` : tx``}
+    ${f.expMin === undefined ? tx`` : tx`AND experience_years >= ${f.expMin}`}
+    ${f.expMax === undefined ? tx`` : tx`AND experience_years <= ${f.expMax}`}`
+}
+
+/** One page of the directory and the number of doctors matching, from one snapshot. */
+export async function directoryPage (db: Database, f: DoctorFilters): Promise<{ total: number, rows: DirectoryRow[] }> {
+  const { column, descending } = sortOf(f.sort)
+  return await db.run((sql) => sql.begin('isolation level repeatable read read only', async (tx) => {
+    const [count] = await tx<Array<{ total: number }>>`SELECT count(*)::int AS total FROM clinics ${directoryFilters(tx, f)}`
+    const rows = await tx<DirectoryRow[]>`
+      SELECT id, name, image_url, specialty, status, patients_count, experience_years, email, phone,
+             profile -> 'specializations' AS specializations, profile -> 'dents_addition' AS dents_addition,
+             profile -> 'plastic_addition' AS plastic_addition
+      FROM clinics ${directoryFilters(tx, f)}
+      ORDER BY ${tx(column)} ${descending ? tx`DESC` : tx`ASC`}, id
+      LIMIT ${f.pageSize} OFFSET ${(f.page - 1) * f.pageSize}`
+    return { total: count?.total ?? 0, rows }
+  }))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The dashboard's writes
+
+export async function patchDoctor (db: Database, id: number, patch: Profile, account: AccountPatch): Promise<void> {
+  // The row id is the clinic id every booking refers to; a profile naming another clinic would split the two.
+  const info = patch['general_info']
+  if (isRecord(info) && 'clinic_id' in info && clinicIdOf(patch) !== id) {
+    throw doctorErrors.badRequest(`general_info.clinic_id must stay ${id}: it is this doctor's id`)
+  }
+  await db.transaction(async (tx) => {
+    const [row] = await tx<ClinicRow[]>`
+      SELECT id, profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years,
+             patients_count, receiving_patients, created_at
+      FROM clinics WHERE id = ${id} FOR UPDATE`
+    if (row === undefined) throw doctorErrors.notFound()
+    const merged = mergeProfile(row.profile, patch)
+    const c = withAccount(patchedColumns(row, merged), account)
+    await tx`
+      UPDATE clinics SET profile = ${tx.json(asJson(merged))}, name = ${c.name}, email = ${c.email},
+        phone = ${c.phone}, image_url = ${c.image_url}, specialty = ${c.specialty}, clinic_state = ${c.clinic_state},
+        status = ${c.status}, experience_years = ${c.experience_years}, patients_count = ${c.patients_count},
+        receiving_patients = ${c.receiving_patients}, updated_at = now()
+      WHERE id = ${id}`
+  })
+}
+
+/**
+ * Sets the status column, which every rule reads, and its copy in the profile, which the doctor app shows and may
+ * post back. Null when there is no such doctor.
+ */
+export async function setDoctorStatus (db: Database, id: number, status: DoctorStatus): Promise<{ id: number, name: string, status: DoctorStatus } | null> {
+  return await db.transaction(async (tx) => {
+    const [row] = await tx<Array<{ profile: Profile }>>`SELECT profile FROM clinics WHERE id = ${id} FOR UPDATE`
+    if (row === undefined) return null
+    const [updated] = await tx<Array<{ id: number, name: string, status: DoctorStatus }>>`
+      UPDATE clinics SET status = ${status}, profile = ${tx.json(asJson(withAccountStatus(row.profile, status)))},
+        updated_at = now()
+      WHERE id = ${id} RETURNING id, name, status`
+    return updated ?? null
+  })
+}
+
+// Creations wait for each other on this lock (a constant no other lock uses), so each one reads the maximum the one
+// before it committed. The doctor app may insert an explicit clinic_id at the same moment: that collides on the
+// primary key, ON CONFLICT does nothing, and the next attempt in the same transaction sees the committed row.
+const NEW_DOCTOR_ID_LOCK = 0x646f63
+const NEW_ID_ATTEMPTS = 3
+
+/** Creates a doctor with id max(id) + 1 and returns the id. */
+export async function createDoctor (db: Database, profile: Profile, account: AccountPatch): Promise<number> {
+  const c = withAccount(deriveColumns(profile), account)
+  return await db.transaction(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${NEW_DOCTOR_ID_LOCK})`
+    for (let attempt = 0; attempt < NEW_ID_ATTEMPTS; attempt++) {
+      const [row] = await tx<Array<{ id: number }>>`
+        INSERT INTO clinics (id, profile, name, email, phone, image_url, specialty, clinic_state, status,
+                             experience_years, patients_count, receiving_patients)
+        SELECT coalesce(max(id), 0) + 1, ${tx.json(asJson(profile))}, ${c.name}, ${c.email}, ${c.phone},
+               ${c.image_url}, ${c.specialty}, ${c.clinic_state}, ${c.status}, ${c.experience_years},
+               ${c.patients_count}, ${c.receiving_patients}
+        FROM clinics HAVING coalesce(max(id), 0) < ${INT32_MAX}
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id`
+      if (row !== undefined) return row.id
+      const [top] = await tx<Array<{ id: number }>>`SELECT max(id) AS id FROM clinics`
+      if (top?.id === INT32_MAX) throw customError(409, 'id_exhausted', 'no doctor id is left above the highest one in use')
+    }
+    throw errors.databaseBusy()
+  })
+}
+
+/** Deletes a doctor; false when there was none. */
+export async function deleteDoctor (db: Database, id: number): Promise<boolean> {
+  return await db.transaction(async (tx) => {
+    const [row] = await tx<Array<{ id: number }>>`DELETE FROM clinics WHERE id = ${id} RETURNING id`
+    if (row === undefined) return false
+    // Legacy's foreign key was ON DELETE SET NULL: the phone account stays, unlinked.
+    await tx`UPDATE accounts SET doctor_id = NULL WHERE doctor_id = ${id}`
+    return true
+  })
+}
