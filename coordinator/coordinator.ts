@@ -8,6 +8,7 @@ import { IpcServer } from './ipc-server.ts'
 import { scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
+import { createLimiter } from './limiter.ts'
 
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
@@ -31,6 +32,7 @@ function clusterStats (): ClusterStats {
   return {
     coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
     cache: cache.store.stats(),
+    limiter: limiter.stats(),
     primary: { pid: process.ppid, rss: rssOf(process.ppid) },
     workers
   }
@@ -41,7 +43,11 @@ const cache = new SharedCache({
   maxEntries: config.cacheMaxEntries,
   maxBytes: config.cacheMaxBytes
 })
-setInterval(() => cache.store.sweep(), 5000).unref()
+const limiter = createLimiter(config.redisUrl)
+setInterval(() => {
+  cache.store.sweep()
+  limiter.sweep()
+}, 5000).unref()
 
 // The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
 const jobsDb = new Database({
@@ -81,7 +87,8 @@ const server = new IpcServer(socketPath, {
     return null
   },
   'cache.stats': () => cache.store.stats(),
-  'cache.clear': () => ({ cleared: cache.clear() })
+  'cache.clear': () => ({ cleared: cache.clear() }),
+  'limit.hit': ({ key, limit }) => limiter.hit(key, limit)
 })
 
 server.onDisconnect = (peer) => {
@@ -106,6 +113,6 @@ onParentMessage((message) => {
   if (message.type === 'shutdown') {
     stopNightly()
     server.close()
-    void Promise.all([jobsDb.close(1), bus.close()]).finally(() => process.exit(0))
+    void Promise.all([jobsDb.close(1), bus.close(), limiter.close()]).finally(() => process.exit(0))
   }
 })

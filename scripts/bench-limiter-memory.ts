@@ -2,7 +2,7 @@
 // Run: npx tsx scripts/bench-limiter-memory.ts
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { RateLimiter } from '../coordinator/limiter.ts'
+import { RateLimiter } from '../src/rate-limit/windows.ts'
 
 const KEYS = 1_000_000
 const LIMIT = 100

@@ -22,6 +22,7 @@ export interface Config {
   rateLimitAuth: number
   rateLimitBooking: number
   rateLimitDefault: number
+  rateLimitIpFactor: number
   trustProxyHops: number
   cacheTtlSeconds: number
   cacheMaxEntries: number
@@ -42,6 +43,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+// Per client and minute; the counters pack a count into 15 bits (src/rate-limit/windows.ts).
+const MAX_RATE_LIMIT = 32_767
+
 function text (env: Env, name: string): string | null {
   const value = env[name]
   return value === undefined || value.trim() === '' ? null : value.trim()
@@ -51,6 +55,15 @@ function integer (env: Env, name: string, fallback: number, min: number, max: nu
   const raw = text(env, name)
   if (raw === null) return fallback
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function decimal (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name)
+  if (raw === null) return fallback
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number, got "${raw}"`)
   const value = Number(raw)
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
   return value
@@ -122,9 +135,10 @@ export function loadConfig (env: Env = process.env): Config {
     jwtSecret: jwtSecret ?? randomBytes(32).toString('hex'),
     adminEmail,
     adminPassword,
-    rateLimitAuth: integer(env, 'RATE_LIMIT_AUTH', 10, 1, 1_000_000),
-    rateLimitBooking: integer(env, 'RATE_LIMIT_BOOKING', 50, 1, 1_000_000),
-    rateLimitDefault: integer(env, 'RATE_LIMIT_DEFAULT', 100, 1, 1_000_000),
+    rateLimitAuth: integer(env, 'RATE_LIMIT_AUTH', 10, 1, MAX_RATE_LIMIT),
+    rateLimitBooking: integer(env, 'RATE_LIMIT_BOOKING', 50, 1, MAX_RATE_LIMIT),
+    rateLimitDefault: integer(env, 'RATE_LIMIT_DEFAULT', 100, 1, MAX_RATE_LIMIT),
+    rateLimitIpFactor: decimal(env, 'RATE_LIMIT_IP_FACTOR', 1, 0.1, 100),
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 1, 86_400),
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),

@@ -38,6 +38,8 @@ export const errors = {
     { 'Retry-After': '5' }),
   shuttingDown: () => new ApiError(503, 'shutting_down', 'the server is restarting, retry shortly',
     { detail: 'the server is restarting, retry shortly', code: 'shutting_down' }, { 'Retry-After': '1', Connection: 'close' }),
+  coordinatorUnavailable: () => new ApiError(503, 'coordinator_unavailable', 'the coordinator is restarting, retry shortly',
+    { detail: 'the coordinator is restarting, retry shortly', code: 'coordinator_unavailable' }, { 'Retry-After': '1' }),
   internal: () => detail(500, 'internal_error', 'Internal Server Error'),
   cpuBusy: () => new ApiError(503, 'server_busy', 'the server is busy, retry shortly',
     { detail: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', code: 'server_busy', message: 'the server is busy, retry shortly' },

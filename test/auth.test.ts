@@ -12,7 +12,7 @@ import { request, root as projectRoot, startDatabase, startServer } from './help
 const db = await startDatabase()
 t.teardown(db.destroy)
 // Rate limits far out of the way: this file logs in many times from one address on purpose.
-const server = await startServer({ env: withAdmin(db.url, { RATE_LIMIT_AUTH: '100000', RATE_LIMIT_DEFAULT: '100000' }) })
+const server = await startServer({ env: withAdmin(db.url, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }) })
 t.teardown(server.cleanup)
 const sql = connect(db.url)
 t.teardown(() => sql.end())

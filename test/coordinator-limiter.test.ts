@@ -1,7 +1,7 @@
 import t from 'tap'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { RateLimiter, localShare, MAX_LIMIT } from '../coordinator/limiter.ts'
+import { RateLimiter, localShare, MAX_LIMIT } from '../src/rate-limit/windows.ts'
 
 const MINUTE = 60_000
 

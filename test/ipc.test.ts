@@ -10,6 +10,7 @@ import { tempDir, waitFor } from './helpers/server.ts'
 const emptyCluster: ClusterStats = {
   coordinator: { pid: 1, startedAt: 0, rss: 0, heapUsed: 0, workersConnected: 0 },
   primary: { pid: 0, rss: null },
+  limiter: { store: 'memory', keys: 0, checks: 0, allowed: 0, denied: 0, evicted: 0, fallbacks: 0 },
   cache: { size: 0, bytes: 0, hits: 0, misses: 0, evictions: 0, expired: 0, hit_rate: '0.00%', max_size: 1, max_bytes: 1, usage: '0.0%' },
   workers: []
 }
@@ -24,6 +25,7 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'cache.fill': () => null,
     'cache.stats': () => emptyCluster.cache,
     'cache.clear': () => ({ cleared: 0 }),
+    'limit.hit': ({ limit }) => ({ allowed: true, limit, remaining: limit - 1, resetMs: 60_000 }),
     ...overrides
   }
 }

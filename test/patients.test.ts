@@ -5,7 +5,7 @@ import { connect, digests, legacyClient } from './helpers/legacy-client.ts'
 const db = await startDatabase()
 t.teardown(db.destroy)
 // The auth tier's limit is far below the bursts below; the limiter is not what this file is about.
-const server = await startServer({ env: { DATABASE_URL: db.url, RATE_LIMIT_AUTH: '100000', RATE_LIMIT_DEFAULT: '100000' } })
+const server = await startServer({ env: { DATABASE_URL: db.url, RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' } })
 t.teardown(server.cleanup)
 const sql = connect(db.url)
 t.teardown(() => sql.end())

@@ -9,6 +9,7 @@ import type { WorkerCache } from './cache.ts'
 import type { LaneReader } from './lanes.ts'
 import type { SseHub } from './sse.ts'
 import type { Handler, Method, Traffic } from './http.ts'
+import type { Tier } from './rate-limit.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons, so tests and
 // benchmarks can build a worker's routes around a database of their choosing.
@@ -35,4 +36,6 @@ export interface RouteDef {
   pattern: string
   handler: Handler
   mirror?: boolean // also served under /backend, like the legacy routers that had the mirror
+  // Rate-limit tier; by default `auth` for /auth/*, `default` otherwise (architecture.md §6).
+  tier?: Tier
 }

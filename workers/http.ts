@@ -2,6 +2,8 @@ import { STATUS_CODES } from 'node:http'
 import { ApiError, errors, isDatabaseUnreachable, isStatementTimeout } from '../src/errors.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
+import type { RateDecision, Tier } from './rate-limit.ts'
+import { CoordinatorUnavailable } from './coordinator-client.ts'
 
 // The few rules of uWebSockets.js, followed here once instead of in every route:
 // - HttpRequest is valid only during the synchronous part of the callback, so everything is copied out first;
@@ -9,6 +11,8 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
 // - every write happens inside cork(), so status, headers and body leave in one syscall.
 
 export interface Request {
+  tier: Tier
+  rateLimit?: RateDecision
   method: string
   path: string
   query: URLSearchParams
@@ -47,7 +51,9 @@ export function errorReply (error: unknown): Reply {
     ? error
     : isDatabaseUnreachable(error)
       ? errors.databaseUnavailable()
-      : isStatementTimeout(error) ? errors.databaseBusy() : null
+      : isStatementTimeout(error)
+        ? errors.databaseBusy()
+        : error instanceof CoordinatorUnavailable ? errors.coordinatorUnavailable() : null
   if (known !== null) return json(known.status, known.body, known.headers)
   // Never a stack trace or SQL on the wire: the client gets the catalogue's 500, the log gets the detail.
   log.error('unhandled error', errorFields(error))
@@ -77,7 +83,7 @@ export interface ServeOptions {
   // Checked when the request arrives, before anything is read: a draining worker refuses new work here, while the
   // requests that arrived earlier run to completion.
   refuse?: () => Reply | null
-  // Runs before the handler; returning a Reply answers the request without running the handler.
+  // Runs before the body is read and the handler runs; returning a Reply answers the request right there.
   before?: (request: Request) => Promise<Reply | null> | Reply | null
   // Adds headers to whatever the handler answered (rate-limit headers, for instance).
   after?: (request: Request, reply: Reply) => void
@@ -169,7 +175,7 @@ function openStream (res: HttpResponse, reply: Reply, state: { aborted: boolean,
   reply.stream?.(sink)
 }
 
-export function serve (handler: Handler, options: ServeOptions, paramCount = 0) {
+export function serve (handler: Handler, options: ServeOptions, paramCount = 0, tier: Tier = 'default') {
   const { traffic } = options
   return (res: HttpResponse, req: HttpRequest): void => {
     const state: { aborted: boolean, onAbort: (() => void) | null } = { aborted: false, onAbort: null }
@@ -186,6 +192,7 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
     for (let i = 0; i < paramCount; i++) params.push(decodeParam(req.getParameter(i)))
     const method = req.getCaseSensitiveMethod().toUpperCase()
     const request: Request = {
+      tier,
       method,
       path: req.getUrl(),
       query: new URLSearchParams(req.getQuery() ?? ''),
@@ -210,18 +217,20 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
     }
 
     const run = async (): Promise<Reply> => {
+      const early = options.before === undefined ? null : await options.before(request)
+      if (early !== null) return early
       if (methodsWithBody.has(method)) {
         const declared = Number(headers.get('content-length') ?? '0')
         if (declared > options.maxBodyBytes) throw errors.bodyTooLarge(options.maxBodyBytes)
         request.body = await readBody(res, options.maxBodyBytes, state)
       }
-      const early = options.before === undefined ? null : await options.before(request)
-      const reply = early ?? await handler(request)
-      options.after?.(request, reply)
-      return reply
+      return await handler(request)
     }
 
-    run().then(finish, (error: unknown) => {
+    run().then((reply) => {
+      options.after?.(request, reply)
+      finish(reply)
+    }, (error: unknown) => {
       const reply = errorReply(error)
       options.after?.(request, reply)
       finish(reply)
@@ -232,7 +241,7 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0) 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'del'
 
 // Registers a route; uWS patterns name parameters `:id`, and the handler receives them in order.
-export function route (app: TemplatedApp, method: Method, pattern: string, handler: Handler, options: ServeOptions): void {
+export function route (app: TemplatedApp, method: Method, pattern: string, handler: Handler, options: ServeOptions, tier: Tier = 'default'): void {
   const paramCount = (pattern.match(/\/:/g) ?? []).length
-  app[method](pattern, serve(handler, options, paramCount))
+  app[method](pattern, serve(handler, options, paramCount, tier))
 }

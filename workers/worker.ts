@@ -13,6 +13,7 @@ import { CpuPool } from './cpu/pool.ts'
 import { WorkerCache } from './cache.ts'
 import { laneReader } from './lanes.ts'
 import { SseHub } from './sse.ts'
+import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import type { Lane } from '../src/booking/days.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
@@ -61,7 +62,8 @@ function localStats (): WorkerStats {
     pool: db.stats(),
     rss: memory.rss,
     heapUsed: memory.heapUsed,
-    sse: sse.stats()
+    sse: sse.stats(),
+    localLimits: limits.counters.local
   }
 }
 
@@ -76,10 +78,14 @@ async function publishChange (change: Change): Promise<void> {
 const cpu = new CpuPool()
 const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, sse }
 
+const limits = new RateLimits(config, coordinator)
+
 let draining = false
 const serveOptions: ServeOptions = {
   maxBodyBytes: config.maxBodyBytes,
   traffic,
+  before: (request) => limits.check(request, request.tier),
+  after: rateLimitHeaders,
   refuse: () => {
     if (!draining) return null
     const error = errors.shuttingDown()
@@ -89,9 +95,10 @@ const serveOptions: ServeOptions = {
 
 const app = uws.App()
 for (const def of allRoutes(context)) {
-  route(app, def.method, def.pattern, def.handler, serveOptions)
+  const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
+  route(app, def.method, def.pattern, def.handler, serveOptions, tier)
   // The legacy server serves most routers again under /backend (legacy-api.md §2 preamble).
-  if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, serveOptions)
+  if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, serveOptions, tier)
 }
 app.any('/*', serve(() => { throw errors.notFound() }, serveOptions))
 

@@ -21,6 +21,7 @@ export interface WorkerStats {
   rss: number
   heapUsed: number
   sse: SseStats
+  localLimits: number // requests limited by the worker's own counters while the coordinator was away
 }
 
 export interface SseStats {
@@ -37,11 +38,30 @@ export interface ProcessStats {
   heapUsed: number
 }
 
+export interface LimiterStats {
+  store: 'memory' | 'redis'
+  keys: number
+  checks: number
+  allowed: number
+  denied: number
+  evicted: number
+  fallbacks: number // checks answered from memory because Redis was unreachable
+}
+
 export interface ClusterStats {
   coordinator: ProcessStats & { workersConnected: number }
   cache: CacheStats
+  limiter: LimiterStats
   primary: { pid: number, rss: number | null }
   workers: WorkerStats[]
+}
+
+export interface LimitResult {
+  allowed: boolean
+  limit: number
+  remaining: number
+  /** Milliseconds until this key's window ends and `remaining` is back to `limit`. */
+  resetMs: number
 }
 
 /** Ready-to-send response bytes, rendered once per version and shared by every worker. */
@@ -94,6 +114,7 @@ export interface Ops {
   'cache.fill': { req: { key: string, channel: string, value: CachedResponse | null }, res: null }
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
+  'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
 }
 
 export type OpName = keyof Ops

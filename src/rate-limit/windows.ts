@@ -1,3 +1,5 @@
+import type { LimitResult } from '../ipc/messages.ts'
+// Fixed windows in memory: the coordinator's counters, and each worker's own while the coordinator is away.
 // Rate-limit counters for the whole instance. They live only in the coordinator, which is single-threaded, so a
 // check-and-increment is atomic and the limits are exact across workers: the legacy server kept one limiter per
 // process, and N processes let a client through N times the limit.
@@ -16,13 +18,7 @@ export interface RateLimiterOptions {
   now?: () => number
 }
 
-export interface RateLimitResult {
-  allowed: boolean
-  limit: number
-  remaining: number
-  /** Milliseconds until this key's window ends and `remaining` is back to `limit`. */
-  resetMs: number
-}
+export type RateLimitResult = LimitResult
 
 export interface RateLimiterStats {
   /** Windows held, including ended ones whose slot has not been dropped yet. */

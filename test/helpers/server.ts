@@ -73,6 +73,10 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       WEB_CONCURRENCY: String(options.workers ?? 2),
+      // Every test client is 127.0.0.1: limits high enough for a test's traffic, unless the test is about limits.
+      RATE_LIMIT_AUTH: '30000',
+      RATE_LIMIT_BOOKING: '30000',
+      RATE_LIMIT_DEFAULT: '30000',
       ...options.env
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -125,7 +125,12 @@ function answerReply (answer: Answer & { replayed: boolean }): Reply {
   return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
 }
 
+// Every route here is in the rate limiter's booking tier (50/min by default).
 export function bookingRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  return queueRoutes(ctx).map((route) => ({ ...route, tier: 'booking' as const }))
+}
+
+function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
   const publish = async (lane: Lane, clinicId: number, version: number | null): Promise<void> => {
     if (version !== null && version > 0) await ctx.publishChange({ topic: lane, clinicId, version })
   }

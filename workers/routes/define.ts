@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { ApiError, errors } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
+import type { Tier } from '../rate-limit.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
 import { authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
@@ -33,6 +34,7 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   summary: string
   auth: A
   mirror?: boolean
+  tier?: Tier
   body?: z.ZodType<B>
   query?: z.ZodType<Q>
   handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
@@ -148,6 +150,7 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     pattern: spec.pattern,
     handler,
     mirror: spec.mirror,
+    tier: spec.tier,
     summary: spec.summary,
     auth: spec.auth,
     body: spec.body,

@@ -4,6 +4,7 @@ import { processStats } from '../../src/process-stats.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
+import { defineRoute } from './define.ts'
 
 export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -183,6 +184,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
       ? null
       : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
     cache: clusterStats?.cache ?? null,
+    rate_limits: clusterStats === null ? null : { ...clusterStats.limiter, worker_local: workers.reduce((n, w) => n + w.localLimits, 0) },
     sse: { subscribers: sumSse(workers).subscribers, frames_sent: sumSse(workers).framesSent, cut_off: sumSse(workers).cutOff },
     workers: workers.map((w) => ({
       id: w.id,
@@ -204,18 +206,40 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   })
 }
 
+// seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
+async function cacheStats (ctx: WorkerContext): Promise<Reply> {
+  const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
+  if (stats === null) return json(503, { detail: 'coordinator unavailable: the shared cache is bypassed', code: 'cache_unavailable' }, { 'Retry-After': '1' })
+  return json(200, {
+    cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
+    timestamp: new Date().toISOString()
+  })
+}
+
 export function opsRoutes (ctx: WorkerContext): RouteDef[] {
   return [
+    { method: 'get', pattern: '/cache/stats', handler: () => cacheStats(ctx) },
+    defineRoute(ctx, {
+      method: 'post',
+      pattern: '/cache/clear',
+      auth: 'admin',
+      summary: 'Empty the shared cache of the instance (admin only)',
+      handler: async () => {
+        const { cleared } = await ctx.coordinator.call('cache.clear', null)
+        return json(200, { message: 'Cache cleared successfully', cleared, timestamp: new Date().toISOString() })
+      }
+    }),
     { method: 'get', pattern: '/', handler: () => json(200, banner) },
     {
       method: 'get',
       pattern: '/health',
+      tier: 'exempt',
       handler: async () => {
         const result = await health(ctx)
         return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
       }
     },
-    { method: 'get', pattern: '/healthz', handler: () => healthz(ctx) },
+    { method: 'get', pattern: '/healthz', tier: 'exempt', handler: () => healthz(ctx) },
     { method: 'get', pattern: '/stats', handler: () => stats(ctx) }
   ]
 }

@@ -1,0 +1,99 @@
+import type { Config } from '../src/config.ts'
+import type { LimitResult } from '../src/ipc/messages.ts'
+import { RateLimiter, localShare } from '../src/rate-limit/windows.ts'
+import { bearerToken, verifyToken } from '../src/auth/tokens.ts'
+import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
+import { json, type Reply, type Request } from './http.ts'
+
+// Rate limits (architecture.md §6, seed-v2.md §3): the counters are the coordinator's, so a limit is exact across
+// workers; while the coordinator is away each worker counts alone against its share of the limit.
+
+export type Tier = 'auth' | 'booking' | 'default' | 'exempt'
+
+const WINDOW_SECONDS = 60
+
+export interface RateDecision extends LimitResult {
+  tier: Exclude<Tier, 'exempt'>
+}
+
+// The v2 note's 429 body, verbatim (the apps show `message`).
+function tooMany (decision: RateDecision): Reply {
+  const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000))
+  return json(429, {
+    error: 'Too many requests',
+    message: 'أنت تقوم بإرسال طلبات كثيرة جداً. يرجى الانتظار قليلاً.',
+    retry_after: retryAfter
+  }, { 'Retry-After': String(retryAfter) })
+}
+
+// The client's address: the socket's, or the X-Forwarded-For entry added by the outermost of TRUST_PROXY_HOPS
+// proxies we trust (Render: 1). Entries further left were written by the client and prove nothing, so a spoofed
+// header cannot move anyone into a fresh bucket.
+export function clientAddress (request: Request, trustedHops: number): string {
+  if (trustedHops === 0) return request.ip
+  const forwarded = request.headers.get('x-forwarded-for')
+  if (forwarded === undefined) return request.ip
+  const hops = forwarded.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  return hops[hops.length - trustedHops] ?? hops[0] ?? request.ip
+}
+
+export class RateLimits {
+  private readonly local: RateLimiter
+  counters = { local: 0 }
+
+  constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient) {
+    this.local = new RateLimiter({ windowMs: WINDOW_SECONDS * 1000, maxKeys: 100_000 })
+    setInterval(() => this.local.sweep(), 10_000).unref()
+  }
+
+  private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number {
+    const base = tier === 'auth' ? this.config.rateLimitAuth : tier === 'booking' ? this.config.rateLimitBooking : this.config.rateLimitDefault
+    // Clinics sit behind carrier NAT: many patients may share one address, so address keys may get more room.
+    return byAddress ? Math.max(1, Math.round(base * this.config.rateLimitIpFactor)) : base
+  }
+
+  // The authenticated actor when there is one (a valid admin token; the signature check is a cheap HMAC), else the
+  // client address.
+  private keyOf (request: Request): { key: string, byAddress: boolean } {
+    const token = bearerToken(request.headers.get('authorization'))
+    if (token !== null) {
+      const verified = verifyToken(this.config.jwtSecret, token)
+      if (verified.ok) return { key: `admin:${verified.claims.sub}`, byAddress: false }
+    }
+    return { key: `ip:${clientAddress(request, this.config.trustProxyHops)}`, byAddress: true }
+  }
+
+  async check (request: Request, tier: Tier): Promise<Reply | null> {
+    if (tier === 'exempt') return null
+    const { key, byAddress } = this.keyOf(request)
+    const limit = this.limitOf(tier, byAddress)
+    const counterKey = `${tier}|${key}`
+    let result: LimitResult
+    try {
+      result = await this.coordinator.call('limit.hit', { key: counterKey, limit })
+    } catch (error) {
+      if (!(error instanceof CoordinatorUnavailable)) throw error
+      this.counters.local++
+      result = this.local.hit(counterKey, localShare(limit, this.config.webConcurrency))
+    }
+    const decision: RateDecision = { ...result, tier }
+    request.rateLimit = decision
+    return decision.allowed ? null : tooMany(decision)
+  }
+}
+
+// X-RateLimit-* as the v2 note promised, and the IETF RateLimit-Policy / RateLimit fields
+// (draft-ietf-httpapi-ratelimit-headers), on every limited response, 429 included.
+export function rateLimitHeaders (request: Request, reply: Reply): void {
+  const decision = request.rateLimit
+  if (decision === undefined) return
+  const resetSeconds = Math.max(0, Math.ceil(decision.resetMs / 1000))
+  reply.headers = {
+    ...reply.headers,
+    'X-RateLimit-Limit': String(decision.limit),
+    'X-RateLimit-Remaining': String(decision.remaining),
+    'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + resetSeconds),
+    'RateLimit-Policy': `"${decision.tier}";q=${decision.limit};w=${WINDOW_SECONDS}`,
+    RateLimit: `"${decision.tier}";r=${decision.remaining};t=${resetSeconds}`
+  }
+}
