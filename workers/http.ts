@@ -216,14 +216,18 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
       return
     }
 
+    // uWS drops body chunks that arrive before onData is attached, so the body read starts here, synchronously,
+    // even though the rate-limit check (which may refuse the request unread) is awaited first.
+    let body: Promise<Buffer> | null = null
+    if (methodsWithBody.has(method)) {
+      const declared = Number(headers.get('content-length') ?? '0')
+      body = declared > options.maxBodyBytes ? Promise.reject(errors.bodyTooLarge(options.maxBodyBytes)) : readBody(res, options.maxBodyBytes, state)
+      body.catch(() => {}) // observed below, or abandoned when the request is refused before it
+    }
     const run = async (): Promise<Reply> => {
       const early = options.before === undefined ? null : await options.before(request)
       if (early !== null) return early
-      if (methodsWithBody.has(method)) {
-        const declared = Number(headers.get('content-length') ?? '0')
-        if (declared > options.maxBodyBytes) throw errors.bodyTooLarge(options.maxBodyBytes)
-        request.body = await readBody(res, options.maxBodyBytes, state)
-      }
+      if (body !== null) request.body = await body
       return await handler(request)
     }
 
