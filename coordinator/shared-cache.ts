@@ -70,8 +70,10 @@ export class SharedCache {
 
   // A committed change: remember its version, drop what it makes stale.
   apply (change: Change): void {
-    const channel = channelOf(change)
-    if (change.version > (this.latest.get(channel) ?? 0)) this.latest.set(channel, change.version)
+    // A clinic change also dates every directory listing ('clinics'), which shows that clinic among others.
+    for (const channel of change.topic === 'clinic' ? [channelOf(change), 'clinics'] : [channelOf(change)]) {
+      if (change.version > (this.latest.get(channel) ?? 0)) this.latest.set(channel, change.version)
+    }
     for (const prefix of prefixesOf(change)) this.store.deleteByPrefix(prefix)
     // A fill in flight for a dropped key was rendered before this change: its waiters must load again.
     for (const [key, flight] of this.flights) {

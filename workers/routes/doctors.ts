@@ -9,6 +9,7 @@ import {
   type ClinicRow
 } from '../../src/clinics/store.ts'
 import { json, type Handler, type Reply, type Request } from '../http.ts'
+import { cachedJson, replyFrom } from '../cache.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field, parseJsonBody, validationError, type DocumentedRoute } from './define.ts'
 
@@ -100,9 +101,36 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
     if (row === null) throw doctorErrors.notFound()
     return row
   }
-  const doctorWithProfile = async (id: number, normalized: boolean): Promise<Reply> => {
-    const row = await readClinic(id)
-    return json(200, { id: row.id, profile: withAccountBlock(row, normalized) })
+  // An empty directory stays empty: legacy inserted a placeholder "Doctor" row here, which the patient app then
+  // listed as a clinic.
+  const directory = async (query: z.infer<typeof directoryQuery>): Promise<Record<string, unknown>> => {
+    const { total, rows } = await directoryPage(ctx.db, query)
+    const items = rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      image: row.image_url,
+      specialty: row.specialty,
+      status: row.status,
+      patients: row.patients_count,
+      experience: row.experience_years,
+      email: row.email,
+      phone: row.phone,
+      ...specialtyView({ specializations: row.specializations, dents_addition: row.dents_addition, plastic_addition: row.plastic_addition })
+    }))
+    return { items, total, page: query.page, pageSize: query.pageSize }
+  }
+
+  // Profiles and the directory come from the shared cache (architecture.md §4). Their version is the clock at the
+  // start of the load; a clinic change publishes the clock after its commit, so a load that began before the
+  // commit can never fill the cache with the old profile.
+  const doctorWithProfile = async (id: number, normalized: boolean, request: Request): Promise<Reply> => {
+    const entry = await ctx.cache.read(`clinic:${id}:profile:${normalized ? 'n' : 'r'}`, `clinic:${id}`, async () => {
+      const version = Date.now()
+      const row = await readClinic(id)
+      return await cachedJson({ id: row.id, profile: withAccountBlock(row, normalized) }, version, `"c${id}-${version}"`)
+    })
+    if (entry === null) throw customError(404, 'not_found', 'Doctor not found')
+    return replyFrom(entry, request)
   }
 
   const doctorProfileRoutes = ['/doctor/profile', '/doctor/profile.json'].flatMap((base) => [
@@ -160,23 +188,13 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'none',
       mirror: true,
       query: directoryQuery,
-      handler: async ({ query }) => {
-        // An empty directory stays empty: legacy inserted a placeholder "Doctor" row here, which the patient app
-        // then listed as a clinic.
-        const { total, rows } = await directoryPage(ctx.db, query)
-        const items = rows.map((row) => ({
-          id: row.id,
-          name: row.name,
-          image: row.image_url,
-          specialty: row.specialty,
-          status: row.status,
-          patients: row.patients_count,
-          experience: row.experience_years,
-          email: row.email,
-          phone: row.phone,
-          ...specialtyView({ specializations: row.specializations, dents_addition: row.dents_addition, plastic_addition: row.plastic_addition })
-        }))
-        return json(200, { items, total, page: query.page, pageSize: query.pageSize })
+      handler: async ({ query, request }) => {
+        const entry = await ctx.cache.read(`clinics:list:${JSON.stringify(query)}`, 'clinics', async () => {
+          const version = Date.now()
+          return await cachedJson(await directory(query), version, `"d-${version}"`)
+        })
+        if (entry === null) throw customError(500, 'internal_error', 'directory unavailable')
+        return replyFrom(entry, request)
       }
     })),
     defineRoute(ctx, {
@@ -200,7 +218,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'A doctor with its profile, specializations as [{id, name}]',
       auth: 'secret',
       mirror: true,
-      handler: async ({ params }) => await doctorWithProfile(pathId(params[0], 'doctor_id'), true)
+      handler: async ({ params, request }) => await doctorWithProfile(pathId(params[0], 'doctor_id'), true, request)
     })),
     // The clinic id is the row id: legacy scanned every profile for general_info.clinic_id instead.
     ...['/api/doctors/clinic/:clinic_id', '/api/doctors/by-clinic-id/:clinic_id'].map((pattern) => customShape(defineRoute(ctx, {
@@ -222,7 +240,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       query: z.object({ doctor_id: field.id('doctor_id') }),
-      handler: async ({ query }) => await doctorWithProfile(query.doctor_id, false)
+      handler: async ({ query, request }) => await doctorWithProfile(query.doctor_id, false, request)
     })),
     customShape(defineRoute(ctx, {
       method: 'patch',
