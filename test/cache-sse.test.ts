@@ -209,3 +209,26 @@ t.test('a second instance on the same database sees the first one\'s writes, cac
   await waitFor('the viewer on the other instance to get the last booking', async () => framesOf(viewer.text()).filter((f) => f.event === 'update').length >= 1, 5000)
   t.pass('live viewers of the other instance are updated too')
 })
+
+t.test('doctor profiles and the directory come from the cache and never outlive a change', async (t) => {
+  const profile = { general_info: { clinic_id: 409, doctor_name: 'د. ذاكرة', receiving_patients: '20' }, specializations: ['طب الأسنان'] }
+  t.equal((await post(server, '/doctor/profile', profile)).status, 200)
+  const url = `${server.url}/api/doctors/409`
+  const first = await request(url, { headers: appHeaders })
+  t.equal(first.status, 200)
+  const etag = first.headers.etag as string
+  t.match(etag, /^"c409-\d+"$/)
+  t.equal((await request(url, { headers: { ...appHeaders, 'If-None-Match': etag } })).status, 304, 'a 304 while nothing changed')
+  const listed = (await request(`${server.url}/api/doctors?q=ذاكرة`)).json<{ items: Array<{ id: number, status: string }> }>()
+  t.same(listed.items.map((i) => [i.id, i.status]), [[409, 'active']])
+  for (let i = 0; i < 10; i++) {
+    const active = i % 2 === 1
+    t.equal((await post(server, '/api/doctor/status', { doctor_id: 409, is_active: active })).status, 200)
+    const status = active ? 'active' : 'inactive'
+    const profileNow = (await request(url, { headers: appHeaders })).json<{ profile: { account: { status: string } } }>()
+    const listNow = (await request(`${server.url}/api/doctors?q=ذاكرة`)).json<{ items: Array<{ status: string }> }>()
+    t.equal(profileNow.profile.account.status, status, `profile after change ${i}`)
+    t.equal(listNow.items[0]?.status, status, `directory after change ${i}`)
+  }
+  t.equal((await request(url, { headers: { ...appHeaders, 'If-None-Match': etag } })).status, 200, 'the old ETag no longer matches')
+})
