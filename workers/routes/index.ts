@@ -7,11 +7,12 @@ import { clinicStatusRoutes } from './clinic-status.ts'
 import { bookingRoutes } from './bookings.ts'
 import { doctorRoutes } from './doctors.ts'
 import { paymentRoutes } from './payments.ts'
+import { openApiRoutes } from './openapi.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
 export function allRoutes (ctx: WorkerContext): RouteDef[] {
-  return [
+  const routes = [
     ...opsRoutes(ctx),
     ...authRoutes(ctx),
     ...secretaryRoutes(ctx),
@@ -21,4 +22,5 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
     ...doctorRoutes(ctx),
     ...paymentRoutes(ctx)
   ]
+  return [...routes, ...openApiRoutes(routes)]
 }
