@@ -80,6 +80,17 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     t.equal(post.status, 404)
   })
 
+  t.test('/openapi.json documents the routes from the schemas that validate them', async (t) => {
+    const { status, body } = await getJson<{ openapi: string, paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>> }>(`${server.url}/openapi.json`)
+    t.equal(status, 200)
+    t.equal(body.openapi, '3.1.0')
+    const booking = body.paths['/api/patient_booking']?.post
+    t.ok(booking?.requestBody?.content['application/json']?.schema.properties.clinic_id, 'the booking body schema is there')
+    t.ok(body.paths['/api/booking_archives/{clinic_id}'], 'path parameters in OpenAPI form')
+    const docs = await getJson<{ routes: string[] }>(`${server.url}/docs`)
+    t.ok(docs.body.routes.includes('POST /api/patient_booking'))
+  })
+
   t.test('SIGTERM stops everything, the embedded database included, and exits 0', async (t) => {
     const s = await stats(server)
     const pids = [s.coordinator?.pid ?? 0, ...s.workers.map((w) => w.pid)]
