@@ -1,28 +1,19 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { rmSync } from 'node:fs'
-import { codec, frame, FrameReader, Kind, type Message } from '../src/ipc/protocol.ts'
+import { codec, FrameReader, Kind, Outbox, type Message } from '../src/ipc/protocol.ts'
 import type { EventName, Events, OpName, Ops } from '../src/ipc/messages.ts'
 
 export class Peer {
   worker: { id: number, pid: number } | null = null
-  private outbox: Buffer[] = []
-  private flushScheduled = false
   private readonly wire = codec()
+  // Replies to the calls of one read (a burst of rate-limit checks, say) leave in one write, as soon as that read
+  // has been handled: a microtask, not the next loop phase, since the worker's request is waiting.
+  private readonly outbox = new Outbox(this.wire.pack, (bytes) => { if (!this.socket.destroyed) this.socket.write(bytes) }, queueMicrotask)
 
   constructor (readonly socket: Socket) {}
 
   send (message: Message): void {
-    this.outbox.push(this.wire.pack(message))
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    // Replies to the calls of one read (a burst of rate-limit checks, say) leave in one write, as soon as that
-    // read has been handled: a microtask, not the next loop phase, since the worker's request is waiting.
-    queueMicrotask(() => {
-      this.flushScheduled = false
-      const batch = this.outbox
-      this.outbox = []
-      if (!this.socket.destroyed) this.socket.write(frame(batch))
-    })
+    this.outbox.push(message)
   }
 
   unpack (payload: Buffer): Message {

@@ -1,5 +1,5 @@
 import { createConnection, type Socket } from 'node:net'
-import { codec, frame, FrameReader, Kind, type Message } from '../src/ipc/protocol.ts'
+import { codec, FrameReader, Kind, Outbox, type Message } from '../src/ipc/protocol.ts'
 import type { EventName, Events, OpName, Ops } from '../src/ipc/messages.ts'
 
 // Raised instead of waiting: the caller takes its local fallback (architecture.md §7), so a request never hangs on
@@ -32,9 +32,8 @@ export class CoordinatorClient {
   private closed = false
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
-  private outbox: Buffer[] = []
-  private flushScheduled = false
   private wire = codec()
+  private outbox: Outbox | null = null
   private reconnectDelay = 25
   private readonly sweeper: NodeJS.Timeout
   counters = { calls: 0, timeouts: 0, unavailable: 0, reconnects: 0 }
@@ -55,7 +54,10 @@ export class CoordinatorClient {
     this.socket = socket
     const reader = new FrameReader()
     socket.on('connect', () => {
+      // A fresh codec per connection: the shared record structures start over on both sides.
       this.wire = codec()
+      // setImmediate: calls made anywhere in this loop iteration (many requests' rate-limit checks) share a write.
+      this.outbox = new Outbox(this.wire.pack, (bytes) => { if (this.ready) socket.write(bytes) }, setImmediate)
       this.ready = true
       this.reconnectDelay = 25
       this.options.onConnect?.()
@@ -71,7 +73,7 @@ export class CoordinatorClient {
     socket.on('close', () => {
       this.ready = false
       this.socket = null
-      this.outbox = []
+      this.outbox = null
       this.failAll('connection closed')
       if (this.closed) return
       this.counters.reconnects++
@@ -109,15 +111,7 @@ export class CoordinatorClient {
   }
 
   private send (message: Message): void {
-    this.outbox.push(this.wire.pack(message))
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    setImmediate(() => {
-      this.flushScheduled = false
-      const batch = this.outbox
-      this.outbox = []
-      if (batch.length > 0 && this.socket !== null && this.ready) this.socket.write(frame(batch))
-    })
+    this.outbox?.push(message)
   }
 
   private receive ([kind, id, op, payload]: Message): void {

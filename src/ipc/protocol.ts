@@ -32,6 +32,31 @@ export function frame (payloads: Buffer[]): Buffer {
   return out
 }
 
+// Messages queued in one turn leave in one write: the owner decides when "the turn" ends (`schedule`) and where the
+// bytes go (`write`). One outbox per connection, since it packs with the connection's codec.
+export class Outbox {
+  private queue: Buffer[] = []
+  private scheduled = false
+
+  constructor (
+    private readonly pack: (message: Message) => Buffer,
+    private readonly write: (bytes: Buffer) => void,
+    private readonly schedule: (flush: () => void) => void
+  ) {}
+
+  push (message: Message): void {
+    this.queue.push(this.pack(message))
+    if (this.scheduled) return
+    this.scheduled = true
+    this.schedule(() => {
+      this.scheduled = false
+      const batch = this.queue
+      this.queue = []
+      if (batch.length > 0) this.write(frame(batch))
+    })
+  }
+}
+
 const MAX_FRAME = 64 * 1024 * 1024
 
 // Accumulates socket chunks and yields whole frames; a frame may span chunks and a chunk may carry many frames.
