@@ -29,7 +29,7 @@ const coordinator = fork(join(root, 'coordinator/coordinator.ts'), [], {
   execArgv: ['--import', 'tsx'],
   env: {
     ...process.env,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error', // no database here: the coordinator's LISTEN retries are expected noise
     [CONFIG_ENV]: JSON.stringify(config),
     [CHILD_ENV.socketPath]: socketPath,
     [CHILD_ENV.dbShare]: '1',
