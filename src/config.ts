@@ -31,6 +31,8 @@ export interface Config {
   secretaryOverbook: 'allow' | 'deny'
   redisUrl: string | null
   maxBodyBytes: number
+  maxUrlBytes: number
+  maxHeaderBytes: number
   shutdownTimeoutMs: number
 }
 
@@ -147,6 +149,8 @@ export function loadConfig (env: Env = process.env): Config {
     secretaryOverbook: choice(env, 'SECRETARY_OVERBOOK', ['allow', 'deny'] as const, 'allow'),
     redisUrl: text(env, 'REDIS_URL'),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    maxUrlBytes: integer(env, 'MAX_URL_BYTES', 8 * 1024, 256, 1024 * 1024),
+    maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', 8 * 1024, 1024, 1024 * 1024),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000)
   }
 }

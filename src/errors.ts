@@ -30,6 +30,9 @@ export const errors = {
   forbidden: () => detail(403, 'forbidden', 'forbidden'),
   invalidJson: () => detail(400, 'invalid_json', 'request body is not valid JSON'),
   bodyTooLarge: (limit: number) => detail(413, 'body_too_large', `request body exceeds ${limit} bytes`),
+  urlTooLong: (limit: number) => detail(414, 'url_too_long', `request path and query exceed ${limit} bytes`),
+  headersTooLarge: (limit: number) => detail(431, 'headers_too_large', `request headers exceed ${limit} bytes`),
+  requestTimeout: () => detail(408, 'request_timeout', 'the request body did not arrive in time'),
   databaseBusy: () => new ApiError(503, 'database_busy', 'the database is busy, retry shortly',
     { detail: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', code: 'database_busy', message: 'the database is busy, retry shortly' },
     { 'Retry-After': '1' }),
@@ -55,6 +58,8 @@ export const authErrors = {
   tokenInvalid: () => unauthorized('token_invalid', 'missing, invalid, expired or revoked access token', 'رمز الوصول غير صالح'),
   tokenType: () => unauthorized('token_type', 'wrong token type', 'نوع الرمز غير صحيح'),
   adminUnavailable: () => unauthorized('admin_unavailable', 'the admin account is inactive or gone', 'المستخدم غير متاح'),
+  // A secretary token whose secretary was disabled (or deleted) since login: log in again, which says why.
+  actorUnavailable: () => unauthorized('actor_unavailable', 'the secretary account is disabled or gone', 'المستخدم غير متاح'),
   // One answer for an unknown e-mail, a wrong password and an inactive account: the legacy server's three
   // messages told anyone which e-mails had accounts.
   invalidCredentials: () => unauthorized('invalid_credentials', 'invalid email or password', 'invalid email or password'),

@@ -110,3 +110,12 @@ export function replyFrom (entry: CachedResponse, request: Request, extra: Recor
   if (entry.gzip !== undefined && /\bgzip\b/.test(accepted)) return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: entry.gzip }
   return { status: 200, headers, body: entry.body }
 }
+
+// Answers a per-viewer variant of a cached entry (a patient's redacted view of a lane, AUTH_MODE=strict). Its ETag
+// is the entry's with the viewer appended, so a 304 costs no rendering and never matches another viewer's copy; the
+// body is built per viewer, so it is sent uncompressed, and marked private for any cache on the way.
+export function replyFromView (entry: CachedResponse, request: Request, viewer: string, body: () => Uint8Array): Reply {
+  const headers: Record<string, string> = { ETag: `${entry.etag.slice(0, -1)}-${viewer}"`, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' }
+  if (request.headers.get('if-none-match') === headers['ETag']) return { status: 304, headers, body: '' }
+  return { status: 200, headers: { ...headers, 'Content-Type': entry.contentType }, body: body() }
+}

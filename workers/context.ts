@@ -6,7 +6,7 @@ import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import type { CoordinatorClient } from './coordinator-client.ts'
 import type { CpuPool } from './cpu/pool.ts'
 import type { WorkerCache } from './cache.ts'
-import type { LaneReader } from './lanes.ts'
+import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from './rate-limit.ts'
@@ -28,6 +28,7 @@ export interface WorkerContext {
   cpu: CpuPool
   cache: WorkerCache
   lanes: LaneReader
+  views: LaneViews // patients' redacted views of lanes, AUTH_MODE=strict only
   sse: SseHub
 }
 

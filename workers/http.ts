@@ -79,6 +79,8 @@ export interface Traffic {
 
 export interface ServeOptions {
   maxBodyBytes: number
+  maxUrlBytes: number
+  maxHeaderBytes: number
   traffic: Traffic
   // Checked when the request arrives, before anything is read: a draining worker refuses new work here, while the
   // requests that arrived earlier run to completion.
@@ -91,16 +93,32 @@ export interface ServeOptions {
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
-function readBody (res: HttpResponse, limit: number, state: { aborted: boolean }): Promise<Buffer> {
+interface RequestState {
+  aborted: boolean
+  onAbort: (() => void) | null
+  // The client has sent its whole body: a reply now leaves the connection clean for its next request.
+  bodyEnded: boolean
+}
+
+// How much of an oversized body is read and thrown away before the 413 goes out. A client that is still sending
+// reads its answer only once its upload is done; closing under it gives it EPIPE instead of our 413. Past this
+// much the connection is closed anyway: an upload that large is not worth reading for the sake of an error.
+const DRAIN_BYTES = 1024 * 1024
+
+function readBody (res: HttpResponse, limit: number, state: RequestState): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // uWS closes a socket whose body stalls (its 10 s timeout, see the tests); the request must end then too,
+    // not wait forever for a chunk that will not come and hold the drain on SIGTERM.
+    state.onAbort = () => reject(errors.requestTimeout())
     const chunks: Buffer[] = []
     let size = 0
     res.onData((chunk, isLast) => {
-      if (state.aborted || size < 0) return
+      if (state.aborted) return
       size += chunk.byteLength
+      if (isLast) state.bodyEnded = true
       if (size > limit) {
-        size = -1
-        reject(errors.bodyTooLarge(limit))
+        chunks.length = 0
+        if (isLast || size > limit + DRAIN_BYTES) reject(errors.bodyTooLarge(limit))
         return
       }
       // The ArrayBuffer is uWS's own memory, reused after this callback: copy it.
@@ -125,17 +143,29 @@ function remoteAddress (res: HttpResponse): string {
   return text.startsWith('::ffff:') ? text.slice(7) : text
 }
 
-export function send (res: HttpResponse, reply: Reply): void {
+// `closeConnection`: uWS shuts the socket down once the reply is out, instead of reading a body nobody will use.
+export function send (res: HttpResponse, reply: Reply, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(statusLine(reply.status))
     if (reply.headers !== undefined) {
       for (const name in reply.headers) res.writeHeader(name, reply.headers[name] as string)
     }
-    res.end(reply.body)
+    res.end(reply.body, closeConnection)
   })
 }
 
-function openStream (res: HttpResponse, reply: Reply, state: { aborted: boolean, onAbort: (() => void) | null }): void {
+// uWS v20.30 hands on any request head that arrives in one read, a 100 KB URL or a 100 KB header included: its
+// own 4 KiB cap (MAX_FALLBACK_SIZE) only applies to a head split over several reads, and there it drops the
+// socket without a word. These limits answer the same however the packets fell, with a status a client can read.
+// (Its cap on the number of headers, 50 lines with the request line, also drops the socket: see the tests.)
+function oversizedHead (urlBytes: number, headerBytes: number, options: ServeOptions): Reply | null {
+  const error = urlBytes > options.maxUrlBytes
+    ? errors.urlTooLong(options.maxUrlBytes)
+    : headerBytes > options.maxHeaderBytes ? errors.headersTooLarge(options.maxHeaderBytes) : null
+  return error === null ? null : json(error.status, error.body, error.headers)
+}
+
+function openStream (res: HttpResponse, reply: Reply, state: RequestState): void {
   const listeners: Array<() => void> = []
   let closed = false
   let backlog = 0 // bytes written while uWS reported backpressure
@@ -178,7 +208,7 @@ function openStream (res: HttpResponse, reply: Reply, state: { aborted: boolean,
 export function serve (handler: Handler, options: ServeOptions, paramCount = 0, tier: Tier = 'default') {
   const { traffic } = options
   return (res: HttpResponse, req: HttpRequest): void => {
-    const state: { aborted: boolean, onAbort: (() => void) | null } = { aborted: false, onAbort: null }
+    const state: RequestState = { aborted: false, onAbort: null, bodyEnded: false }
     res.onAborted(() => {
       state.aborted = true
       state.onAbort?.()
@@ -187,46 +217,62 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
     traffic.inFlight++
 
     const headers = new Map<string, string>()
-    req.forEach((name, value) => { headers.set(name, value) })
+    let headerBytes = 0
+    req.forEach((name, value) => {
+      headers.set(name, value)
+      headerBytes += name.length + value.length + 4 // ": " and CRLF, as on the wire
+    })
     const params: string[] = []
     for (let i = 0; i < paramCount; i++) params.push(decodeParam(req.getParameter(i)))
     const method = req.getCaseSensitiveMethod().toUpperCase()
+    const path = req.getUrl()
+    const rawQuery = req.getQuery() ?? ''
+    const oversized = oversizedHead(path.length + rawQuery.length, headerBytes, options)
     const request: Request = {
       tier,
       method,
-      path: req.getUrl(),
-      query: new URLSearchParams(req.getQuery() ?? ''),
+      path,
+      // An oversized query is refused below, unparsed.
+      query: new URLSearchParams(oversized === null ? rawQuery : ''),
       headers,
       params,
       ip: remoteAddress(res),
       body: Buffer.alloc(0)
     }
 
+    let body: Promise<Buffer> | null = null
     const finish = (reply: Reply): void => {
       traffic.inFlight--
       if (reply.status >= 500) traffic.errors5xx++
       if (state.aborted) return
       if (reply.stream !== undefined) openStream(res, reply, state)
-      else send(res, reply)
+      // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start
+      // of its next answer. Answered while the body is still coming (far over the limit): close, do not read it all.
+      else send(res, method === 'HEAD' ? { ...reply, body: '' } : reply, body !== null && !state.bodyEnded)
     }
 
-    const refused = options.refuse?.() ?? null
+    const refused = options.refuse?.() ?? oversized
     if (refused !== null) {
       finish(refused)
       return
     }
 
     // uWS drops body chunks that arrive before onData is attached, so the body read starts here, synchronously,
-    // even though the rate-limit check (which may refuse the request unread) is awaited first.
-    let body: Promise<Buffer> | null = null
+    // even though the rate-limit check is awaited first.
     if (methodsWithBody.has(method)) {
       const declared = Number(headers.get('content-length') ?? '0')
-      body = declared > options.maxBodyBytes ? Promise.reject(errors.bodyTooLarge(options.maxBodyBytes)) : readBody(res, options.maxBodyBytes, state)
-      body.catch(() => {}) // observed below, or abandoned when the request is refused before it
+      body = declared > options.maxBodyBytes + DRAIN_BYTES
+        ? Promise.reject(errors.bodyTooLarge(options.maxBodyBytes))
+        : readBody(res, options.maxBodyBytes, state)
+      body.catch(() => {}) // observed below; never an unhandled rejection, which would end the worker
     }
     const run = async (): Promise<Reply> => {
       const early = options.before === undefined ? null : await options.before(request)
-      if (early !== null) return early
+      if (early !== null) {
+        // A refusal (429) waits for the body too, so the client reads it instead of a reset mid-upload.
+        if (body !== null) await body.catch(() => {})
+        return early
+      }
       if (body !== null) request.body = await body
       return await handler(request)
     }

@@ -1,7 +1,7 @@
 import type { Config } from '../src/config.ts'
 import type { LimitResult } from '../src/ipc/messages.ts'
 import { RateLimiter, localShare } from '../src/rate-limit/windows.ts'
-import { bearerToken, verifyToken } from '../src/auth/tokens.ts'
+import { bearerToken, verifyToken, type TokenType } from '../src/auth/tokens.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
 import { json, type Reply, type Request } from './http.ts'
 
@@ -37,6 +37,9 @@ export function clientAddress (request: Request, trustedHops: number): string {
   return hops[hops.length - trustedHops] ?? hops[0] ?? request.ip
 }
 
+// Bucket prefixes by token type: an admin's access and refresh tokens share the admin's bucket.
+const actorOf: Record<TokenType, string> = { access: 'admin', refresh: 'admin', secretary: 'secretary', patient: 'patient' }
+
 export class RateLimits {
   private readonly local: RateLimiter
   counters = { local: 0 }
@@ -52,13 +55,14 @@ export class RateLimits {
     return byAddress ? Math.max(1, Math.round(base * this.config.rateLimitIpFactor)) : base
   }
 
-  // The authenticated actor when there is one (a valid admin token; the signature check is a cheap HMAC), else the
-  // client address.
+  // The authenticated actor when there is one (a valid admin, secretary or patient token; the signature check is a
+  // cheap HMAC, and nothing else is looked up), else the client address. In both AUTH_MODEs: patients behind one
+  // carrier NAT then stop sharing one bucket as soon as their app sends its token.
   private keyOf (request: Request): { key: string, byAddress: boolean } {
     const token = bearerToken(request.headers.get('authorization'))
     if (token !== null) {
       const verified = verifyToken(this.config.jwtSecret, token)
-      if (verified.ok) return { key: `admin:${verified.claims.sub}`, byAddress: false }
+      if (verified.ok) return { key: `${actorOf[verified.claims.type]}:${verified.claims.sub}`, byAddress: false }
     }
     return { key: `ip:${clientAddress(request, this.config.trustProxyHops)}`, byAddress: true }
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Change, CachedResponse, SseStats } from '../src/ipc/messages.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { Sink } from './http.ts'
+import type { LaneView } from './lanes.ts'
 
 // Live queue updates pushed, not polled (architecture.md §5). A worker keeps its subscribers per channel
 // (`regular:7`); when the coordinator announces a change of that channel, the new state is rendered once (through
@@ -11,11 +12,16 @@ import type { Sink } from './http.ts'
 // Frames keep the legacy names (legacy-api.md §3.9): `snapshot` first, `update` on change, `ping` heartbeats,
 // `bye` at the timeout, `error`. Each data frame carries `id: <version>` so a reconnecting client's Last-Event-ID
 // gets only what it missed, and `retry:` tells clients how long to wait before reconnecting.
+//
+// In AUTH_MODE=strict a patient subscriber gets its own view of each version (other patients' names and phones
+// hidden, src/auth/actors.ts): every patient who owns no seat on the channel shares one hidden frame, an owner gets
+// its own; secretaries and admins share the full frame. Legacy mode has no viewers and never parses a rendering.
 
 export interface StreamParams {
   heartbeatMs: number
   timeoutMs: number
   lastEventId: number | null
+  viewer: number | null // the patient account a strict-mode patient stream is redacted for; null: the full view
 }
 
 // The legacy accepted any value; unbounded ones cost the server (a 0.001 s poll, a week-long timeout).
@@ -38,19 +44,22 @@ interface Subscriber {
   nextKeepalive: number
   deadline: number
   heartbeatMs: number
+  viewer: number | null
 }
 
 export type Renderer = (channel: string) => Promise<CachedResponse | null>
+export type ViewRenderer = (channel: string, state: CachedResponse, viewer: number) => LaneView
 
 export class SseHub {
   private readonly channels = new Map<string, Set<Subscriber>>()
   private readonly rendering = new Map<string, boolean>() // channel → another change arrived meanwhile
   private readonly timer: NodeJS.Timeout
-  private readonly frames = new Map<string, { version: number, frame: Buffer }>()
+  // Per channel, the current version's payloads by view key ('' is the full view).
+  private readonly frames = new Map<string, { version: number, payloads: Map<string, Buffer> }>()
   private counters = { framesSent: 0, cutOff: 0 }
   private total = 0
 
-  constructor (private readonly render: Renderer) {
+  constructor (private readonly render: Renderer, private readonly viewOf: ViewRenderer) {
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
   }
@@ -69,7 +78,8 @@ export class SseHub {
       nextPing: now + params.heartbeatMs,
       nextKeepalive: now + KEEPALIVE_MS,
       deadline: now + params.timeoutMs,
-      heartbeatMs: params.heartbeatMs
+      heartbeatMs: params.heartbeatMs,
+      viewer: params.viewer
     }
     let members = this.channels.get(channel)
     if (members === undefined) this.channels.set(channel, members = new Set())
@@ -88,7 +98,7 @@ export class SseHub {
       // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
       if (state.version !== subscriber.sentVersion) {
         const name = params.lastEventId === null ? 'snapshot' : 'update'
-        this.send(subscriber, this.frameOf(channel, state, name))
+        this.send(subscriber, frameOf(name, state.version, this.payloadOf(channel, state, subscriber.viewer).payload))
         subscriber.sentVersion = state.version
       }
     } catch (error) {
@@ -126,10 +136,12 @@ export class SseHub {
       const state = await this.render(channel)
       const members = this.channels.get(channel)
       if (state !== null && members !== undefined) {
-        let frame: Buffer | null = null
+        const built = new Map<string, Buffer>() // one frame per view, the same bytes to everyone who shares it
         for (const subscriber of members) {
           if (subscriber.sentVersion >= state.version) continue
-          frame ??= this.frameOf(channel, state, 'update')
+          const { key, payload } = this.payloadOf(channel, state, subscriber.viewer)
+          let frame = built.get(key)
+          if (frame === undefined) built.set(key, frame = frameOf('update', state.version, payload))
           this.send(subscriber, frame)
           subscriber.sentVersion = state.version
         }
@@ -142,19 +154,21 @@ export class SseHub {
     if (again) this.onChange(channelChange(channel))
   }
 
-  // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the frame is
-  // spliced from its bytes without parsing them again. Built once per version and channel.
-  private frameOf (channel: string, state: CachedResponse, name: string): Buffer {
-    const cached = this.frames.get(channel)
-    let data: Buffer
-    if (cached !== undefined && cached.version === state.version) data = cached.frame
-    else {
-      const body = Buffer.from(state.body)
+  // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the payload is
+  // spliced from its bytes without parsing them again. Built once per version, channel and view.
+  private payloadOf (channel: string, state: CachedResponse, viewer: number | null): { key: string, payload: Buffer } {
+    const view = viewer === null ? null : this.viewOf(channel, state, viewer)
+    const key = view?.key ?? ''
+    let cached = this.frames.get(channel)
+    if (cached === undefined || cached.version !== state.version) this.frames.set(channel, cached = { version: state.version, payloads: new Map() })
+    let payload = cached.payloads.get(key)
+    if (payload === undefined) {
+      const body = view?.body ?? Buffer.from(state.body)
       const hash = createHash('sha1').update(body).digest('hex')
-      data = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
-      this.frames.set(channel, { version: state.version, frame: data })
+      payload = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
+      cached.payloads.set(key, payload)
     }
-    return Buffer.concat([Buffer.from(`event: ${name}\nid: ${state.version}\ndata: `), data, Buffer.from('\n\n')])
+    return { key, payload }
   }
 
   private send (subscriber: Subscriber, frame: string | Buffer): void {
@@ -194,6 +208,10 @@ export class SseHub {
       this.frames.delete(subscriber.channel)
     }
   }
+}
+
+function frameOf (name: string, version: number, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`event: ${name}\nid: ${version}\ndata: `), payload, Buffer.from('\n\n')])
 }
 
 function channelChange (channel: string): Change {

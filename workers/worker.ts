@@ -11,7 +11,7 @@ import type { WorkerContext } from './context.ts'
 import { allRoutes } from './routes/index.ts'
 import { CpuPool } from './cpu/pool.ts'
 import { WorkerCache } from './cache.ts'
-import { laneReader } from './lanes.ts'
+import { LaneViews, laneReader } from './lanes.ts'
 import { SseHub } from './sse.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import type { Lane } from '../src/booking/days.ts'
@@ -43,10 +43,11 @@ const coordinator = new CoordinatorClient({
 coordinator.connect()
 const cache = new WorkerCache(coordinator)
 const lanes = laneReader(db, cache)
+const views = new LaneViews()
 const sse = new SseHub((channel) => {
   const [lane, clinicId] = channel.split(':')
   return lanes(lane as Lane, Number(clinicId))
-})
+}, (channel, state, viewer) => views.view(channel, state, viewer))
 
 const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
 
@@ -76,13 +77,15 @@ async function publishChange (change: Change): Promise<void> {
 }
 
 const cpu = new CpuPool()
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, sse }
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse }
 
 const limits = new RateLimits(config, coordinator)
 
 let draining = false
 const serveOptions: ServeOptions = {
   maxBodyBytes: config.maxBodyBytes,
+  maxUrlBytes: config.maxUrlBytes,
+  maxHeaderBytes: config.maxHeaderBytes,
   traffic,
   before: (request) => limits.check(request, request.tier),
   after: rateLimitHeaders,

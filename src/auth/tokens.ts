@@ -1,10 +1,15 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 
-// HS256 JSON Web Tokens with node:crypto alone. Only what the admin dashboard needs: one algorithm, five claims.
+// HS256 JSON Web Tokens with node:crypto alone: one algorithm, five claims (six for a secretary, whose clinic rides
+// in the token so scoping a request costs no lookup of it).
 // A general JWT library would have to honour the header's `alg`; we never do: the header must say HS256, and the
 // signature is always recomputed with HMAC-SHA256, so `alg: none` or an RS256/HS256 confusion has nothing to hold on to.
 
-export type TokenType = 'access' | 'refresh'
+// 'access' and 'refresh' are the admin dashboard's; 'secretary' and 'patient' are the apps' actor tokens
+// (src/auth/actors.ts). Every guard checks the type, so no token opens a door meant for another kind.
+export type TokenType = 'access' | 'refresh' | 'secretary' | 'patient'
+const TOKEN_TYPES: readonly string[] = ['access', 'refresh', 'secretary', 'patient']
+const isTokenType = (value: unknown): value is TokenType => typeof value === 'string' && TOKEN_TYPES.includes(value)
 
 export interface Claims {
   sub: string
@@ -12,6 +17,7 @@ export interface Claims {
   jti: string
   iat: number // seconds since the epoch, as RFC 7519 has it
   exp: number
+  clinic_id?: number // secretary tokens only
 }
 
 export type VerifyFailure = 'malformed' | 'algorithm' | 'signature' | 'expired'
@@ -39,6 +45,7 @@ export interface SignOptions {
   sub: string
   type: TokenType
   ttlSeconds: number
+  clinicId?: number
   jti?: string
   now?: number // seconds; tests use it to mint expired tokens
 }
@@ -46,6 +53,7 @@ export interface SignOptions {
 export function signToken (secret: string, options: SignOptions): { token: string, claims: Claims } {
   const iat = options.now ?? nowSeconds()
   const claims: Claims = { sub: options.sub, type: options.type, jti: options.jti ?? randomUUID(), iat, exp: iat + options.ttlSeconds }
+  if (options.clinicId !== undefined) claims.clinic_id = options.clinicId
   const signingInput = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
   return { token: `${signingInput}.${signature(secret, signingInput)}`, claims }
 }
@@ -64,13 +72,18 @@ function isRecord (value: unknown): value is Record<string, unknown> {
 
 function claimsOf (payload: unknown): Claims | null {
   if (!isRecord(payload)) return null
-  const { sub, type, jti, iat, exp } = payload
+  const { sub, type, jti, iat, exp, clinic_id: clinicId } = payload
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) return null
-  if (type !== 'access' && type !== 'refresh') return null
+  if (!isTokenType(type)) return null
   // jti is looked up in uuid columns: anything else would be a query error rather than a refusal.
   if (typeof jti !== 'string' || !UUID.test(jti)) return null
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null
-  return { sub, type, jti, iat: iat as number, exp: exp as number }
+  const claims: Claims = { sub, type, jti, iat: iat as number, exp: exp as number }
+  if (clinicId !== undefined) {
+    if (!Number.isSafeInteger(clinicId) || (clinicId as number) <= 0) return null
+    claims.clinic_id = clinicId as number
+  }
+  return claims
 }
 
 export function verifyToken (secret: string, token: string, now: number = nowSeconds()): Verified {

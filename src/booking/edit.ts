@@ -1,4 +1,4 @@
-import type { TransactionSql } from '../db/pool.ts'
+import type { Sql, TransactionSql } from '../db/pool.ts'
 import { isIsoDate } from '../domain/calendar.ts'
 import type { BookingStatus } from '../domain/status.ts'
 import { bookingErrors } from './messages.ts'
@@ -59,4 +59,15 @@ export async function changeStatus (
     WHERE id = ${day.id}
     RETURNING version::text`
   return { oldStatus: booking.status, patientId: booking.patient_id, version: Number(stamped?.version ?? 0) }
+}
+
+// Whose booking an edit names: the live booking's patient_id, or undefined when there is none (the edit itself then
+// answers its 400/404). A booking's patient never changes and its id is never reused, so this unlocked read, made
+// before the edit's transaction, stays true for it (AUTH_MODE=strict: a patient may edit its own bookings only).
+export async function bookingOwner (sql: Sql, lane: Lane, clinicId: number, bookingId: string): Promise<string | null | undefined> {
+  const [row] = await sql<Array<{ patient_id: string | null }>>`
+    SELECT b.patient_id FROM bookings b JOIN booking_days d ON d.id = b.day_id
+    WHERE b.display_id = ${bookingId} AND d.clinic_id = ${clinicId} AND d.lane = ${lane}
+      AND d.status <> 'archived' AND b.status <> 'cancelled'`
+  return row === undefined ? undefined : row.patient_id
 }

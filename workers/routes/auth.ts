@@ -60,6 +60,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret', // legacy: the dashboard sends the app secret along with the credentials
       mirror: true,
       body: credentials,
+      scope: { signIn: true },
       handler: async ({ body }) => {
         const email = normalizeEmail(body.email ?? '')
         const password = body.password ?? ''

@@ -1,14 +1,16 @@
 import { z } from 'zod'
 import { bookGolden, bookRegular } from '../../src/booking/book.ts'
 import type { Lane } from '../../src/booking/days.ts'
-import { changeStatus } from '../../src/booking/edit.ts'
+import { bookingOwner, changeStatus } from '../../src/booking/edit.ts'
 import { checkKey, idempotent, type Answer } from '../../src/booking/idempotency.ts'
 import { closeDay, listArchives, saveDay } from '../../src/booking/archive.ts'
 import { bookingErrors, text } from '../../src/booking/messages.ts'
 import { addDay, createTable, type PostedDay } from '../../src/booking/tables.ts'
 import { parseStatus, statusLabel, type BookingStatus } from '../../src/domain/status.ts'
+import { SECRETARIES, viewerOf } from '../../src/auth/actors.ts'
+import { accountRef } from '../../src/domain/identifiers.ts'
 import { json, type Reply, type Request } from '../http.ts'
-import { replyFrom } from '../cache.ts'
+import { replyFrom, replyFromView } from '../cache.ts'
 import { clamp } from '../sse.ts'
 import type { WorkerContext } from '../context.ts'
 import { defineRoute, field, type DocumentedRoute } from './define.ts'
@@ -116,6 +118,10 @@ const verifyBody = z.object({
   date: field.date().optional().nullable()
 })
 
+// The clinic a booking names, for the actor rules; none (the handler's 400) is nothing to check.
+const namedClinic = (value: number | 0 | '0' | undefined): number | null =>
+  value === undefined || value === 0 || value === '0' ? null : value
+
 function clinicIdOf (value: number | 0 | '0' | undefined): number {
   if (value === undefined || value === 0 || value === '0') throw bookingErrors.clinicIdMissing()
   return value
@@ -123,6 +129,12 @@ function clinicIdOf (value: number | 0 | '0' | undefined): number {
 
 function answerReply (answer: Answer & { replayed: boolean }): Reply {
   return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
+}
+
+const clinicParam = field.id('clinic_id')
+const archiveClinic = (params: readonly string[]): number | null => {
+  const parsed = clinicParam.safeParse(params[0])
+  return parsed.success ? parsed.data : null
 }
 
 // Every route here is in the rate limiter's booking tier (50/min by default).
@@ -135,19 +147,22 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
     if (version !== null && version > 0) await ctx.publishChange({ topic: lane, clinicId, version })
   }
 
-  async function readDays (lane: Lane, clinicId: number, request: Request, notFound: boolean): Promise<Reply> {
+  // `viewer`: the patient account a strict-mode read is redacted for (other patients' names and phones hidden);
+  // null serves the shared rendering as it is, the only path legacy mode takes.
+  async function readDays (lane: Lane, clinicId: number, request: Request, notFound: boolean, viewer: number | null): Promise<Reply> {
     const entry = await ctx.lanes(lane, clinicId)
     if (entry === null) {
       if (notFound) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
       return json(200, { clinic_id: clinicId, days: {} })
     }
-    return replyFrom(entry, request)
+    if (viewer === null) return replyFrom(entry, request)
+    return replyFromView(entry, request, accountRef(viewer), () => ctx.views.view(`${lane}:${clinicId}`, entry, viewer).body)
   }
 
   // SSE when asked with stream=true or Accept: text/event-stream (legacy-api.md §3.9), JSON otherwise.
-  function daysOrStream (lane: Lane, query: z.infer<typeof daysQuery>, request: Request): Promise<Reply> | Reply {
+  function daysOrStream (lane: Lane, query: z.infer<typeof daysQuery>, request: Request, viewer: number | null): Promise<Reply> | Reply {
     const wantsStream = query.stream === true || (request.headers.get('accept') ?? '').includes('text/event-stream')
-    if (!wantsStream) return readDays(lane, query.clinic_id, request, true)
+    if (!wantsStream) return readDays(lane, query.clinic_id, request, true, viewer)
     const lastEventId = Number(request.headers.get('last-event-id') ?? 'NaN')
     return {
       status: 200,
@@ -157,7 +172,8 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
         void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, (lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()).message, {
           heartbeatMs: clamp.heartbeatSeconds(query.heartbeat) * 1000,
           timeoutMs: clamp.timeoutSeconds(query.timeout) * 1000,
-          lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null
+          lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null,
+          viewer
         })
       }
     }
@@ -169,16 +185,19 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'get', pattern: p.days, mirror: true, auth: 'secret', query: daysQuery,
         summary: `The clinic's live ${lane} days with their queues (JSON, or SSE with stream=true)`,
-        handler: ({ query, request }) => daysOrStream(lane, query, request)
+        scope: { clinicId: ({ query }) => query.clinic_id },
+        handler: ({ query, request, actor }) => daysOrStream(lane, query, request, viewerOf(actor))
       }),
       defineRoute(ctx, {
         method: 'get', pattern: p.all, mirror: true, auth: 'secret', query: clinicQuery,
         summary: `All live ${lane} days; {} when there are none`,
-        handler: ({ query, request }) => readDays(lane, query.clinic_id, request, false)
+        scope: { clinicId: ({ query }) => query.clinic_id },
+        handler: ({ query, request, actor }) => readDays(lane, query.clinic_id, request, false, viewerOf(actor))
       }),
       defineRoute(ctx, {
         method: 'post', pattern: p.create, mirror: true, auth: 'secret', body: createBody,
         summary: `Create ${lane} days for a clinic`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const answer = await ctx.db.transaction((tx) => createTable(tx, lane, body.clinic_id, Object.entries(body.days) as Array<[string, PostedDay]>))
           await publish(lane, body.clinic_id, answer.version)
@@ -188,6 +207,10 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: p.edit, mirror: true, auth: 'secret', body: editBody,
         summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
+        scope: {
+          clinicId: ({ body }) => body.clinic_id,
+          bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id))
+        },
         handler: async ({ body }) => {
           // The golden edit must match the token when one is sent; the regular one ignores it (legacy-api.md §2.13).
           const token = lane === 'golden' ? body.token ?? null : null
@@ -207,6 +230,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: p.close, mirror: true, auth: 'secret', body: closeBody,
         summary: `Close a ${lane} day: unserved bookings are cancelled and the day is archived`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
           await publish(lane, body.clinic_id, result.version)
@@ -216,6 +240,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: p.save, mirror: true, auth: 'secret', body: saveBody,
         summary: `Archive a ${lane} day by hand`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const result = await ctx.db.transaction((tx) => saveDay(tx, body.clinic_id, lane, body.closed_date, {
             capacityTotal: body.capacity_total ?? null,
@@ -231,11 +256,12 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'get', pattern: p.archives, mirror: true, auth: 'secret', query: archivesQuery,
         summary: `Archived ${lane} days of a clinic, newest first`,
+        scope: { actors: SECRETARIES, clinicId: ({ params }) => archiveClinic(params) },
         handler: async ({ query, params }) => {
-          const clinicId = field.id('clinic_id').safeParse(params[0])
-          if (!clinicId.success) throw bookingErrors.clinicIdMissing()
-          const items = await ctx.db.run((sql) => listArchives(sql, clinicId.data, lane, query.from_date ?? null, query.to_date ?? null, query.limit ?? 100))
-          return json(200, { clinic_id: clinicId.data, items })
+          const clinicId = archiveClinic(params)
+          if (clinicId === null) throw bookingErrors.clinicIdMissing()
+          const items = await ctx.db.run((sql) => listArchives(sql, clinicId, lane, query.from_date ?? null, query.to_date ?? null, query.limit ?? 100))
+          return json(200, { clinic_id: clinicId, items })
         }
       })
     ]
@@ -247,6 +273,13 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient_booking', mirror: true, auth: 'secret', body: bookingBody,
       summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
+      // A patient books for itself, as the patient app; a secretary_app booking (which may overbook) is the clinic's.
+      scope: {
+        clinicId: ({ body }) => namedClinic(body.clinic_id),
+        patientField: 'patient_id',
+        patientId: ({ body }) => body.patient_id,
+        clinicAction: ({ body }) => body.source === 'secretary_app'
+      },
       handler: async ({ body, request }) => {
         const clinicId = clinicIdOf(body.clinic_id)
         const status = body.status?.status ?? 'booked'
@@ -273,6 +306,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient_golden_booking', mirror: true, auth: 'secret', body: goldenBody,
       summary: 'Book a place in the golden (paid) queue; a 4-digit code is returned',
+      scope: { clinicId: ({ body }) => namedClinic(body.clinic_id), patientField: 'patient_id', patientId: ({ body }) => body.patient_id },
       handler: async ({ body, request }) => {
         const clinicId = clinicIdOf(body.clinic_id)
         const key = checkKey(request.headers.get('idempotency-key'))
@@ -295,6 +329,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
         date_added: field.date('date_added').optional().nullable()
       }),
       summary: 'Add a day to the regular queue: a chosen date, or the day after the last when it is full',
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
         const answer = await ctx.db.transaction((tx) => addDay(tx, {
           clinicId: body.clinic_id,
@@ -310,11 +345,14 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'get', pattern: '/api/booking_golden_days_old', mirror: true, auth: 'secret', query: clinicQuery,
       summary: 'Deprecated golden days reader, kept for old app builds',
-      handler: ({ query, request }) => readDays('golden', query.clinic_id, request, true)
+      scope: { clinicId: ({ query }) => query.clinic_id },
+      handler: ({ query, request, actor }) => readDays('golden', query.clinic_id, request, true, viewerOf(actor))
     }),
     defineRoute(ctx, {
       method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
       summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
+      // The secretary's check at the desk: for a patient, guessing 4-digit codes would read other patients' names.
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
         // A cancelled booking's code is not valid any more (legacy deleted the entry), or a secretary could take a
         // payment for it.

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { detail } from '../../src/errors.ts'
+import { ADMINS_ONLY, SECRETARIES } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field } from './define.ts'
@@ -49,6 +50,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: closeBody,
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
         // The flag lives on the clinic row that booking reads; a clinic without a profile yet gets a bare row.
         const [row] = await ctx.db.run((sql) => sql<Array<{ id: number, is_closed: boolean }>>`
@@ -68,6 +70,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       query: closeQuery,
+      scope: { clinicId: ({ query }) => query.clinic_id }, // patients may ask whether any clinic is open
       handler: async ({ query }) => {
         const [row] = await ctx.db.run((sql) => sql<Array<{ is_closed: boolean }>>`
           SELECT is_closed FROM clinics WHERE id = ${query.clinic_id}`)
@@ -81,6 +84,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       summary: "Update the platform's contact info (clinic 1)",
       auth: 'secret',
       body: infoBody,
+      scope: { actors: ADMINS_ONLY }, // the platform's own contact info, not a clinic's
       handler: async ({ body }) => {
         const patch: Record<string, string> = {}
         for (const key of CLINIC_INFO_KEYS) {
@@ -126,6 +130,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Turn the maintenance banner on or off (advisory: the server keeps serving)',
       auth: 'secret',
       body: maintenanceBody,
+      scope: { actors: ADMINS_ONLY },
       handler: async ({ body }) => {
         // Omitted → the default apology; an explicit null → no message, as legacy answered "".
         const message = body.message === undefined ? DEFAULT_MAINTENANCE_MESSAGE : body.message ?? ''

@@ -1,24 +1,27 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { z } from 'zod'
-import { ApiError, errors } from '../../src/errors.ts'
+import { ApiError, authErrors, errors } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Tier } from '../rate-limit.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
-import { authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
+import { authenticateActor, authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
+import { bindPatient, judge, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
 
 // One schema per route: it validates the body and the query before the handler runs, and the same object is what
 // the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
 
 export type Auth =
   | 'none'
-  | 'secret' // the apps' shared `Doctor-Secret` header (legacy-api.md conventions)
+  | 'secret' // the apps' shared `Doctor-Secret` header (legacy-api.md conventions); AUTH_MODE=strict adds an actor token
   | 'admin' // `Authorization: Bearer <access token>` of an active admin, not revoked (src/auth/guard.ts)
   | 'secret-or-admin' // either: routes the apps call with the secret and the dashboard with its token
 
-// Who the handler acts for: typed by the route's auth, so an admin route never has to check for null.
-export type ActorOf<A extends Auth> = A extends 'admin' ? AdminActor : A extends 'secret-or-admin' ? AdminActor | null : null
+// Who the handler acts for: typed by the route's auth, so an admin route never has to check for null. On a 'secret'
+// route it is the actor token's holder in AUTH_MODE=strict, and always null in legacy mode (tokens are not read).
+export type ActorOf<A extends Auth> =
+  A extends 'admin' ? AdminActor : A extends 'secret-or-admin' ? AdminActor | null : A extends 'secret' ? AppActor | null : null
 
 export interface RouteInput<B, Q, A extends Auth = Auth> {
   body: B
@@ -37,6 +40,8 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   tier?: Tier
   body?: z.ZodType<B>
   query?: z.ZodType<Q>
+  // What the route acts on, for the actor rules of AUTH_MODE=strict (src/auth/actors.ts); ignored in legacy mode.
+  scope?: RouteScope<RouteInput<B, Q, A>>
   handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
 }
 
@@ -77,9 +82,18 @@ function depthExceeds (value: unknown, limit: number): boolean {
 // PostgreSQL text cannot hold U+0000; refusing it here keeps every route from turning it into a 500.
 const NUL = /\\u0000|\u0000/
 
+// JSON travels as UTF-8 (RFC 8259). Buffer#toString would quietly turn invalid bytes into U+FFFD and store a
+// name the client never sent, so such a body is refused instead.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 export function parseJsonBody (body: Buffer): unknown {
   if (body.length === 0) return undefined
-  const text = body.toString('utf8')
+  let text: string
+  try {
+    text = utf8.decode(body)
+  } catch {
+    throw validationError([{ loc: ['body'], msg: 'body is not valid UTF-8', type: 'utf8_invalid' }])
+  }
   if (NUL.test(text)) throw validationError([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
   let value: unknown
   try {
@@ -109,15 +123,17 @@ export function secretMatches (sent: string | undefined, expected: string): bool
 }
 
 // Every route's authentication, in one place. With 'secret-or-admin', a request carrying neither credential gets
-// the secret routes' 403, and a bearer token that fails gets the admin routes' 401.
-async function authorize (ctx: WorkerContext, auth: Auth, request: Request): Promise<AdminActor | null> {
+// the secret routes' 403, and a bearer token that fails gets the admin routes' 401. In AUTH_MODE=strict a 'secret'
+// route also needs an actor token (a secretary's, a patient's or an admin's), except the sign-in routes that issue one.
+async function authorize (ctx: WorkerContext, auth: Auth, request: Request, signIn: boolean): Promise<AppActor | null> {
   const authorization = request.headers.get('authorization')
   switch (auth) {
     case 'none':
       return null
     case 'secret':
       if (!secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) throw errors.forbidden()
-      return null
+      if (ctx.config.authMode === 'legacy' || signIn) return null
+      return await authenticateActor(ctx.db, ctx.config.jwtSecret, authorization)
     case 'admin':
       return await authenticateAdmin(ctx.db, ctx.config.jwtSecret, authorization)
     case 'secret-or-admin':
@@ -129,11 +145,13 @@ async function authorize (ctx: WorkerContext, auth: Auth, request: Request): Pro
 
 export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth> (ctx: WorkerContext, spec: RouteSpec<B, Q, A>): DocumentedRoute {
   const handler: Handler = async (request) => {
-    // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.
-    const actor = await authorize(ctx, spec.auth, request) as ActorOf<A>
+    const actor = await authorize(ctx, spec.auth, request, spec.scope?.signIn === true)
     let body = undefined as B
     if (spec.body !== undefined) {
-      const parsed = spec.body.safeParse(parseJsonBody(request.body) ?? {})
+      let raw: unknown = parseJsonBody(request.body) ?? {}
+      const patientField = spec.scope?.patientField
+      if (actor?.kind === 'patient' && patientField !== undefined) raw = bindPatient(raw, patientField, actor)
+      const parsed = spec.body.safeParse(raw)
       if (!parsed.success) throw validationError(issuesOf('body', parsed.error))
       body = parsed.data
     }
@@ -143,7 +161,10 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
       if (!parsed.success) throw validationError(issuesOf('query', parsed.error))
       query = parsed.data
     }
-    return await spec.handler({ body, query, params: request.params, request, actor })
+    // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.
+    const input: RouteInput<B, Q, A> = { body, query, params: request.params, request, actor: actor as ActorOf<A> }
+    if (actor !== null && await judge(actor, spec.scope, input) === 'refused') throw authErrors.insufficient()
+    return await spec.handler(input)
   }
   return {
     method: spec.method,

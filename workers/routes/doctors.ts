@@ -10,6 +10,7 @@ import {
 } from '../../src/clinics/store.ts'
 import { json, type Handler, type Reply, type Request } from '../http.ts'
 import { cachedJson, replyFrom } from '../cache.ts'
+import { SECRETARIES } from '../../src/auth/actors.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field, parseJsonBody, validationError, type DocumentedRoute } from './define.ts'
 
@@ -347,6 +348,8 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       pattern: '/api/doctor/status',
       summary: 'Activate or deactivate a doctor (dashboard)',
       auth: 'secret',
+      // Strict mode: the clinic's own secretary (or an admin) only; a patient must not switch a doctor off.
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.doctor_id },
       body: z.object({ doctor_id: field.id('doctor_id'), is_active: field.bool() }),
       handler: async ({ body }) => {
         const row = await setDoctorStatus(ctx.db, body.doctor_id, body.is_active ? 'active' : 'inactive')

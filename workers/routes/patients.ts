@@ -2,13 +2,14 @@ import { z } from 'zod'
 import { customError, detail, errors } from '../../src/errors.ts'
 import { accountRef, normalizePhone, parseAccountId } from '../../src/domain/identifiers.ts'
 import type { Sql } from '../../src/db/pool.ts'
+import { ADMINS_ONLY, PATIENTS, patientToken } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field } from './define.ts'
 
 // Phone accounts and patient profiles: `/auth/register` and `/auth/check-phone` (legacy-api.md §2.1), patients
 // (§2.9) and the patient half of account status (§2.10). An account id is what the apps call user_server_id;
-// patients see it as `P-<id>`.
+// patients see it as `P-<id>`. Registering a patient account answers a patient actor token too (contract.md §3).
 
 type Role = 'patient' | 'secretary' | 'doctor'
 const ROLES: readonly string[] = ['patient', 'secretary', 'doctor']
@@ -133,6 +134,12 @@ const statusBody = z.object({
 })
 
 export function patientRoutes (ctx: WorkerContext): RouteDef[] {
+  // Additive fields for a patient account's registration; other roles get none (a secretary's token comes from its
+  // code login, and doctors have no actor token yet).
+  const tokenFields = (account: AccountRow): Record<string, string> => account.user_role !== 'patient'
+    ? {}
+    : { access_token: patientToken(ctx.config.jwtSecret, account.id), token_type: 'bearer' }
+
   return [
     defineRoute(ctx, {
       method: 'post',
@@ -151,7 +158,8 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
         return json(200, {
           message: created ? 'database created successfuly' : 'ok',
           user_server_id: account.id,
-          user_role: account.user_role
+          user_role: account.user_role,
+          ...tokenFields(account)
         })
       }
     }),
@@ -163,6 +171,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       query: checkPhoneQuery,
+      scope: { signIn: true }, // the app asks before it registers, so before it holds a token
       handler: async ({ query }) => {
         const raw = query.phone ?? ''
         if (raw.trim() === '') throw patientErrors.phoneMissing()
@@ -192,6 +201,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: patientRegisterBody,
+      scope: { signIn: true },
       handler: async ({ body }) => {
         if (body.user_role.trim().toLowerCase() !== 'patient') throw patientErrors.notPatientRole()
         // Legacy stored any string here; we require E.164 so this route and /auth/register agree on one account.
@@ -202,7 +212,8 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
           message: 'ok',
           user_server_id: accountRef(account.id),
           // Legacy echoed the role as sent for an existing phone, even when the account is a doctor's.
-          user_role: created ? 'patient' : body.user_role
+          user_role: created ? 'patient' : body.user_role,
+          ...tokenFields(account)
         })
       }
     }),
@@ -214,6 +225,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: profileBody,
+      scope: { patientId: ({ body }) => body.user_server_id },
       handler: async ({ body }) => {
         if (!/^\s*P-/i.test(body.user_server_id)) throw patientErrors.serverIdPrefix()
         const accountId = accountIdOf(body.user_server_id, patientErrors.serverIdFormat, patientErrors.accountNotFound)
@@ -238,6 +250,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       summary: "A patient's profile by P-<id> or <id>",
       auth: 'secret',
       mirror: true,
+      scope: { patientId: ({ params }) => params[0] },
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.serverIdEither, patientErrors.accountNotFound)
         const row = await profileOfAccount(ctx, accountId)
@@ -251,6 +264,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Every patient profile',
       auth: 'secret',
       mirror: true,
+      scope: { actors: ADMINS_ONLY },
       handler: async () => {
         // The profile row carries its account id, so one query answers the whole list.
         const rows = await ctx.db.run((sql) => sql<ProfileRow[]>`SELECT * FROM patient_profiles ORDER BY id`)
@@ -264,6 +278,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Patient counts by status, with the patients of each',
       auth: 'secret',
       mirror: true,
+      scope: { actors: ADMINS_ONLY },
       handler: async () => {
         const rows = await ctx.db.run((sql) => sql<Array<Pick<ProfileRow, 'id' | 'patient_name' | 'phone_number' | 'is_active' | 'created_at'>>>`
           SELECT id, patient_name, phone_number, is_active, created_at FROM patient_profiles ORDER BY id`)
@@ -281,6 +296,8 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Delete a patient account and its profile for good',
       auth: 'secret',
       mirror: true,
+      // The patient's own account deletion; a secretary works for one clinic and owns no patient account.
+      scope: { actors: PATIENTS, patientId: ({ params }) => params[0] },
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.patientIdFormat, patientErrors.patientNotFound)
         // The profile goes with the account (ON DELETE CASCADE); a non-patient account is refused, not deleted.
@@ -302,6 +319,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Activate or deactivate a patient',
       auth: 'secret',
       body: statusBody,
+      scope: { patientId: ({ body }) => body.patient_id },
       handler: async ({ body }) => {
         const accountId = accountIdOf(body.patient_id, patientErrors.patientIdFormat, patientErrors.accountNotFound)
         // One round trip that also tells which of account and profile is missing, for the legacy 404s.
@@ -323,6 +341,7 @@ export function patientRoutes (ctx: WorkerContext): RouteDef[] {
       pattern: '/api/patient/:patient_id/status',
       summary: 'Whether a patient is active',
       auth: 'secret',
+      scope: { patientId: ({ params }) => params[0] },
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.patientIdFormat, patientErrors.accountNotFound)
         const row = await profileOfAccount(ctx, accountId)

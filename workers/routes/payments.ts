@@ -5,6 +5,7 @@ import { normalizeDigits } from '../../src/domain/digits.ts'
 import { statusLabel } from '../../src/domain/status.ts'
 import { clinicPayments, ledgerBytes, payingClinicNames, savePayment, setMonthStatus } from '../../src/payments/ledger.ts'
 import { annualReport, monthlyReport } from '../../src/payments/report.ts'
+import { ADMINS_ONLY, SECRETARIES } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
 import { defineRoute, field, type DocumentedRoute } from './define.ts'
@@ -56,6 +57,7 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
       method: 'post', pattern: '/api/golden_patient_payment', auth: 'secret', body: paymentBody,
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       summary: "Log an examined golden visit at the clinic's golden fee; a booking id is logged once",
       handler: async ({ body }) => {
         const saved = await ctx.db.run((sql) => savePayment(sql, {
@@ -79,6 +81,7 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
     }),
     defineRoute(ctx, {
       method: 'get', pattern: '/api/doctor_monthly_golden_payment_status', auth: 'secret', query: clinicQuery,
+      scope: { actors: SECRETARIES, clinicId: ({ query }) => query.clinic_id },
       summary: "A clinic's golden visits by year and month, with each month's amount and payment status",
       handler: async ({ query }) => {
         const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
@@ -87,6 +90,7 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
     }),
     defineRoute(ctx, {
       method: 'get', pattern: '/api/doctor_annual_payment_status', auth: 'secret', query: clinicQuery,
+      scope: { actors: SECRETARIES, clinicId: ({ query }) => query.clinic_id },
       summary: "A clinic's golden payment totals and each month's amount and status",
       handler: async ({ query }) => {
         const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
@@ -95,6 +99,8 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
     }),
     defineRoute(ctx, {
       method: 'post', pattern: '/api/update_payment_status', auth: 'secret', body: statusBody,
+      // The platform marks what a clinic has paid it; a clinic's own secretary must not.
+      scope: { actors: ADMINS_ONLY },
       summary: "Mark every golden visit of a clinic's month paid (or not paid)",
       handler: async ({ body }) => {
         if (body.clinic_id === undefined || body.payment_month === undefined) throw paymentErrors.monthRequired()
@@ -111,6 +117,7 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
     }),
     defineRoute(ctx, {
       method: 'get', pattern: '/api/all_clinics_golden_payments', auth: 'secret',
+      scope: { actors: ADMINS_ONLY },
       summary: 'Golden payment totals of every clinic, by month',
       // Every row of every clinic: the worker only collects the bytes and the piscina thread reads and sums them
       // (architecture.md §8), so this report never stalls the other requests of this worker.

@@ -3,12 +3,13 @@ import { z } from 'zod'
 import { detail } from '../../src/errors.ts'
 import { secretaryCode } from '../../src/domain/identifiers.ts'
 import { capacityFromProfile } from '../../src/domain/queue.ts'
+import { SECRETARIES, secretaryToken } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field } from './define.ts'
 
 // Secretaries (legacy-api.md §2.7 secretary_code_generator, §2.8). A secretary "logs in" with the 6-digit code a
-// doctor generated for it; the code is the secretary's only identity on the wire.
+// doctor generated for it. The login answers an actor token too (AUTH_MODE=strict needs it on every app route).
 
 const FIRST_CODE = 100_000
 const LAST_CODE = 999_999
@@ -76,6 +77,18 @@ function parseToggleId (raw: unknown): number | null {
 }
 
 export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
+  // The clinic of the secretary a request names by code, for the actor rules; none when no such secretary exists.
+  const clinicOfCode = async (code: number | null): Promise<number | null> => {
+    if (code === null) return null
+    const [row] = await ctx.db.run((sql) => sql<Array<{ clinic_id: number }>>`SELECT clinic_id FROM secretaries WHERE code = ${code}`)
+    return row?.clinic_id ?? null
+  }
+  // As parseToggleId, without its 400s: a request the rules cannot read is the handler's to refuse.
+  const namedCode = (raw: unknown): number | null => {
+    const code = secretaryCode(raw)
+    return code === null ? null : codeInRange(code)
+  }
+
   return [
     defineRoute(ctx, {
       method: 'post',
@@ -84,6 +97,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: codeBody,
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
         // Uniqueness is the constraint's job: a drawn code that already exists inserts nothing, and we draw again.
         for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
@@ -107,6 +121,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: loginBody,
+      scope: { signIn: true },
       handler: async ({ body }) => {
         // clinic_id is the clinics primary key (clinic_id == doctor id): one indexed join, never a scan of profiles.
         const [row] = await ctx.db.run((sql) => sql<Array<SecretaryRow & { receiving_patients: number | null, general_info: unknown }>>`
@@ -123,7 +138,9 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
           doctor_name: row.doctor_name,
           secretary_name: row.secretary_name,
           created_date: row.created_date,
-          receiving_patients: row.receiving_patients ?? capacityFromProfile({ general_info: row.general_info })
+          receiving_patients: row.receiving_patients ?? capacityFromProfile({ general_info: row.general_info }),
+          access_token: secretaryToken(ctx.config.jwtSecret, row.code, row.clinic_id), // additive
+          token_type: 'bearer'
         })
       }
     }),
@@ -134,6 +151,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'A secretary by its login code (S-<code> or <code>)',
       auth: 'secret',
       mirror: true,
+      scope: { actors: SECRETARIES, clinicId: ({ params }) => clinicOfCode(namedCode(params[0] ?? '')) },
       handler: async ({ params }) => {
         const parsed = secretaryCode(params[0] ?? '')
         if (parsed === null) throw secretaryErrors.badId()
@@ -161,6 +179,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       body: toggleBody,
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => clinicOfCode(namedCode(body.secretary_id)) },
       handler: async ({ body }) => {
         // The legacy order of checks, so each bad request gets the message it got before.
         if (isMissing(body.secretary_id)) throw secretaryErrors.idRequired()
