@@ -35,6 +35,8 @@ export interface Reply {
 export interface Sink {
   write: (chunk: string | Uint8Array) => boolean
   end: () => void
+  // Drops the connection at once, with whatever uWS still holds for it: for a consumer that stopped reading.
+  abort: () => void
   readonly closed: boolean
   buffered: () => number
   onClose: (listener: () => void) => void
@@ -191,6 +193,11 @@ function openStream (res: HttpResponse, reply: Reply, state: RequestState): void
     end: () => {
       if (closed) return
       res.cork(() => res.end())
+      close()
+    },
+    abort: () => {
+      if (closed) return
+      res.close() // runs onAborted, which closes the sink
       close()
     },
     buffered: () => backlog,

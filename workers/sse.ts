@@ -177,7 +177,8 @@ export class SseHub {
     this.counters.framesSent++
     if (subscriber.sink.buffered() > MAX_BACKLOG) {
       this.counters.cutOff++
-      subscriber.sink.end()
+      // Not end(): a graceful end would queue behind the megabyte it has not read and keep the socket open.
+      subscriber.sink.abort()
     }
   }
 
