@@ -128,3 +128,11 @@ t.test('with REDIS_URL the limit holds across two instances', async (t) => {
     t.ok(after.rate_limits.fallbacks > 0, 'the fallback was counted')
   })
 })
+
+t.test('an address factor never pushes a limit past what the counters hold', async (t) => {
+  const server = await startServer({ workers: 1, env: { DATABASE_URL: db.url, RATE_LIMIT_DEFAULT: '30000', RATE_LIMIT_IP_FACTOR: '2' } })
+  t.teardown(server.cleanup)
+  const res = await request(`${server.url}/stats`)
+  t.equal(res.status, 200, 'no 500 from a 60000 limit')
+  t.equal(res.headers['x-ratelimit-limit'], '32767', 'clamped to the counters\' maximum')
+})

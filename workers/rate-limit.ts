@@ -1,6 +1,6 @@
 import type { Config } from '../src/config.ts'
 import type { LimitResult } from '../src/ipc/messages.ts'
-import { RateLimiter, localShare } from '../src/rate-limit/windows.ts'
+import { MAX_LIMIT, RateLimiter, localShare } from '../src/rate-limit/windows.ts'
 import { bearerToken, verifyToken, type TokenType } from '../src/auth/tokens.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
 import { json, type Reply, type Request } from './http.ts'
@@ -52,7 +52,8 @@ export class RateLimits {
   private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number {
     const base = tier === 'auth' ? this.config.rateLimitAuth : tier === 'booking' ? this.config.rateLimitBooking : this.config.rateLimitDefault
     // Clinics sit behind carrier NAT: many patients may share one address, so address keys may get more room.
-    return byAddress ? Math.max(1, Math.round(base * this.config.rateLimitIpFactor)) : base
+    // The counters hold at most MAX_LIMIT per window; a factor must not push a valid limit past it.
+    return byAddress ? Math.min(MAX_LIMIT, Math.max(1, Math.round(base * this.config.rateLimitIpFactor))) : base
   }
 
   // The authenticated actor when there is one (a valid admin, secretary or patient token; the signature check is a

@@ -4,7 +4,7 @@ import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } fro
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
 import { bookingErrors, text } from './messages.ts'
-import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type Seat } from './seats.ts'
+import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type ExistingBooking, type Seat } from './seats.ts'
 import type { Lane } from './days.ts'
 
 // A booking is one short transaction: reserve a seat (conditional UPDATE of the day row), insert the booking,
@@ -44,14 +44,22 @@ async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput,
     WHERE clinic_id = ${input.clinicId} AND lane = 'regular' AND day = ANY(${candidates}::date[])
     ORDER BY (status <> 'archived')`
   const byDate = new Map(states.map((s) => [s.day, s]))
+  // The patient's own active bookings on those days, in one query rather than one per day.
+  const mine = new Map<string, ExistingBooking>()
+  if (input.patientId !== null) {
+    const rows = await tx<ExistingBooking[]>`
+      SELECT b.display_id AS booking_id, to_char(d.day, 'YYYY-MM-DD') AS date, b.token
+      FROM bookings b JOIN booking_days d ON d.id = b.day_id
+      WHERE d.clinic_id = ${input.clinicId} AND d.lane = 'regular' AND d.status <> 'archived' AND d.day = ANY(${candidates}::date[])
+        AND b.patient_id = ${input.patientId} AND b.status <> 'cancelled'`
+    for (const row of rows) mine.set(row.date, row)
+  }
   let capacity: number | null = null
   for (const date of candidates) {
     const state = byDate.get(date)
     if (state !== undefined && state.status !== 'open') continue
-    if (input.patientId !== null) {
-      const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, input.patientId)
-      if (existing !== null) throw bookingErrors.alreadyBooked(existing)
-    }
+    const existing = mine.get(date)
+    if (existing !== undefined) throw bookingErrors.alreadyBooked(existing)
     if (state !== undefined && state.active_count >= state.capacity_total) continue
     if (state === undefined) {
       capacity ??= await newDayCapacity(tx, input.clinicId, 'regular', rules)
@@ -65,28 +73,34 @@ async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput,
 }
 
 export async function bookRegular (tx: TransactionSql, input: RegularBookingInput, options: { secretaryOverbook: boolean, now?: Date }): Promise<BookingAnswer> {
-  const rules = await clinicRules(tx, input.clinicId)
   const today = iraqToday(options.now)
   const fromPatientApp = input.source === 'patient_app'
-  if (fromPatientApp) assertBookable(rules)
+  // The clinic's rules are read only when needed: the patient app must find the clinic bookable; a secretary's
+  // walk-in needs them only to create a missing day.
+  let rules: ClinicRules | null = null
+  const rulesOf = async (): Promise<ClinicRules> => rules ??= await clinicRules(tx, input.clinicId)
+  if (fromPatientApp) assertBookable(await rulesOf())
 
   let placed: Placed
   if (input.date === null) {
     if (!fromPatientApp) throw bookingErrors.dateRequired()
-    placed = await searchAndReserve(tx, input, rules, today)
+    placed = await searchAndReserve(tx, input, await rulesOf(), today)
   } else {
     const date = input.date
     if (fromPatientApp && date < today) throw bookingErrors.pastDate(date)
-    // A day closed by close_table is archived: the patient app may not reopen it by booking (the secretary may,
-    // for a walk-in, and create_table/add_day open it again on purpose).
-    if (fromPatientApp && await onlyArchived(tx, input.clinicId, 'regular', date)) throw bookingErrors.dayClosed(date)
-    if (input.patientId !== null) {
-      const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, input.patientId)
-      if (existing !== null) throw bookingErrors.alreadyBooked(existing)
-    }
-    await ensureDay(tx, input.clinicId, 'regular', date, input.source, await newDayCapacity(tx, input.clinicId, 'regular', rules))
     const withinCapacity = fromPatientApp || !options.secretaryOverbook
-    const seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
+    // The common case first: the day exists and has room, and one UPDATE takes the seat. Everything else (a day
+    // to create, a closed or full one) is looked at only when it did not.
+    let seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
+    if (seat === null) {
+      // A day closed by close_table is archived: the patient app may not reopen it by booking (the secretary may,
+      // for a walk-in, and create_table/add_day open it again on purpose).
+      if (fromPatientApp && await onlyArchived(tx, input.clinicId, 'regular', date)) throw bookingErrors.dayClosed(date)
+      const capacity = await newDayCapacity(tx, input.clinicId, 'regular', await rulesOf())
+      // Try again whether this call created the day or a concurrent first booking did (it waited for that one).
+      await ensureDay(tx, input.clinicId, 'regular', date, input.source, capacity)
+      seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
+    }
     placed = { seat: seat ?? await explainNoSeat(tx, input.clinicId, 'regular', date), date }
   }
 
@@ -97,15 +111,17 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   // Legacy gave secretary walk-ins their 3-digit sequence as patient id; a patient-app booking without one is
   // identified by its own booking id (legacy's P-101… counter collided with real account ids P-<id>).
   const patientId = input.patientId ?? (fromPatientApp ? bookingId : String(seat.seq).padStart(3, '0'))
-  try {
-    await tx`
-      INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
-      VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${patientId}, ${input.name}, ${input.phone}, ${input.source},
-              ${input.status}, ${fromPatientApp ? null : input.secretaryId}, ${input.createdAt})`
-  } catch (error) {
-    // Two requests for one patient and one day at once: the second waited on the day row, then met the index.
-    if (violated(error, 'bookings_one_active_per_patient')) throw bookingErrors.alreadyBooked({ booking_id: '', date, token: 0 })
-    throw error
+  // One active booking per patient and day is the index's to enforce (contract.md §2.4): a second one inserts
+  // nothing, and the transaction, seat included, is rolled back by the 409.
+  const inserted = await tx`
+    INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
+    VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${patientId}, ${input.name}, ${input.phone}, ${input.source},
+            ${input.status}, ${fromPatientApp ? null : input.secretaryId}, ${input.createdAt})
+    ON CONFLICT (day_id, patient_id) WHERE status <> 'cancelled' AND patient_id IS NOT NULL DO NOTHING
+    RETURNING 1`
+  if (inserted.length === 0) {
+    const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, patientId)
+    throw bookingErrors.alreadyBooked(existing ?? { booking_id: '', date, token: 0 })
   }
   return {
     version: seat.version,
@@ -155,9 +171,12 @@ export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput)
     }
     const existing = await activeBookingOf(tx, input.clinicId, 'golden', date, input.patientId)
     if (existing !== null) throw bookingErrors.alreadyBooked(existing)
-    capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)
-    await ensureDay(tx, input.clinicId, 'golden', date, 'patient_app', capacity)
-    const seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
+    let seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
+    if (seat === null) {
+      capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)
+      await ensureDay(tx, input.clinicId, 'golden', date, 'patient_app', capacity)
+      seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
+    }
     if (seat !== null) placed = { seat, date }
     else if (!input.autoAssign) await explainNoSeat(tx, input.clinicId, 'golden', date)
   }
