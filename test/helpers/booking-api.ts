@@ -214,3 +214,46 @@ export const badBodies: Array<string | Buffer> = [
   '[' .repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(200) + '1' + '}'.repeat(200), '{"clinic_id":1e400}',
   Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), '\u0000', '{"clinic_id":7}garbage'
 ]
+
+// A write route's malformed-request burst: a valid `base` body, the wrong values to try per field, and the
+// required fields to leave out one at a time.
+export interface BurstRoute {
+  path: string
+  base: Record<string, Json>
+  fields: Record<string, Json[]>
+  required: string[]
+}
+
+export interface BurstAnswer {
+  label: string
+  status: number
+  text: string
+}
+
+// Every body breaks exactly one thing of a valid one (raw garbage, a missing field, one wrong value, the wrong
+// container), so a 2xx would mean the server accepted garbage. Sent 16 at a time.
+export async function sendMalformed (api: BookingApi, routes: BurstRoute[], extra: Array<{ label: string, send: () => Promise<Response> }> = []): Promise<BurstAnswer[]> {
+  const requests: Array<{ label: string, send: () => Promise<Response> }> = []
+  for (const route of routes) {
+    for (const raw of badBodies) {
+      requests.push({ label: `${route.path} raw ${JSON.stringify(raw.toString()).slice(0, 40)}`, send: async () => await api.postRaw(route.path, raw) })
+    }
+    for (const field of route.required) {
+      const body = { ...route.base }
+      delete body[field]
+      requests.push({ label: `${route.path} without ${field}`, send: async () => await api.post(route.path, body) })
+    }
+    for (const [field, values] of Object.entries(route.fields)) {
+      for (const value of values) {
+        requests.push({ label: `${route.path} ${field}=${JSON.stringify(value).slice(0, 40)}`, send: async () => await api.post(route.path, { ...route.base, [field]: value }) })
+      }
+    }
+    requests.push({ label: `${route.path} array body`, send: async () => await api.post(route.path, [route.base]) })
+    requests.push({ label: `${route.path} nested body`, send: async () => await api.post(route.path, { body: route.base }) })
+  }
+  requests.push(...extra)
+  return await inBatches(requests.map((r) => async () => {
+    const res = await r.send()
+    return { label: r.label, status: res.status, text: res.text }
+  }), 16)
+}
