@@ -19,6 +19,30 @@ async function connectionsOf (pattern: string): Promise<Record<string, number>> 
   }
 }
 
+// Samples pg_stat_activity every `everyMs` on one connection of its own, one probe at a time; stop() waits for the
+// probe in flight and closes the connection, so nothing of it outlives the test (or a database stopped after it).
+function watchConnections (pattern: string, everyMs: number): { peak: Record<string, number>, stop: () => Promise<void> } {
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  const peak: Record<string, number> = {}
+  let inFlight: Promise<void> | null = null
+  const timer = setInterval(() => {
+    if (inFlight !== null) return
+    inFlight = sql<Array<{ name: string, count: string }>>`
+      SELECT application_name AS name, count(*) AS count FROM pg_stat_activity
+      WHERE application_name LIKE ${pattern} GROUP BY application_name`
+      .then((rows) => { for (const row of rows) peak[row.name] = Math.max(peak[row.name] ?? 0, Number(row.count)) }, () => {})
+      .finally(() => { inFlight = null })
+  }, everyMs)
+  return {
+    peak,
+    stop: async () => {
+      clearInterval(timer)
+      await inFlight
+      await sql.end()
+    }
+  }
+}
+
 t.test('a saturated pool makes work wait a bounded time, then answers 503 with Retry-After', async (t) => {
   const pool = new Database({ url: db.url, max: 2, applicationName: 'tabeby:unit:pool', queueTimeoutMs: 200 })
   t.teardown(() => pool.close())
@@ -37,13 +61,10 @@ t.test('a saturated pool makes work wait a bounded time, then answers 503 with R
 t.test('a pool never opens more connections than its share, whatever the load', async (t) => {
   const pool = new Database({ url: db.url, max: 3, applicationName: 'tabeby:unit:share', queueTimeoutMs: 5000 })
   t.teardown(() => pool.close())
-  let peak = 0
-  const watcher = setInterval(() => {
-    // A probe still in flight when the watcher stops must not surface later as an unhandled rejection.
-    void connectionsOf('tabeby:unit:share').then((counts) => { peak = Math.max(peak, counts['tabeby:unit:share'] ?? 0) }, () => {})
-  }, 20)
+  const watcher = watchConnections('tabeby:unit:share', 20)
   await Promise.all(Array.from({ length: 40 }, () => pool.run((sql) => sql`SELECT pg_sleep(0.05)`)))
-  clearInterval(watcher)
+  await watcher.stop()
+  const peak = watcher.peak['tabeby:unit:share'] ?? 0
   t.ok(peak >= 1 && peak <= 3, `at most 3 connections seen in pg_stat_activity (peak ${peak})`)
 })
 
@@ -65,18 +86,14 @@ t.test('the cluster on an external DATABASE_URL: budget divided, 503 when the da
       await held
     })
     await waitFor('the lock', async () => (await connectionsOf('%')) !== null)
-    let peak: Record<string, number> = {}
-    const watcher = setInterval(() => {
-      void connectionsOf('tabeby:%').then((counts) => {
-        for (const [name, count] of Object.entries(counts)) peak[name] = Math.max(peak[name] ?? 0, count)
-      }, () => {})
-    }, 25)
+    const watcher = watchConnections('tabeby:%', 25)
+    const peak = watcher.peak
     const started = Date.now()
     let answers: Awaited<ReturnType<typeof request>>[]
     try {
       answers = await Promise.all(Array.from({ length: 30 }, () => request(`${server.url}/healthz`, { timeoutMs: 10_000 })))
     } finally {
-      clearInterval(watcher)
+      await watcher.stop()
       release()
       await lock
       await locker.end()
