@@ -52,14 +52,15 @@ function summary (micros: number[]): Record<string, number> {
   return { calls: sorted.length, mean_us: +mean.toFixed(1), p50_us: +percentile(sorted, 0.5).toFixed(1), p99_us: +percentile(sorted, 0.99).toFixed(1) }
 }
 
-// What a rate-limit check costs on the wire: a key, a limit, a cost, a reply of four numbers.
-type BenchOp = OpName
-const op: BenchOp = 'ping'
-const request: Ops[typeof op]['req'] = null
+// The call a worker makes for every limited request: a real rate-limit check against the coordinator's counters
+// (a key, a limit; a reply of four fields), over 1,000 client keys.
+const op: OpName = 'limit.hit'
+let callNumber = 0
+const nextRequest = (): Ops['limit.hit']['req'] => ({ key: `default|ip:10.0.${(callNumber++ % 1000) >> 8}.${callNumber % 256}`, limit: 30_000 })
 
 async function timedCall (): Promise<number> {
   const started = process.hrtime.bigint()
-  await client.call(op, request)
+  await client.call(op, nextRequest())
   return Number(process.hrtime.bigint() - started) / 1000
 }
 
@@ -76,7 +77,7 @@ const sequentialSeconds = (performance.now() - sequentialStart) / 1000
 const batchStart = performance.now()
 let batched = 0
 while (performance.now() - batchStart < seconds * 1000) {
-  await Promise.all(Array.from({ length: 1000 }, () => client.call(op, request)))
+  await Promise.all(Array.from({ length: 1000 }, () => client.call(op, nextRequest())))
   batched += 1000
 }
 const batchedPerSecond = batched / ((performance.now() - batchStart) / 1000)
