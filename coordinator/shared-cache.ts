@@ -1,4 +1,4 @@
-import type { CachedResponse, Change, Lease } from '../src/ipc/messages.ts'
+import { stalePrefixes, type CachedResponse, type Change, type Lease } from '../src/ipc/messages.ts'
 import { ResponseCache } from './cache.ts'
 
 // The instance's cache with single flight and versions. When many workers miss one key at once, the first gets a
@@ -21,13 +21,6 @@ const LEASE_MS = 5000
 
 export function channelOf (change: Change): string {
   return `${change.topic}:${change.clinicId}`
-}
-
-// Keys under a channel: `days:regular:7:…` for a clinic's regular days; clinic profile keys and every doctors
-// listing for a clinic change.
-export function prefixesOf (change: Change): string[] {
-  if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:']
-  return [`days:${change.topic}:${change.clinicId}:`]
 }
 
 export class SharedCache {
@@ -74,10 +67,10 @@ export class SharedCache {
     for (const channel of change.topic === 'clinic' ? [channelOf(change), 'clinics'] : [channelOf(change)]) {
       if (change.version > (this.latest.get(channel) ?? 0)) this.latest.set(channel, change.version)
     }
-    for (const prefix of prefixesOf(change)) this.store.deleteByPrefix(prefix)
+    for (const prefix of stalePrefixes(change)) this.store.deleteByPrefix(prefix)
     // A fill in flight for a dropped key was rendered before this change: its waiters must load again.
     for (const [key, flight] of this.flights) {
-      if (prefixesOf(change).some((prefix) => key.startsWith(prefix))) {
+      if (stalePrefixes(change).some((prefix) => key.startsWith(prefix))) {
         clearTimeout(flight.timer)
         this.flights.delete(key)
         for (const waiter of flight.waiters) waiter.resolve({ state: 'miss' })

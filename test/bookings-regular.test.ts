@@ -543,6 +543,20 @@ t.test('add_day', async (t) => {
     t.ok(day(10) in (await daysOf(158)).days, 'an answer of "exists" would name a day the apps cannot see')
   })
 
+  t.test('a date opened again after close_table continues its booking ids, never repeating one', async (t) => {
+    await createDays(159, { [day(10)]: { capacity_total: 5 } })
+    const first = await secretaryBooks(159, day(10))
+    const second = await secretaryBooks(159, day(10))
+    t.equal((await api.post('/api/close_table', { clinic_id: 159, date: day(10) })).status, 200)
+    t.equal((await api.post('/api/add_day', { clinic_id: 159, date_added: day(10), capacity_total: 5 })).status, 200)
+    const again = await secretaryBooks(159, day(10))
+    const patientApp = await api.post('/api/patient_booking', { clinic_id: 159, name: 'x', phone: PHONE, date: day(10), patient_id: 'P-159' })
+    t.equal(patientApp.status, 200, 'the patient app books the reopened day')
+    const ids = [first.booking_id, second.booking_id, again.booking_id, patientApp.json<{ booking_id: string }>().booking_id]
+    t.equal(new Set(ids).size, 4, `four distinct ids (${ids.join(', ')})`)
+    t.match(again.booking_id, /-003$/, 'the sequence went on from the archived day')
+  })
+
   t.test('refuses an impossible date_added with 422', async (t) => {
     await createDays(156, { [day(10)]: { capacity_total: 1 } })
     const res = await api.post('/api/add_day', { clinic_id: 156, date_added: '2025-02-30' })

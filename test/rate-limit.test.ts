@@ -136,3 +136,19 @@ t.test('an address factor never pushes a limit past what the counters hold', asy
   t.equal(res.status, 200, 'no 500 from a 60000 limit')
   t.equal(res.headers['x-ratelimit-limit'], '32767', 'clamped to the counters\' maximum')
 })
+
+t.test('the auth tier counts by address: fresh actor tokens buy no fresh attempts', async (t) => {
+  const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url, ...limits } })
+  t.teardown(server.cleanup)
+  const tokens: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const res = await request(`${server.url}/api/patient/register`, {
+      method: 'POST',
+      headers: { ...secret, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user_uid: `u${i}`, user_role: 'patient', phone_number: `+96477012300${10 + i}` })
+    })
+    tokens.push(res.json<{ access_token: string }>().access_token)
+  }
+  const answers = await Promise.all(tokens.map((token) => checkPhone(server.url, { Authorization: `Bearer ${token}` })))
+  t.equal(answers.filter((a) => a.status !== 429).length, 10, 'ten pass, whatever the tokens')
+})

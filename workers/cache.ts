@@ -1,6 +1,6 @@
 import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
-import type { CachedResponse } from '../src/ipc/messages.ts'
+import { stalePrefixes, type CachedResponse, type Change } from '../src/ipc/messages.ts'
 import { isDatabaseUnreachable } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
 import type { Reply, Request } from './http.ts'
@@ -56,15 +56,24 @@ export class WorkerCache {
     return value
   }
 
-  forget (prefix: string): void {
-    for (const key of this.local.keys()) if (key.startsWith(prefix)) this.local.delete(key)
+  // A committed change, announced by the coordinator: drop our copies and forget loads in flight under it. The
+  // announcement reaches this worker on the coordinator's socket before the reply to any lease asked after the
+  // write's 200, so a later read can no longer join a load that began before the write.
+  forget (change: Change): void {
+    for (const prefix of stalePrefixes(change)) {
+      for (const key of this.local.keys()) if (key.startsWith(prefix)) this.local.delete(key)
+      for (const key of this.loading.keys()) if (key.startsWith(prefix)) this.loading.delete(key)
+    }
   }
 
   private async loadOnce (key: string, load: Loader, stale: CachedResponse | undefined): Promise<CachedResponse | null> {
     let pending = this.loading.get(key)
     if (pending === undefined) {
       this.counters.loads++
-      pending = load().finally(() => this.loading.delete(key))
+      const started: Promise<CachedResponse | null> = load().finally(() => {
+        if (this.loading.get(key) === started) this.loading.delete(key) // not a newer load started after a forget
+      })
+      pending = started
       this.loading.set(key, pending)
     }
     try {

@@ -59,7 +59,10 @@ export class RateLimits {
   // The authenticated actor when there is one (a valid admin, secretary or patient token; the signature check is a
   // cheap HMAC, and nothing else is looked up), else the client address. In both AUTH_MODEs: patients behind one
   // carrier NAT then stop sharing one bucket as soon as their app sends its token.
-  private keyOf (request: Request): { key: string, byAddress: boolean } {
+  private keyOf (request: Request, tier: Exclude<Tier, 'exempt'>): { key: string, byAddress: boolean } {
+    // The auth tier counts by address only: anyone can mint a patient token (registration), and a fresh token must
+    // not buy a fresh bucket for password guessing.
+    if (tier === 'auth') return { key: `ip:${clientAddress(request, this.config.trustProxyHops)}`, byAddress: true }
     const token = bearerToken(request.headers.get('authorization'))
     if (token !== null) {
       const verified = verifyToken(this.config.jwtSecret, token)
@@ -70,7 +73,7 @@ export class RateLimits {
 
   async check (request: Request, tier: Tier): Promise<Reply | null> {
     if (tier === 'exempt') return null
-    const { key, byAddress } = this.keyOf(request)
+    const { key, byAddress } = this.keyOf(request, tier)
     const limit = this.limitOf(tier, byAddress)
     const counterKey = `${tier}|${key}`
     let result: LimitResult

@@ -95,6 +95,8 @@ export class SseHub {
         sink.end()
         return
       }
+      // A push that landed while the snapshot was rendering already sent something newer: the snapshot is stale.
+      if (subscriber.sentVersion !== (params.lastEventId ?? -1) && subscriber.sentVersion >= state.version) return
       // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
       if (state.version !== subscriber.sentVersion) {
         const name = params.lastEventId === null ? 'snapshot' : 'update'

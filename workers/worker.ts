@@ -37,7 +37,10 @@ const coordinator = new CoordinatorClient({
   timeoutMs: 250,
   onConnect: () => coordinator.notify('stats.push', localStats()),
   onEvent: (name, payload) => {
-    if (name === 'change') sse.onChange(payload as Change)
+    if (name === 'change') {
+      cache.forget(payload as Change)
+      sse.onChange(payload as Change)
+    }
   }
 })
 coordinator.connect()

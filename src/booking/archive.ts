@@ -4,6 +4,7 @@ import { log } from '../log.ts'
 import { bookingErrors } from './messages.ts'
 import { renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
 import { statusLabel } from '../domain/status.ts'
+import { bumpLane } from './versions.ts'
 
 const SERVED = statusLabel('served')
 const CANCELLED = statusLabel('cancelled')
@@ -75,14 +76,12 @@ async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, d
   return rows[0]?.created ?? false
 }
 
-async function retireDay (tx: TransactionSql, dayId: string): Promise<number> {
-  const [row] = await tx<Array<{ version: string }>>`
+async function retireDay (tx: TransactionSql, dayId: string): Promise<void> {
+  await tx`
     UPDATE booking_days
-    SET status = 'archived', version = nextval('booking_version_seq'), updated_at = now(),
+    SET status = 'archived', updated_at = now(),
         active_count = (SELECT count(*) FROM bookings WHERE day_id = ${dayId} AND status <> 'cancelled')
-    WHERE id = ${dayId}
-    RETURNING version::text`
-  return Number(row?.version ?? 0)
+    WHERE id = ${dayId}`
 }
 
 export interface ArchiveResult {
@@ -105,8 +104,8 @@ export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane
   const patients = before.map((row) => renderPatient({ ...row, status: row.status === 'served' ? 'served' : 'cancelled' }, lane))
   const { served, cancelled } = counts(patients)
   const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, true)
-  const version = await retireDay(tx, day.id)
-  return { version, removedAll: await nothingLeft(tx, clinicId, lane), created }
+  await retireDay(tx, day.id)
+  return { version: await bumpLane(tx, clinicId, lane), removedAll: await nothingLeft(tx, clinicId, lane), created }
 }
 
 export interface ManualArchive {
@@ -139,7 +138,10 @@ export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane,
   }
   const created = await writeArchive(tx, clinicId, lane, date, summary, true)
   let version = 0
-  if (retire && dayId !== null) version = await retireDay(tx, dayId)
+  if (retire && dayId !== null) {
+    await retireDay(tx, dayId)
+    version = await bumpLane(tx, clinicId, lane)
+  }
   return { version, removedAll: retire && await nothingLeft(tx, clinicId, lane), created }
 }
 
@@ -185,18 +187,21 @@ export async function archivePastDays (sql: Sql, now: Date = new Date()): Promis
           SELECT id::text, lane, to_char(day, 'YYYY-MM-DD') AS day, capacity_total FROM booking_days
           WHERE clinic_id = ${clinicId} AND day < ${today} AND status <> 'archived'
           ORDER BY lane, day FOR UPDATE`
-        const changes: NightlyResult['changes'] = []
+        const lanes = new Set<Lane>()
         for (const day of days) {
           const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
           const { served, cancelled } = counts(patients)
           await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
-          changes.push({ clinicId, lane: day.lane, version: await retireDay(tx, day.id) })
+          await retireDay(tx, day.id)
+          lanes.add(day.lane)
         }
-        return changes
+        const changes: NightlyResult['changes'] = []
+        for (const lane of lanes) changes.push({ clinicId, lane, version: await bumpLane(tx, clinicId, lane) })
+        return { changes, days: days.length }
       })
-      if (archived.length > 0) result.clinics++
-      result.days += archived.length
-      result.changes.push(...archived)
+      if (archived.days > 0) result.clinics++
+      result.days += archived.days
+      result.changes.push(...archived.changes)
     } catch (error) {
       // One clinic's failure rolls back that clinic only; its days stay live and the next run retries them.
       log.error('nightly archive failed for a clinic', { clinicId, error: error instanceof Error ? error.message : String(error) })

@@ -4,6 +4,7 @@ import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } fro
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
 import { bookingErrors, text } from './messages.ts'
+import { bumpLane } from './versions.ts'
 import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type ExistingBooking, type Seat } from './seats.ts'
 import type { Lane } from './days.ts'
 
@@ -124,7 +125,7 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     throw bookingErrors.alreadyBooked(existing ?? { booking_id: '', date, token: 0 })
   }
   return {
-    version: seat.version,
+    version: await bumpLane(tx, input.clinicId, 'regular'),
     body: {
       message: text.bookedAs(input.name),
       booking_id: bookingId,
@@ -205,7 +206,7 @@ export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput)
   let message = text.bookedAs(input.name)
   if (date !== input.date) message += ` (تم الحجز في ${date} لأن ${input.date} ممتلئ)`
   return {
-    version: seat.version,
+    version: await bumpLane(tx, input.clinicId, 'golden'),
     body: {
       message,
       code,

@@ -78,7 +78,7 @@ export async function loadLane (sql: Sql, clinicId: number, lane: Lane): Promise
 
 export async function readLane (tx: TransactionSql, clinicId: number, lane: Lane): Promise<LaneState> {
   const [versionRow] = await tx<Array<{ version: string | null }>>`
-    SELECT max(version)::text AS version FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane}`
+    SELECT version::text AS version FROM lane_versions WHERE clinic_id = ${clinicId} AND lane = ${lane}`
   const dayRows = await tx<DayRow[]>`
     SELECT id::text, to_char(day, 'YYYY-MM-DD') AS day, source, status, capacity_total, active_count, extra
     FROM booking_days

@@ -2,6 +2,7 @@ import type { Sql, TransactionSql } from '../db/pool.ts'
 import { isIsoDate } from '../domain/calendar.ts'
 import type { BookingStatus } from '../domain/status.ts'
 import { bookingErrors } from './messages.ts'
+import { bumpLane } from './versions.ts'
 import type { Lane } from './days.ts'
 
 // Status changes (edit_patient_booking, edit_patient_gold_booking). A cancellation frees the seat and moves every
@@ -53,12 +54,10 @@ export async function changeStatus (
   } else if (next !== booking.status) {
     await tx`UPDATE bookings SET status = ${next}, updated_at = now() WHERE id = ${booking.id}`
   }
-  const [stamped] = await tx<Array<{ version: string }>>`
-    UPDATE booking_days
-    SET active_count = active_count - ${next === 'cancelled' ? 1 : 0}, version = nextval('booking_version_seq'), updated_at = now()
-    WHERE id = ${day.id}
-    RETURNING version::text`
-  return { oldStatus: booking.status, patientId: booking.patient_id, version: Number(stamped?.version ?? 0) }
+  await tx`
+    UPDATE booking_days SET active_count = active_count - ${next === 'cancelled' ? 1 : 0}, updated_at = now()
+    WHERE id = ${day.id}`
+  return { oldStatus: booking.status, patientId: booking.patient_id, version: await bumpLane(tx, clinicId, lane) }
 }
 
 // Whose booking an edit names: the live booking's patient_id, or undefined when there is none (the edit itself then

@@ -52,9 +52,15 @@ export async function newDayCapacity (tx: TransactionSql, clinicId: number, lane
 // a second time (measured: it doubled the wait of every booking of a hot day).
 export async function ensureDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, source: string, capacity: number): Promise<void> {
   await tx`
-    INSERT INTO booking_days (clinic_id, lane, day, source, capacity_total)
-    VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${capacity})
+    INSERT INTO booking_days (clinic_id, lane, day, source, capacity_total, next_seq)
+    VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${capacity}, ${nextSeqOfDate(tx, clinicId, lane, date)})
     ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING`
+}
+
+// A day opened again on a date whose earlier day was archived continues that day's sequence: booking ids are
+// unique for good, and the archived day's bookings keep theirs.
+export function nextSeqOfDate (tx: TransactionSql, clinicId: number, lane: Lane, date: string) {
+  return tx`coalesce((SELECT max(d.next_seq) FROM booking_days d WHERE d.clinic_id = ${clinicId} AND d.lane = ${lane} AND d.day = ${date}), 1)`
 }
 
 export interface Seat {
@@ -62,26 +68,25 @@ export interface Seat {
   seq: number
   token: number // the new booking's place: the day's active count after the reservation
   capacityTotal: number
-  version: number
 }
 
 // `withinCapacity` false is the secretary's walk-in (SECRETARY_OVERBOOK=allow): the seat is still counted, so every
 // overbooked seat shows in capacity_used.
 export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, withinCapacity: boolean): Promise<Seat | null> {
   const rows = withinCapacity
-    ? await tx<Array<{ id: string, seq: number, token: number, capacity_total: number, version: string }>>`
+    ? await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
       UPDATE booking_days
-      SET active_count = active_count + 1, next_seq = next_seq + 1, version = nextval('booking_version_seq'), updated_at = now()
+      SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
       WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status = 'open' AND active_count < capacity_total
-      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total, version::text`
-    : await tx<Array<{ id: string, seq: number, token: number, capacity_total: number, version: string }>>`
+      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
+    : await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
       UPDATE booking_days
-      SET active_count = active_count + 1, next_seq = next_seq + 1, version = nextval('booking_version_seq'), updated_at = now()
+      SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
       WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
-      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total, version::text`
+      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
   const row = rows[0]
   if (row === undefined) return null
-  return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total, version: Number(row.version) }
+  return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total }
 }
 
 // Why a reservation found no seat, in the words the client needs.

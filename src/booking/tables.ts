@@ -2,7 +2,8 @@ import type { TransactionSql } from '../db/pool.ts'
 import { addDays } from '../domain/calendar.ts'
 import { detail } from '../errors.ts'
 import { bookingErrors, text } from './messages.ts'
-import { clinicRules } from './seats.ts'
+import { clinicRules, nextSeqOfDate } from './seats.ts'
+import { bumpLane } from './versions.ts'
 import type { Lane } from './days.ts'
 
 // Creating days: create_table / create_golden_table (a set of dated days) and add_day (the next one).
@@ -60,19 +61,19 @@ export async function createTable (tx: TransactionSql, lane: Lane, clinicId: num
       return { version: null, body: { status: text.exists, message: `date already exists: ${firstDate}`, capacity_total: existing.capacity_total } }
     }
   }
-  let version = 0
-  for (const [date, day] of days) {
+  // Day rows are locked in date order, as every other multi-day writer locks them: two overlapping create_table
+  // calls posting their days in different orders cannot deadlock.
+  for (const [date, day] of [...days].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     const dayCapacity = day.capacity_total ?? capacity
-    const rows = await tx<Array<{ version: string }>>`
-      INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, extra)
-      VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${dayStatus(day.status)}, ${dayCapacity}, ${tx.json(extraOf(day) as never)})
+    await tx`
+      INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, extra, next_seq)
+      VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${dayStatus(day.status)}, ${dayCapacity},
+              ${tx.json(extraOf(day) as never)}, ${nextSeqOfDate(tx, clinicId, lane, date)})
       ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO UPDATE
         SET source = EXCLUDED.source, status = EXCLUDED.status, capacity_total = EXCLUDED.capacity_total,
-            extra = EXCLUDED.extra, version = nextval('booking_version_seq'), updated_at = now()
-      RETURNING version::text`
-    version = Math.max(version, Number(rows[0]?.version ?? 0))
+            extra = EXCLUDED.extra, updated_at = now()`
   }
-  return { version, body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
+  return { version: await bumpLane(tx, clinicId, lane), body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
 }
 
 export interface AddDayInput {
@@ -112,11 +113,11 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
     capacity = last?.capacity_total ?? (await clinicRules(tx, clinicId)).capacity ?? 0
   }
   if (capacity <= 0) throw detail(400, 'capacity_invalid', 'capacity_total must be greater than 0')
-  const [inserted] = await tx<Array<{ version: string }>>`
-    INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total)
-    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity})
+  const [inserted] = await tx`
+    INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
+    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity}, ${nextSeqOfDate(tx, clinicId, 'regular', date)})
     ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING
-    RETURNING version::text`
+    RETURNING 1`
   if (inserted === undefined) return { version: null, body: { status: text.exists, date_added: date } }
-  return { version: Number(inserted.version), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
+  return { version: await bumpLane(tx, clinicId, 'regular'), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
 }

@@ -105,6 +105,13 @@ export interface Change {
   version: number
 }
 
+// The cache keys a change makes stale, for the coordinator's cache and each worker's own copies alike: a lane's days
+// (`days:regular:7:…`), or a clinic's profile and every directory listing.
+export function stalePrefixes (change: Change): string[] {
+  if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:']
+  return [`days:${change.topic}:${change.clinicId}:`]
+}
+
 export interface Ops {
   ping: { req: null, res: { pid: number, at: number } }
   'stats.push': { req: WorkerStats, res: null }

@@ -30,8 +30,9 @@ CREATE TABLE clinics (
 CREATE INDEX clinics_specialty ON clinics (specialty);
 CREATE INDEX clinics_state ON clinics (clinic_state);
 
--- Every mutation of a day stamps it with the next value: the version of a clinic's lane is the highest stamp of
--- its days, so it only grows, across days that are added, closed or archived. ETags and SSE ids are this number.
+-- The version of a clinic's lane (its ETag and SSE id). Every write transaction of the lane takes the next value
+-- into lane_versions as its last statement, holding that row until it commits: versions of one lane therefore grow
+-- in commit order, and a reader's snapshot sees a version together with exactly the changes it names.
 CREATE SEQUENCE booking_version_seq;
 
 -- One row per (clinic, lane, date). active_count is the number of bookings whose status is not cancelled; the
@@ -47,7 +48,6 @@ CREATE TABLE booking_days (
   active_count   integer NOT NULL DEFAULT 0 CHECK (active_count >= 0),
   next_seq       integer NOT NULL DEFAULT 1 CHECK (next_seq >= 1),
   extra          jsonb NOT NULL DEFAULT '{}'::jsonb, -- client-sent day keys the legacy server stored verbatim
-  version        bigint NOT NULL DEFAULT nextval('booking_version_seq'),
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
@@ -55,7 +55,12 @@ CREATE TABLE booking_days (
 -- opened again afterwards (legacy removed a closed day from its blob, so create_table/add_day could re-create it).
 CREATE UNIQUE INDEX booking_days_live ON booking_days (clinic_id, lane, day) WHERE status <> 'archived';
 CREATE INDEX booking_days_clinic_day ON booking_days (clinic_id, lane, day);
-CREATE INDEX booking_days_clinic_lane_version ON booking_days (clinic_id, lane, version);
+CREATE TABLE lane_versions (
+  clinic_id integer NOT NULL,
+  lane      booking_lane NOT NULL,
+  version   bigint NOT NULL,
+  PRIMARY KEY (clinic_id, lane)
+);
 
 CREATE TABLE bookings (
   id                bigserial PRIMARY KEY,
