@@ -2,17 +2,21 @@ import postgres from 'postgres'
 import type { Sql } from '../src/db/pool.ts'
 import type { Change } from '../src/ipc/messages.ts'
 import { log, errorFields } from '../src/log.ts'
+import { CHANGES_CHANNEL } from '../src/booking/versions.ts'
 
 // Changes between instances that share the database (Render runs 2-4): each coordinator NOTIFYs what its workers
 // committed and LISTENs for the others'. LISTEN needs a direct connection (transaction poolers do not carry it),
 // hence DATABASE_DIRECT_URL. The LISTEN connection and the jobs connection (which also sends the NOTIFYs) are the
 // coordinator's two connections of DB_POOL_BUDGET.
 
-const CHANNEL = 'tabeby_changes'
+const CHANNEL = CHANGES_CHANNEL
 const RETRY_MS = 2000
 
+// Lane changes are notified by the writing transaction itself (src/booking/versions.ts), without `i`; clinic
+// changes by the coordinator that heard of them, with its instance id `i`. A coordinator applies everything but its
+// own announcements: applying a change twice only drops a cache entry once more.
 interface Wire {
-  i: string // instance that made the change; its own coordinator already applied it
+  i?: string
   t: Change['topic']
   c: number
   v: number
@@ -35,7 +39,7 @@ export function startChangeBus (url: string, notifySql: Sql, instance: string, a
     listener.listen(CHANNEL, (payload) => {
       try {
         const wire = JSON.parse(payload) as Wire
-        if (wire.i !== instance) onForeign({ topic: wire.t, clinicId: wire.c, version: wire.v })
+        if (wire.i !== instance) onForeign({ topic: wire.t, clinicId: wire.c, version: Number(wire.v) })
       } catch (error) {
         log.warn('ignored a malformed change notification', errorFields(error))
       }

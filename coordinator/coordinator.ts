@@ -78,12 +78,13 @@ const server = new IpcServer(socketPath, {
   // worker's next read of the same data misses the old copy.
   'change.publish': (change) => {
     applyChange(change)
-    bus.announce(change)
+    // Lane changes were NOTIFYed by their own transaction; a clinic change is told to the other instances here.
+    if (change.topic === 'clinic') bus.announce(change)
     return null
   },
   'cache.lease': ({ key, have }) => cache.lease(key, have),
-  'cache.fill': ({ key, channel, value }) => {
-    cache.fill(key, channel, value)
+  'cache.fill': ({ key, channel, value, token }) => {
+    cache.fill(key, channel, value, token)
     return null
   },
   'cache.stats': () => cache.store.stats(),
@@ -98,9 +99,7 @@ server.onDisconnect = (peer) => {
 
 const stopNightly = scheduleNightly(jobsDb.sql, (result) => {
   for (const { lane, clinicId, version } of result.changes) {
-    const change: Change = { topic: lane, clinicId, version }
-    applyChange(change)
-    bus.announce(change)
+    applyChange({ topic: lane, clinicId, version })
   }
 })
 

@@ -12,6 +12,7 @@ interface Waiter {
 }
 
 interface Flight {
+  token: number
   waiters: Waiter[]
   timer: NodeJS.Timeout
 }
@@ -27,6 +28,7 @@ export class SharedCache {
   readonly store: ResponseCache
   private readonly flights = new Map<string, Flight>()
   private readonly latest = new Map<string, number>()
+  private nextToken = 1
   counters = { leases: 0, fills: 0, staleFills: 0, waits: 0 }
 
   constructor (options: { ttlMs: number, maxEntries: number, maxBytes: number }) {
@@ -42,13 +44,20 @@ export class SharedCache {
       return new Promise((resolve) => flight.waiters.push({ have, resolve }))
     }
     this.counters.leases++
+    const token = this.nextToken++
     const timer = setTimeout(() => this.land(key, null), LEASE_MS)
     timer.unref()
-    this.flights.set(key, { waiters: [], timer })
-    return { state: 'fill' }
+    this.flights.set(key, { token, waiters: [], timer })
+    return { state: 'fill', token }
   }
 
-  fill (key: string, channel: string, value: CachedResponse | null): void {
+  // Only the flight this lease opened may be filled: a fill from before a coordinator restart, or for a flight a
+  // change already cancelled (and a newer one replaced), was loaded from a state that may be gone.
+  fill (key: string, channel: string, value: CachedResponse | null, token: number): void {
+    if (this.flights.get(key)?.token !== token) {
+      this.counters.staleFills++
+      return
+    }
     let usable = value
     if (value !== null && value.version < (this.latest.get(channel) ?? 0)) {
       this.counters.staleFills++

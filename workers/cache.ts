@@ -50,7 +50,7 @@ export class WorkerCache {
     try {
       value = await this.loadOnce(key, load, own)
     } finally {
-      this.coordinator.notify('cache.fill', { key, channel, value })
+      this.coordinator.notify('cache.fill', { key, channel, value, token: lease.token })
     }
     if (value !== null) this.remember(key, value)
     return value

@@ -122,6 +122,12 @@ export class SseHub {
     void this.push(channel)
   }
 
+  // After a reconnect to the coordinator (which may have restarted and missed changes meanwhile): every channel
+  // with subscribers is rendered again, and whoever is behind gets the news.
+  refreshAll (): void {
+    for (const channel of this.channels.keys()) this.onChange(channelChange(channel))
+  }
+
   // Draining: every subscriber gets `bye` and the connection ends, so clients reconnect to a live worker.
   closeAll (): void {
     clearInterval(this.timer)

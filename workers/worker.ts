@@ -35,7 +35,10 @@ const db = new Database({
 const coordinator = new CoordinatorClient({
   socketPath: env.socketPath,
   timeoutMs: 250,
-  onConnect: () => coordinator.notify('stats.push', localStats()),
+  onConnect: () => {
+    coordinator.notify('stats.push', localStats())
+    sse.refreshAll()
+  },
   onEvent: (name, payload) => {
     if (name === 'change') {
       cache.forget(payload as Change)

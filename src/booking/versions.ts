@@ -1,14 +1,24 @@
 import type { TransactionSql } from '../db/pool.ts'
 import type { Lane } from './days.ts'
 
+// The LISTEN/NOTIFY channel of committed changes (coordinator/changes.ts listens).
+export const CHANGES_CHANNEL = 'tabeby_changes'
+
 // A lane's new version, taken as the last statement of a write transaction (after every day row it locks, so the
 // lock order day rows → version row is the same everywhere and cannot deadlock). The row stays locked until the
 // commit, so two writes of one lane commit in the order of their versions: a reader that sees version v sees every
 // change up to v and none after it.
+//
+// The same statement queues a NOTIFY, delivered by PostgreSQL when (and only if) the transaction commits: every
+// instance's coordinator hears of the change even when the worker cannot reach its own coordinator afterwards.
 export async function bumpLane (tx: TransactionSql, clinicId: number, lane: Lane): Promise<number> {
   const [row] = await tx<Array<{ version: string }>>`
-    INSERT INTO lane_versions (clinic_id, lane, version) VALUES (${clinicId}, ${lane}, nextval('booking_version_seq'))
-    ON CONFLICT (clinic_id, lane) DO UPDATE SET version = nextval('booking_version_seq')
-    RETURNING version::text`
+    WITH bumped AS (
+      INSERT INTO lane_versions (clinic_id, lane, version) VALUES (${clinicId}, ${lane}, nextval('booking_version_seq'))
+      ON CONFLICT (clinic_id, lane) DO UPDATE SET version = nextval('booking_version_seq')
+      RETURNING version
+    )
+    SELECT version::text, pg_notify(${CHANGES_CHANNEL}, json_build_object('t', ${lane}::text, 'c', ${clinicId}::int, 'v', version)::text)
+    FROM bumped`
   return Number(row?.version ?? 0)
 }

@@ -94,7 +94,7 @@ export interface CacheStats {
 // loader failed or the result arrived stale).
 export type Lease =
   | { state: 'hit', value: CachedResponse | null }
-  | { state: 'fill' }
+  | { state: 'fill', token: number } // the fill must carry it back: a fill for a flight that no longer exists is dropped
   | { state: 'miss' }
 
 // A committed mutation: which clinic's which data changed, and the version it now has (booking_version_seq for
@@ -118,7 +118,7 @@ export interface Ops {
   'stats.read': { req: null, res: ClusterStats }
   'change.publish': { req: Change, res: null }
   'cache.lease': { req: { key: string, have: number }, res: Lease }
-  'cache.fill': { req: { key: string, channel: string, value: CachedResponse | null }, res: null }
+  'cache.fill': { req: { key: string, channel: string, value: CachedResponse | null, token: number }, res: null }
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
