@@ -85,9 +85,13 @@ const unreachableCodes = new Set([
   '57P01', '57P02', '57P03', '53300' // admin shutdown, crash shutdown, cannot connect now, too many connections
 ])
 
-// A statement cancelled by statement_timeout: the database is overloaded or a lock is held; come back shortly.
-export function isStatementTimeout (error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '57014'
+// A statement cancelled by statement_timeout (57014), or a transaction aborted by a deadlock (40P01) or a
+// serialization failure (40001): nothing was changed, and the same request can succeed shortly.
+const retryableCodes = new Set(['57014', '40P01', '40001'])
+export function isRetryableFailure (error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && retryableCodes.has(code)
 }
 
 export function isDatabaseUnreachable (error: unknown): boolean {

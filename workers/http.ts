@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { ApiError, errors, isDatabaseUnreachable, isStatementTimeout } from '../src/errors.ts'
+import { ApiError, errors, isDatabaseUnreachable, isRetryableFailure } from '../src/errors.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
 import type { RateDecision, Tier } from './rate-limit.ts'
@@ -53,7 +53,7 @@ export function errorReply (error: unknown): Reply {
     ? error
     : isDatabaseUnreachable(error)
       ? errors.databaseUnavailable()
-      : isStatementTimeout(error)
+      : isRetryableFailure(error)
         ? errors.databaseBusy()
         : error instanceof CoordinatorUnavailable ? errors.coordinatorUnavailable() : null
   if (known !== null) return json(known.status, known.body, known.headers)

@@ -58,6 +58,7 @@ export class SseHub {
   private readonly frames = new Map<string, { version: number, payloads: Map<string, Buffer> }>()
   private counters = { framesSent: 0, cutOff: 0 }
   private total = 0
+  private closed = false
 
   constructor (private readonly render: Renderer, private readonly viewOf: ViewRenderer) {
     this.timer = setInterval(() => this.tick(), 1000)
@@ -70,6 +71,12 @@ export class SseHub {
 
   // `notFound`: the lane's Arabic 404 detail, sent in an `error` frame (as legacy) when the clinic has no days.
   async subscribe (channel: string, sink: Sink, notFound: string, params: StreamParams): Promise<void> {
+    // A request that got past the drain check just before it began: tell it to reconnect elsewhere at once.
+    if (this.closed) {
+      sink.write('event: bye\ndata: shutdown\n\n')
+      sink.end()
+      return
+    }
     const now = Date.now()
     const subscriber: Subscriber = {
       sink,
@@ -130,6 +137,7 @@ export class SseHub {
 
   // Draining: every subscriber gets `bye` and the connection ends, so clients reconnect to a live worker.
   closeAll (): void {
+    this.closed = true
     clearInterval(this.timer)
     for (const members of this.channels.values()) {
       for (const subscriber of members) {
