@@ -111,6 +111,14 @@ for (const def of allRoutes(context)) {
 }
 app.any('/*', serve(() => { throw errors.notFound() }, serveOptions))
 
+// Take traffic only once the coordinator answers (it normally does within milliseconds): a worker that listened
+// first would count its first requests' rate limits alone, on its share. A coordinator that stays away does not
+// keep the worker from serving: after the wait it listens anyway, on its local fallbacks.
+const COORDINATOR_WAIT_MS = 2000
+for (const deadline = Date.now() + COORDINATOR_WAIT_MS; !coordinator.connected && Date.now() < deadline;) {
+  await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
 let listenSocket: ListenSocket | null = null
 app.listen(config.host, config.port, (socket) => {
   if (socket === false) {
