@@ -60,8 +60,7 @@ const jobsDb = new Database({
 // Every committed change, local or from another instance: drop what it makes stale, then tell every worker (their
 // SSE subscribers are waiting for it).
 function applyChange (change: Change): void {
-  cache.apply(change)
-  server.broadcast('change', change)
+  if (cache.apply(change)) server.broadcast('change', change)
 }
 
 const bus = startChangeBus(config.databaseDirectUrl ?? config.databaseUrl as string, jobsDb.sql, instance, `tabeby:${instance}:listen`, applyChange)

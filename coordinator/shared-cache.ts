@@ -71,7 +71,11 @@ export class SharedCache {
   }
 
   // A committed change: remember its version, drop what it makes stale.
-  apply (change: Change): void {
+  // Returns false for a change already applied: each change arrives twice, from the worker that made it (so its 200
+  // waits for the invalidation) and from PostgreSQL's NOTIFY (so no change is lost), in either order. A lane's
+  // versions follow commit order, so a version not above the channel's latest is one we know.
+  apply (change: Change): boolean {
+    if (change.version <= (this.latest.get(channelOf(change)) ?? 0)) return false
     // A clinic change also dates every directory listing ('clinics'), which shows that clinic among others.
     for (const channel of change.topic === 'clinic' ? [channelOf(change), 'clinics'] : [channelOf(change)]) {
       if (change.version > (this.latest.get(channel) ?? 0)) this.latest.set(channel, change.version)
@@ -85,6 +89,7 @@ export class SharedCache {
         for (const waiter of flight.waiters) waiter.resolve({ state: 'miss' })
       }
     }
+    return true
   }
 
   clear (): number {

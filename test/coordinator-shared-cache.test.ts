@@ -53,3 +53,14 @@ t.test('a clinic change drops its profile and every directory listing', async (t
   t.notOk(cache.store.get('clinics:list:{}'))
   t.ok(cache.store.get('clinic:8:profile:n'), 'another clinic\'s profile stays')
 })
+
+t.test('a change heard twice (from its worker and from NOTIFY) is applied once', async (t) => {
+  const cache = newCache()
+  t.equal(cache.apply({ topic: 'regular', clinicId: 7, version: 10 }), true)
+  const token = fillToken(cache.lease('days:regular:7:', -1))
+  cache.fill('days:regular:7:', 'regular:7', entry(10), token)
+  t.equal(cache.apply({ topic: 'regular', clinicId: 7, version: 10 }), false, 'the second time is a no-op')
+  t.equal(cache.store.get('days:regular:7:')?.version, 10, 'and keeps the entry rendered after it')
+  t.equal(cache.apply({ topic: 'regular', clinicId: 7, version: 11 }), true)
+  t.notOk(cache.store.get('days:regular:7:'))
+})
