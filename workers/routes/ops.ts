@@ -167,6 +167,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
     }
   }
   const pool = sumPools(workers)
+  const sse = sumSse(workers)
   const coordinator = clusterStats?.coordinator ?? null
   const rssWorkers = workers.reduce((total, w) => total + w.rss, 0)
   const rssTotal = rssWorkers + (coordinator?.rss ?? 0) + (clusterStats?.primary.rss ?? 0)
@@ -185,7 +186,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
       : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
     cache: clusterStats?.cache ?? null,
     rate_limits: clusterStats === null ? null : { ...clusterStats.limiter, worker_local: workers.reduce((n, w) => n + w.localLimits, 0) },
-    sse: { subscribers: sumSse(workers).subscribers, frames_sent: sumSse(workers).framesSent, cut_off: sumSse(workers).cutOff },
+    sse: { subscribers: sse.subscribers, frames_sent: sse.framesSent, cut_off: sse.cutOff },
     workers: workers.map((w) => ({
       id: w.id,
       pid: w.pid,
