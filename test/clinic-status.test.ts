@@ -1,14 +1,7 @@
 import t from 'tap'
-import { startDatabase, startServer } from './helpers/server.ts'
-import { connect, digests, legacyClient } from './helpers/legacy-client.ts'
+import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: { DATABASE_URL: db.url } })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = legacyClient(server.url)
+const { sql, api } = await startLegacyStack(t)
 
 const DEFAULT_MESSAGE = 'نعتذر عن هذا التوقف في السيرفر, لاغراض الصيانة, سوف يتم اعادة العمل خلال مدة قصيرة جدا.. شكرا لتفهمكم.'
 
@@ -141,10 +134,7 @@ t.test('a burst of malformed requests is answered 4xx and changes nothing', asyn
       requests.push(['GET', `/api/close_clinic${q}`, undefined])
     }
   }
-  const answers = await Promise.all(requests.map(async ([method, path, body]) => {
-    const res = await api.send(method, path, body)
-    return { what: `${method} ${path} ${typeof body === 'string' ? body.slice(0, 40) : JSON.stringify(body)?.slice(0, 80)}`, res }
-  }))
+  const answers = await sendAll(api, requests)
   t.ok(answers.length >= 100, `${answers.length} malformed requests`)
   const wrong = answers.filter(({ res }) => res.status < 400 || res.status >= 500)
   t.same(wrong.map(({ what, res }) => `${what} → ${res.status} ${res.text.slice(0, 100)}`), [], 'every one answered 4xx')

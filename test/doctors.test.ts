@@ -1,17 +1,10 @@
 import t from 'tap'
-import { startDatabase, startServer } from './helpers/server.ts'
-import { connect, digests, legacyClient } from './helpers/legacy-client.ts'
+import { digests, startLegacyStack } from './helpers/legacy-client.ts'
 
 // The doctor app's profile and the directory reads (legacy-api.md §2.1 /doctor/profile*, §2.7), against a real
 // server and database.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: { DATABASE_URL: db.url } })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = legacyClient(server.url)
+const { sql, api } = await startLegacyStack(t)
 
 type Json = Record<string, unknown>
 

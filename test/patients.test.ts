@@ -1,15 +1,8 @@
 import t from 'tap'
-import { startDatabase, startServer } from './helpers/server.ts'
-import { connect, digests, legacyClient } from './helpers/legacy-client.ts'
+import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
 
-const db = await startDatabase()
-t.teardown(db.destroy)
 // The auth tier's limit is far below the bursts below; the limiter is not what this file is about.
-const server = await startServer({ env: { DATABASE_URL: db.url, RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' } })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = legacyClient(server.url)
+const { sql, api } = await startLegacyStack(t, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' })
 
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -332,10 +325,7 @@ t.test('a burst of malformed account and patient requests is answered 4xx and ch
       requests.push(['GET', `/auth/check-phone${q}`, undefined])
     }
   }
-  const answers = await Promise.all(requests.map(async ([method, path, body]) => {
-    const res = await api.send(method, path, body)
-    return { what: `${method} ${path} ${typeof body === 'string' ? body.slice(0, 40) : JSON.stringify(body)?.slice(0, 80)}`, res }
-  }))
+  const answers = await sendAll(api, requests)
   t.ok(answers.length >= 100, `${answers.length} malformed requests`)
   const wrong = answers.filter(({ res }) => res.status < 400 || res.status >= 500)
   t.same(wrong.map(({ what, res }) => `${what} → ${res.status} ${res.text.slice(0, 100)}`), [], 'every one answered 4xx')

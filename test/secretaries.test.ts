@@ -1,14 +1,7 @@
 import t from 'tap'
-import { startDatabase, startServer } from './helpers/server.ts'
-import { connect, digests, legacyClient } from './helpers/legacy-client.ts'
+import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: { DATABASE_URL: db.url } })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = legacyClient(server.url)
+const { sql, api } = await startLegacyStack(t)
 
 // Clinic 7 keeps its capacity only in the profile, as the doctor app sends it (Arabic digits); clinic 8 has the
 // column; clinic 9 has no row at all.
@@ -192,10 +185,7 @@ t.test('a burst of malformed secretary requests is answered 4xx and changes noth
     for (const body of toggleBodies) requests.push(['POST', '/api/doctor/secretary/toggle-status', body])
     for (const id of ['abc', 'S-', 'S-S-1', '%20', '%E0%A4%A', '%', '-1', '1.5', '99999999999999999999999']) requests.push(['GET', `/api/doctor/secretary/${id}`, undefined])
   }
-  const answers = await Promise.all(requests.map(async ([method, path, body]) => {
-    const res = await api.send(method, path, body)
-    return { what: `${method} ${path} ${typeof body === 'string' ? body.slice(0, 40) : JSON.stringify(body)?.slice(0, 60)}`, res }
-  }))
+  const answers = await sendAll(api, requests)
   t.ok(answers.length >= 100, `${answers.length} malformed requests`)
   const wrong = answers.filter(({ res }) => res.status < 400 || res.status >= 500)
   t.same(wrong.map(({ what, res }) => `${what} → ${res.status}`), [], 'every one answered 4xx')

@@ -1,5 +1,5 @@
 import postgres from 'postgres'
-import { request, type Response } from './server.ts'
+import { request, startDatabase, startServer, type Response, type TestDatabase, type TestServer } from './server.ts'
 
 // Requests as the legacy apps send them, and a way to prove that a refused request changed nothing.
 
@@ -49,4 +49,30 @@ export async function digests (sql: Sql, tables: readonly string[]): Promise<Rec
   const out: Record<string, string> = {}
   for (const table of tables) out[table] = await tableDigest(sql, table)
   return out
+}
+
+// A test file's own database and server, torn down with the file.
+export interface LegacyStack {
+  db: TestDatabase
+  server: TestServer
+  sql: Sql
+  api: LegacyClient
+}
+
+export async function startLegacyStack (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<LegacyStack> {
+  const db = await startDatabase()
+  t.teardown(db.destroy)
+  const server = await startServer({ env: { DATABASE_URL: db.url, ...env } })
+  t.teardown(server.cleanup)
+  const sql = connect(db.url)
+  t.teardown(() => sql.end())
+  return { db, server, sql, api: legacyClient(server.url) }
+}
+
+// Sends a burst of [method, path, body] at once; each answer comes back with a label naming its request.
+export async function sendAll (api: LegacyClient, requests: Array<[string, string, unknown]>): Promise<Array<{ what: string, res: Response }>> {
+  return await Promise.all(requests.map(async ([method, path, body]) => {
+    const res = await api.send(method, path, body)
+    return { what: `${method} ${path} ${typeof body === 'string' ? body.slice(0, 40) : JSON.stringify(body)?.slice(0, 80)}`, res }
+  }))
 }
