@@ -1,19 +1,12 @@
 import t from 'tap'
-import postgres from 'postgres'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
-import { request, startDatabase, startServer, waitFor, type Response } from './helpers/server.ts'
+import { request, waitFor, type Response } from './helpers/server.ts'
+import { startLegacyStack } from './helpers/legacy-client.ts'
 
 // Real parallel HTTP requests over fresh connections, spread by the kernel over two workers, against one
 // PostgreSQL. What the legacy server lost (legacy-api.md §4.6) must hold here exactly.
 
-const db = await startDatabase()
-const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url, DB_POOL_BUDGET: '24' } })
-const sql = postgres(db.url, { max: 2, onnotice: () => {} })
-t.teardown(async () => {
-  await sql.end()
-  await server.cleanup()
-  await db.destroy()
-})
+const { server, sql } = await startLegacyStack(t, { DB_POOL_BUDGET: '24' })
 
 const headers = { 'Doctor-Secret': 'dev-secret', 'Content-Type': 'application/json' }
 const post = (path: string, body: unknown, extra: Record<string, string> = {}): Promise<Response> =>

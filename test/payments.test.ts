@@ -1,19 +1,12 @@
 import t from 'tap'
-import postgres from 'postgres'
 import { iraqToday } from '../src/domain/calendar.ts'
-import { request, startDatabase, startServer, type Response } from './helpers/server.ts'
+import { request, type Response } from './helpers/server.ts'
+import { startLegacyStack } from './helpers/legacy-client.ts'
 
 // Golden payments over HTTP (legacy-api.md §2.15, §3.11; contract §2.7): the legacy shapes the apps read, the fee
 // from the clinic, the duplicate rule under a race, and the all-clinics report against sums computed here.
 
-const db = await startDatabase()
-const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url, DB_POOL_BUDGET: '24' } })
-const sql = postgres(db.url, { max: 2, onnotice: () => {} })
-t.teardown(async () => {
-  await sql.end()
-  await server.cleanup()
-  await db.destroy()
-})
+const { server, sql } = await startLegacyStack(t, { DB_POOL_BUDGET: '24' })
 
 const headers = { 'Doctor-Secret': 'dev-secret', 'Content-Type': 'application/json' }
 const post = (path: string, body: unknown, extra: Record<string, string> = {}): Promise<Response> =>
