@@ -1,116 +1,19 @@
 import { configFromParent } from '../src/config.ts'
 import { log, setProcessName } from '../src/log.ts'
-import { processStats, rssOf } from '../src/process-stats.ts'
 import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
-import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
-import { Database } from '../src/db/pool.ts'
-import { IpcServer } from './ipc-server.ts'
-import { scheduleNightly } from './jobs.ts'
-import { SharedCache } from './shared-cache.ts'
-import { startChangeBus } from './changes.ts'
-import { createLimiter } from './limiter.ts'
+import { startCoordinator } from './start.ts'
 
-// The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
+// The one process per instance that holds what workers share (architecture.md §1): coordinator/start.ts, run as
+// the primary's child.
 
 setProcessName('coordinator')
 const config = configFromParent()
 const { socketPath, instance } = childEnv()
-const startedAt = Date.now()
-
-// A worker pushes its figures every second; one that stopped pushing for 5 s is gone (killed, or wedged).
-const STALE_MS = 5000
-const workerStats = new Map<number, WorkerStats & { receivedAt: number }>()
-
-function clusterStats (): ClusterStats {
-  const now = Date.now()
-  const workers: WorkerStats[] = []
-  for (const [id, stats] of workerStats) {
-    if (now - stats.receivedAt > STALE_MS) workerStats.delete(id)
-    else workers.push(stats)
-  }
-  workers.sort((a, b) => a.id - b.id)
-  return {
-    coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
-    cache: cache.store.stats(),
-    limiter: limiter.stats(),
-    primary: { pid: process.ppid, rss: rssOf(process.ppid) },
-    workers
-  }
-}
-
-const cache = new SharedCache({
-  ttlMs: config.cacheTtlSeconds * 1000,
-  maxEntries: config.cacheMaxEntries,
-  maxBytes: config.cacheMaxBytes
-})
-const limiter = createLimiter(config.redisUrl)
-setInterval(() => {
-  cache.store.sweep()
-  limiter.sweep()
-}, 5000).unref()
-
-// The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
-const jobsDb = new Database({
-  url: config.databaseDirectUrl ?? config.databaseUrl as string,
-  max: 1,
-  applicationName: `tabeby:${instance}:coordinator`,
-  queueTimeoutMs: 60_000
-})
-
-// Every committed change, local or from another instance: drop what it makes stale, then tell every worker (their
-// SSE subscribers are waiting for it).
-function applyChange (change: Change): void {
-  if (cache.apply(change)) server.broadcast('change', change)
-}
-
-const bus = startChangeBus(config.databaseDirectUrl ?? config.databaseUrl as string, jobsDb.sql, instance, `tabeby:${instance}:listen`, applyChange)
-
-const server = new IpcServer(socketPath, {
-  ping: () => ({ pid: process.pid, at: Date.now() }),
-  'stats.push': (stats, peer) => {
-    peer.worker = { id: stats.id, pid: stats.pid }
-    workerStats.set(stats.id, { ...stats, receivedAt: Date.now() })
-    return null
-  },
-  'stats.read': () => clusterStats(),
-  // Answered only once the change is applied here, so a worker replies 200 to a write only after every other
-  // worker's next read of the same data misses the old copy.
-  'change.publish': (change) => {
-    applyChange(change)
-    // Lane changes were NOTIFYed by their own transaction; a clinic change is told to the other instances here.
-    if (change.topic === 'clinic') bus.announce(change)
-    return null
-  },
-  'cache.lease': ({ key, have }) => cache.lease(key, have),
-  'cache.fill': ({ key, channel, value, token }) => {
-    cache.fill(key, channel, value, token)
-    return null
-  },
-  'cache.stats': () => cache.store.stats(),
-  'cache.clear': () => ({ cleared: cache.clear() }),
-  'limit.hit': ({ key, limit }) => limiter.hit(key, limit)
-})
-
-server.onDisconnect = (peer) => {
-  // A killed worker leaves /stats at once instead of lingering until it goes stale.
-  if (peer.worker !== null && workerStats.get(peer.worker.id)?.pid === peer.worker.pid) workerStats.delete(peer.worker.id)
-}
-
-const stopNightly = scheduleNightly(jobsDb.sql, (result) => {
-  for (const { lane, clinicId, version } of result.changes) {
-    applyChange({ topic: lane, clinicId, version })
-  }
-})
-
-await server.listen()
+const coordinator = await startCoordinator({ config, socketPath, instance })
 log.info('coordinator listening', { socketPath, workers: config.webConcurrency })
 tellParent({ type: 'ready' })
 
 process.on('SIGINT', () => {}) // the primary decides when the coordinator stops
 onParentMessage((message) => {
-  if (message.type === 'shutdown') {
-    stopNightly()
-    server.close()
-    void Promise.all([jobsDb.close(1), bus.close(), limiter.close()]).finally(() => process.exit(0))
-  }
+  if (message.type === 'shutdown') void coordinator.close().finally(() => process.exit(0))
 })

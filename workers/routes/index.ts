@@ -1,4 +1,7 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
+import type { Handler, Method } from '../http.ts'
+import type { Tier } from '../rate-limit.ts'
+import { errors } from '../../src/errors.ts'
 import { opsRoutes } from './ops.ts'
 import { authRoutes } from './auth.ts'
 import { secretaryRoutes } from './secretaries.ts'
@@ -24,3 +27,25 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
   ]
   return [...routes, ...openApiRoutes(routes)]
 }
+
+export interface MountedRoute {
+  method: Method
+  pattern: string
+  handler: Handler
+  tier: Tier
+}
+
+// The routes as a worker registers them: each with its rate-limit tier (by default `auth` for /auth/*, `default`
+// otherwise, architecture.md §6), and again under /backend where the legacy server mirrored its router
+// (legacy-api.md §2 preamble). Whatever matches none of them is `notFound`.
+export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
+  const mounted: MountedRoute[] = []
+  for (const def of allRoutes(ctx)) {
+    const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
+    mounted.push({ method: def.method, pattern: def.pattern, handler: def.handler, tier })
+    if (def.mirror === true) mounted.push({ method: def.method, pattern: `/backend${def.pattern}`, handler: def.handler, tier })
+  }
+  return mounted
+}
+
+export const notFound: Handler = () => { throw errors.notFound() }
