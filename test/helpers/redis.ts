@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { createConnection } from 'node:net'
+import { delimiter, join } from 'node:path'
+import { freePort } from '../../src/db/embedded.ts'
+import { waitFor } from './server.ts'
+
+// A real redis-server (Debian's package of that name) for the tests of REDIS_URL. `npm test` installs it first when
+// it can (scripts/test-prerequisites.sh); where it could not, those tests skip with this reason instead of failing.
+
+function onPath (name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return join(dir, name)
+    } catch {
+      // not in this one
+    }
+  }
+  return null
+}
+
+const binary = onPath('redis-server')
+
+// For `t.test(name, { skip: redisMissing }, …)`: false when redis-server can run here.
+export const redisMissing: string | false = binary === null
+  ? 'redis-server is not installed: install the Debian package redis-server (npm test does when run as root with apt)'
+  : false
+
+export interface TestRedis {
+  url: string
+  kill: (signal?: NodeJS.Signals) => void
+}
+
+export async function startRedis (owner: { teardown: (fn: () => unknown) => void }): Promise<TestRedis> {
+  if (binary === null) throw new Error(String(redisMissing))
+  const port = await freePort()
+  const redis = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  owner.teardown(() => { redis.kill('SIGTERM') })
+  await waitFor('redis', async () => await new Promise<boolean>((resolve) => {
+    const socket = createConnection(port, '127.0.0.1').once('connect', () => { socket.end(); resolve(true) }).once('error', () => resolve(false))
+  }), 10_000)
+  return { url: `redis://127.0.0.1:${port}`, kill: (signal = 'SIGTERM') => { redis.kill(signal) } }
+}
