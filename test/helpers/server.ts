@@ -61,11 +61,21 @@ async function freshDataDir (dataDir: string): Promise<void> {
   await copy('cp', ['-a', `${template}/.`, dataDir])
 }
 
-// `statements`: load pg_stat_statements, so a test can count the queries the server really ran.
-export async function startDatabase (options: { statements?: boolean } = {}): Promise<TestDatabase> {
+export interface DatabaseOptions {
+  // Load pg_stat_statements, so a test can count the queries the server really ran.
+  statements?: boolean
+  // false: no fsync, for a database thrown away with its test. Commits then wait for nothing but PostgreSQL itself,
+  // as they would on a quiet disk; the benchmarks keep the default, a database as durable as production's.
+  durable?: boolean
+}
+
+export async function startDatabase (options: DatabaseOptions = {}): Promise<TestDatabase> {
   const dataDir = tempDir('tabeby-pg-')
   await freshDataDir(dataDir)
-  const flags = options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []
+  const flags = [
+    ...(options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []),
+    ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [])
+  ]
   let current = await startEmbedded(dataDir, { flags })
   const db: TestDatabase = {
     ...current,

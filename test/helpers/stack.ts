@@ -47,7 +47,7 @@ export async function startStack (t: Owner, options: Common & { mode: 'database'
 export async function startStack (t: Owner, options: Common & { mode: 'in-process', env?: Record<string, string> }): Promise<Stack<InProcessApp>>
 export async function startStack (t: Owner, options: Common & { mode: 'cluster', env?: Record<string, string>, workers?: number }): Promise<Stack<TestServer>>
 export async function startStack (t: Owner, options: Common & { mode: 'database' | 'in-process' | 'cluster', env?: Record<string, string>, workers?: number }): Promise<DatabaseStack | Stack<InProcessApp | TestServer>> {
-  const db = await startDatabase({ statements: options.statements })
+  const db = await startDatabase({ statements: options.statements, durable: false })
   const sql = connect(db.url)
   const stops: Array<() => Promise<unknown>> = []
   // Apps first, then our connection, then the database.
