@@ -7,7 +7,7 @@ import { RateLimits, clientAddress } from '../workers/rate-limit.ts'
 import type { Request } from '../workers/http.ts'
 import type { Response, Target } from './helpers/client.ts'
 import { redisMissing, startRedis } from './helpers/redis.ts'
-import { tempDir } from './helpers/server.ts'
+import { tempDir, waitFor } from './helpers/server.ts'
 import { startStack } from './helpers/stack.ts'
 
 // Limits keyed by the client as far as trusted proxies say, across instances with Redis, answered with the v2 body
@@ -64,6 +64,9 @@ t.test('without the coordinator a worker enforces its share of each limit on its
 t.test('with REDIS_URL the limit holds across two instances', { skip: redisMissing }, async (t) => {
   const redis = await startRedis(t)
   const [a, b] = await Promise.all([launch(t, { REDIS_URL: redis.url }), launch(t, { REDIS_URL: redis.url })])
+  // An in-process app starts in milliseconds, before its coordinator's Redis connection is up; until then each one
+  // counts on its own (the fallback below), which is not what this test is about.
+  await waitFor('both instances connected to Redis', async () => await redis.clients() >= 2)
   const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => checkPhone(i % 2 === 0 ? a : b)))
   t.equal(answers.filter((x) => x.status !== 429).length, 10, 'exactly 10 pass over both instances')
   const stats = (await a.request('/stats')).json<{ rate_limits: { store: string, fallbacks: number } }>()

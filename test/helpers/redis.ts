@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { Redis } from 'ioredis'
 import { accessSync, constants } from 'node:fs'
 import { createConnection } from 'node:net'
 import { delimiter, join } from 'node:path'
@@ -30,6 +31,8 @@ export const redisMissing: string | false = binary === null
 
 export interface TestRedis {
   url: string
+  // How many clients are connected, besides the one asking.
+  clients: () => Promise<number>
   kill: (signal?: NodeJS.Signals) => void
 }
 
@@ -41,5 +44,19 @@ export async function startRedis (owner: { teardown: (fn: () => unknown) => void
   await waitFor('redis', async () => await new Promise<boolean>((resolve) => {
     const socket = createConnection(port, '127.0.0.1').once('connect', () => { socket.end(); resolve(true) }).once('error', () => resolve(false))
   }), 10_000)
-  return { url: `redis://127.0.0.1:${port}`, kill: (signal = 'SIGTERM') => { redis.kill(signal) } }
+  const url = `redis://127.0.0.1:${port}`
+  return {
+    url,
+    clients: async () => {
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+      try {
+        await client.connect()
+        const list = await client.client('LIST') as string
+        return list.trim().split('\n').length - 1
+      } finally {
+        client.disconnect()
+      }
+    },
+    kill: (signal = 'SIGTERM') => { redis.kill(signal) }
+  }
 }
