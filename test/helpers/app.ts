@@ -91,7 +91,7 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
   }
 
   const openStream = (reply: Reply): MemoryStream => {
-    const stream = new MemoryStream(reply)
+    const stream = memoryStream(reply)
     streams.add(stream)
     stream.sink.onClose(() => streams.delete(stream))
     reply.stream?.(stream.sink)
@@ -140,52 +140,46 @@ function textOf (body: string | Uint8Array): string {
   return typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
 }
 
-// A streaming response (SSE) held in memory: what the server writes through its Sink, read by the test.
-class MemoryStream implements OpenStream {
-  readonly status: number
-  readonly headers: Response['headers']
-  readonly sink: Sink
-  private received = ''
-  private finished = false
-  private readonly decoder = new StringDecoder('utf8')
+interface MemoryStream extends OpenStream {
+  sink: Sink
+}
 
-  constructor (reply: Reply) {
-    this.status = reply.status
-    this.headers = headersOf(reply)
-    const listeners: Array<() => void> = []
-    let closed = false
-    const close = (): void => {
-      if (closed) return
-      closed = true
-      for (const listener of listeners) listener()
-    }
-    this.closeFromClient = close
-    this.sink = {
+// A streaming response (SSE) held in memory: what the server writes through its Sink is what the test reads, and
+// `close` is the client going away, which runs the server's onClose listeners as a closed connection would.
+function memoryStream (reply: Reply): MemoryStream {
+  const listeners: Array<() => void> = []
+  const decoder = new StringDecoder('utf8')
+  let received = ''
+  let closed = false
+  let ended = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    for (const listener of listeners) listener()
+  }
+  const end = (): void => {
+    ended = true
+    close()
+  }
+  return {
+    status: reply.status,
+    headers: headersOf(reply),
+    text: () => received,
+    ended: () => ended,
+    close,
+    sink: {
       get closed () { return closed },
       write: (chunk) => {
         if (closed) return false
-        this.received += typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+        received += typeof chunk === 'string' ? chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
         return true
       },
-      end: () => {
-        this.finished = true
-        close()
-      },
-      abort: () => {
-        this.finished = true
-        close()
-      },
+      end,
+      abort: end,
       buffered: () => 0,
       onClose: (listener) => { listeners.push(listener) }
     }
   }
-
-  private readonly closeFromClient: () => void
-
-  text = (): string => this.received
-  ended = (): boolean => this.finished
-  // The client goes away, as a closed connection: the server's onClose listeners run.
-  close = (): void => this.closeFromClient()
 }
 
 interface Route {
