@@ -11,7 +11,7 @@ import { tempDir, waitFor } from './helpers/server.ts'
 import { startStack } from './helpers/stack.ts'
 
 // Limits keyed by the client as far as trusted proxies say, across instances with Redis, answered with the v2 body
-// and headers. Each test starts an app of its own, so its counters start at zero. (Exact across the workers of one
+// and headers. Each test has an app of its own, so its counters start at zero. (Exact across the workers of one
 // instance: rate-limit-workers.test.ts.)
 
 const limits = { RATE_LIMIT_AUTH: '10', RATE_LIMIT_BOOKING: '50', RATE_LIMIT_DEFAULT: '100' }
