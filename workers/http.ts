@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import { ApiError, errors, isDatabaseUnreachable, isRetryableFailure } from '../src/errors.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
-import type { RateDecision, Tier } from './rate-limit.ts'
+import type { RateDecision, Tier } from '../src/rate-limit/policy.ts'
 import { CoordinatorUnavailable } from './coordinator-client.ts'
 
 // The few rules of uWebSockets.js, followed here once instead of in every route:

@@ -1,24 +1,13 @@
 import { authErrors } from '../errors.ts'
 import type { Database } from '../db/pool.ts'
 import { bearerToken, verifyToken, type Claims } from './tokens.ts'
-import { accountOfPatientRef, patientActor, type AppActor, type SecretaryActor } from './actors.ts'
+import { accountOfPatientRef, INT32_MAX } from '../domain/identifiers.ts'
+import { patientActor, type AdminActor, type AppActor, type SecretaryActor } from './actors.ts'
 
 // The one check behind every admin route (workers/routes/define.ts calls it for `auth: 'admin'` and
 // `'secret-or-admin'`): a valid HS256 access token, not revoked by a logout, of an admin who exists and is active.
 // Unlike legacy, where /auth/me and /auth/change-password skipped the blacklist, no route can skip any part of it.
 // authenticateActor is the same check widened to the apps' actor tokens, for AUTH_MODE=strict (src/auth/actors.ts).
-
-export interface AdminActor {
-  kind: 'admin'
-  id: number
-  name: string
-  email: string
-  isSuperuser: boolean
-  // The access token this request came with: logout revokes exactly this one.
-  token: { jti: string, exp: number }
-}
-
-const INT32_MAX = 2_147_483_647
 
 interface ActorRow {
   id: number

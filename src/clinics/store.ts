@@ -1,9 +1,10 @@
 import type postgres from 'postgres'
 import { customError, errors } from '../errors.ts'
 import type { Database, Sql, TransactionSql } from '../db/pool.ts'
-import { normalizePhone, parseAccountId } from '../domain/identifiers.ts'
+import { INT32_MAX, normalizePhone, parseAccountId } from '../domain/identifiers.ts'
+import { isRecord } from '../domain/json.ts'
 import {
-  INT32_MAX, clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, isRecord, mergeProfile, normalizeProfile,
+  clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, mergeProfile, normalizeProfile,
   patchedColumns, withAccount, withAccountStatus,
   type AccountPatch, type DoctorColumns, type DoctorStatus, type Profile
 } from './profile.ts'

@@ -8,6 +8,9 @@ import { normalizeDigits } from './digits.ts'
 
 export { normalizeDigits }
 
+/** The largest id a Postgres int4 (`serial`) column holds: a larger number names no row, and would fail the query. */
+export const INT32_MAX = 2_147_483_647
+
 /**
  * Booking ids keep the legacy shapes the apps parse (`B-`, `S-`, `G-` + clinic + YYYYMMDD + number), but the number
  * is a per-day sequence that only grows. Legacy used "list length + 1", which reused ids after a cancellation
@@ -117,6 +120,15 @@ export function accountRef(accountId: number): string {
 export function parseAccountId(v: unknown): number | null {
   if (typeof v === 'string') return parsePositiveInt(v.trim().replace(/^P-/i, ''))
   return parsePositiveInt(v)
+}
+
+/**
+ * The account a stored patient_id belongs to, read strictly: only `P-<id>` names an account. A bare number does
+ * not, because secretary walk-ins carry their 3-digit sequence ("002") as patient_id, which is no account's id.
+ */
+export function accountOfPatientRef(stored: unknown): number | null {
+  if (typeof stored !== 'string' || !/^\s*P-/i.test(stored)) return null
+  return parseAccountId(stored)
 }
 
 /** A secretary login code from `S-123456`, `123456` or 123456, or null. */

@@ -1,4 +1,5 @@
 import { parsePositiveInt } from './identifiers.ts'
+import { isRecord } from './json.ts'
 
 // Queue tokens and day capacity. The token is the number a patient waits for on the day; the apps show it and
 // expect it to move up when someone ahead cancels.
@@ -28,10 +29,6 @@ export const DEFAULT_GOLDEN_CAPACITY = 5
 
 // The doctor app has written the daily capacity under three names over its versions; legacy read them in this order.
 const CAPACITY_KEYS = ['receiving_patients', 'receivingPatients', 'receiving_patients_count'] as const
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /**
  * The doctor's daily patient capacity from a profile (`general_info.receiving_patients`, Arabic digits allowed), or

@@ -1,4 +1,5 @@
 import { addDays, weekdayOf } from './calendar.ts'
+import { isRecord } from './json.ts'
 
 // A doctor's working days come from the profile as an Arabic weekday range, e.g. {"from":"السبت","to":"الخميس"}.
 // The Iraqi week starts on Saturday, so ranges are read in Saturday → Friday order.
@@ -47,10 +48,6 @@ export function workingDays(range: { from?: unknown; to?: unknown } | null | und
   const length = ((to - from + 7) % 7) + 1
   for (let k = 0; k < length; k++) days.add(jsWeekday((from + k) % 7))
   return days
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /**

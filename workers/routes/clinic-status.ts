@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { detail } from '../../src/errors.ts'
+import { isRecord } from '../../src/domain/json.ts'
 import { ADMINS_ONLY, SECRETARIES } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
@@ -34,10 +35,6 @@ const maintenanceBody = z.object({
   server_disable: field.bool(),
   message: z.string().max(2000).nullish()
 })
-
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
   const clinicChanged = (clinicId: number): Promise<void> => ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })

@@ -3,11 +3,12 @@ import { z } from 'zod'
 import { ApiError, authErrors, errors } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
-import type { Tier } from '../rate-limit.ts'
+import type { Tier } from '../../src/rate-limit/policy.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
+import { INT32_MAX } from '../../src/domain/identifiers.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
-import { authenticateActor, authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
-import { bindPatient, judge, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
+import { authenticateActor, authenticateAdmin } from '../../src/auth/guard.ts'
+import { bindPatient, judge, type AdminActor, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
 
 // One schema per route: it validates the body and the query before the handler runs, and the same object is what
 // the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
@@ -188,7 +189,7 @@ const numeric = (v: unknown): unknown => typeof v === 'string' && /^\s*[0-9٠-٩
 export const field = {
   // A positive integer id, accepted as a number or a numeric string.
   id: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(2_147_483_647)),
+    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(INT32_MAX)),
   // A non-negative integer count, same leniency.
   count: (name = 'value') => z.preprocess(numeric,
     z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),

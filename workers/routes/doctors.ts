@@ -1,9 +1,8 @@
 import { z } from 'zod'
 import { ApiError, customError, detail } from '../../src/errors.ts'
-import { parseAccountId, parsePositiveInt } from '../../src/domain/identifiers.ts'
-import {
-  DEFAULT_PROFILE, INT32_MAX, hasUnstorableText, isRecord, profileForReading, specialtyView, type Profile
-} from '../../src/clinics/profile.ts'
+import { INT32_MAX, parseAccountId, parsePositiveInt } from '../../src/domain/identifiers.ts'
+import { isRecord } from '../../src/domain/json.ts'
+import { DEFAULT_PROFILE, hasUnstorableText, profileForReading, specialtyView, type Profile } from '../../src/clinics/profile.ts'
 import {
   createDoctor, deleteDoctor, directoryPage, doctorErrors, findClinic, patchDoctor, saveDoctorProfile, setDoctorStatus,
   type ClinicRow

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { customError, detail, errors } from '../../src/errors.ts'
-import { accountRef, normalizePhone, parseAccountId } from '../../src/domain/identifiers.ts'
+import { INT32_MAX, accountRef, normalizePhone, parseAccountId } from '../../src/domain/identifiers.ts'
 import type { Sql } from '../../src/db/pool.ts'
 import { ADMINS_ONLY, PATIENTS, patientToken } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
@@ -14,10 +14,6 @@ import { defineRoute, field } from './define.ts'
 type Role = 'patient' | 'secretary' | 'doctor'
 const ROLES: readonly string[] = ['patient', 'secretary', 'doctor']
 const isRole = (s: string): s is Role => ROLES.includes(s)
-
-// Account ids are Postgres `serial` (int4). A larger number names no account: answer 404 without a query, where it
-// would otherwise be an out-of-range error.
-const MAX_SERIAL = 2_147_483_647
 
 const patientErrors = {
   // main.py style ({"error": {code, message}}), as the legacy /auth routes answered
@@ -95,11 +91,12 @@ async function accountForPhone (sql: Sql, phone: string, userUid: string | null,
   throw errors.databaseBusy()
 }
 
-// `P-71`, `71` or `٧١` → 71; a malformed reference is the route's own 400, an impossible id a plain 404.
+// `P-71`, `71` or `٧١` → 71; a malformed reference is the route's own 400, an id past int4 (no account can have it)
+// a plain 404 without a query, where the query would fail as out of range.
 function accountIdOf (raw: string, malformed: () => Error, missing: () => Error): number {
   const id = parseAccountId(raw)
   if (id === null) throw malformed()
-  if (id > MAX_SERIAL) throw missing()
+  if (id > INT32_MAX) throw missing()
   return id
 }
 
