@@ -164,7 +164,7 @@ function oversizedHead (urlBytes: number, headerBytes: number, options: ServeOpt
   const error = urlBytes > options.maxUrlBytes
     ? errors.urlTooLong(options.maxUrlBytes)
     : headerBytes > options.maxHeaderBytes ? errors.headersTooLarge(options.maxHeaderBytes) : null
-  return error === null ? null : json(error.status, error.body, error.headers)
+  return error === null ? null : errorReply(error)
 }
 
 function openStream (res: HttpResponse, reply: Reply, state: RequestState): void {

@@ -3,22 +3,17 @@ import type { LimitResult } from '../src/ipc/messages.ts'
 import { MAX_LIMIT, RateLimiter, localShare } from '../src/rate-limit/windows.ts'
 import { WINDOW_MS, type RateDecision, type Tier } from '../src/rate-limit/policy.ts'
 import { bearerToken, verifyToken, type TokenType } from '../src/auth/tokens.ts'
+import { errors } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
-import { json, type Reply, type Request } from './http.ts'
+import { errorReply, type Reply, type Request } from './http.ts'
 
 // Rate limits (architecture.md §6, seed-v2.md §3): the counters are the coordinator's, so a limit is exact across
 // workers; while the coordinator is away each worker counts alone against its share of the limit.
 
 const WINDOW_SECONDS = WINDOW_MS / 1000
 
-// The v2 note's 429 body, verbatim (the apps show `message`).
 function tooMany (decision: RateDecision): Reply {
-  const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000))
-  return json(429, {
-    error: 'Too many requests',
-    message: 'أنت تقوم بإرسال طلبات كثيرة جداً. يرجى الانتظار قليلاً.',
-    retry_after: retryAfter
-  }, { 'Retry-After': String(retryAfter) })
+  return errorReply(errors.tooManyRequests(Math.max(1, Math.ceil(decision.resetMs / 1000))))
 }
 
 // The client's address: the socket's, or the X-Forwarded-For entry added by the outermost of TRUST_PROXY_HOPS

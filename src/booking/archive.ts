@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from '../db/pool.ts'
 import { iraqToday } from '../domain/calendar.ts'
 import { log } from '../log.ts'
-import { bookingErrors } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
 import { renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
 import { statusLabel } from '../domain/status.ts'
 import { bumpLane } from './versions.ts'

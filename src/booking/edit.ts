@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from '../db/pool.ts'
 import { isIsoDate } from '../domain/calendar.ts'
 import type { BookingStatus } from '../domain/status.ts'
-import { bookingErrors } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
 import { bumpLane } from './versions.ts'
 import type { Lane } from './days.ts'
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import { customError, errors } from '../errors.ts'
+import { doctorErrors, errors } from '../errors.ts'
 import type { Database, Sql, TransactionSql } from '../db/pool.ts'
 import { INT32_MAX, normalizePhone, parseAccountId } from '../domain/identifiers.ts'
 import { isRecord } from '../domain/json.ts'
@@ -16,13 +16,6 @@ export interface ClinicRow extends DoctorColumns {
   id: number
   profile: Profile
   created_at: Date
-}
-
-// The doctors router's own error shape, {"error": {code, message}} (legacy-api.md conventions).
-export const doctorErrors = {
-  notFound: () => customError(404, 'not_found', 'Doctor not found'),
-  badRequest: (message: string) => customError(400, 'bad_request', message),
-  unstorableText: () => customError(400, 'bad_request', 'text must not contain NUL characters or unpaired surrogates')
 }
 
 // A profile is parsed JSON, which is all postgres.js needs to know to send it as jsonb.
@@ -66,7 +59,7 @@ async function readProfilePost (tx: TransactionSql, body: Profile): Promise<Prof
   const sent = body['phone']
   // The account's own phone wins over the one sent, as in legacy: it is the number the doctor logged in with.
   const phone = byId?.phone_number ?? (typeof sent === 'string' || typeof sent === 'number' ? normalizePhone(String(sent)) : null)
-  if (phone === null) throw doctorErrors.badRequest('phone must be E.164 like +46765588441 or provide valid user_server_id')
+  if (phone === null) throw doctorErrors.profilePhone()
   const [byPhone] = byId === undefined ? await tx<Array<{ id: number }>>`SELECT id FROM accounts WHERE phone_number = ${phone}` : []
   return { profile: isRecord(profile) ? profile : {}, phone, accountId: (byId ?? byPhone)?.id ?? null }
 }
@@ -76,7 +69,7 @@ export async function saveDoctorProfile (db: Database, body: Profile): Promise<n
   return await db.transaction(async (tx) => {
     const post = await readProfilePost(tx, body)
     const clinicId = clinicIdOf(post.profile)
-    if (clinicId === null) throw doctorErrors.badRequest('clinic_id is required in general_info')
+    if (clinicId === null) throw doctorErrors.profileClinicId()
     const columns = deriveColumns(post.profile)
     // Legacy reset the status from every re-post, and a profile's status defaults to active, so a doctor an admin
     // had deactivated came back by saving the profile. The stored status now holds unless the profile states one,
@@ -185,9 +178,7 @@ export async function directoryPage (db: Database, f: DoctorFilters): Promise<{ 
 export async function patchDoctor (db: Database, id: number, patch: Profile, account: AccountPatch): Promise<void> {
   // The row id is the clinic id every booking refers to; a profile naming another clinic would split the two.
   const info = patch['general_info']
-  if (isRecord(info) && 'clinic_id' in info && clinicIdOf(patch) !== id) {
-    throw doctorErrors.badRequest(`general_info.clinic_id must stay ${id}: it is this doctor's id`)
-  }
+  if (isRecord(info) && 'clinic_id' in info && clinicIdOf(patch) !== id) throw doctorErrors.clinicIdFixed(id)
   await db.transaction(async (tx) => {
     const [row] = await tx<ClinicRow[]>`
       SELECT id, profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years,
@@ -244,7 +235,7 @@ export async function createDoctor (db: Database, profile: Profile, account: Acc
         RETURNING id`
       if (row !== undefined) return row.id
       const [top] = await tx<Array<{ id: number }>>`SELECT max(id) AS id FROM clinics`
-      if (top?.id === INT32_MAX) throw customError(409, 'id_exhausted', 'no doctor id is left above the highest one in use')
+      if (top?.id === INT32_MAX) throw doctorErrors.idExhausted()
     }
     throw errors.databaseBusy()
   })

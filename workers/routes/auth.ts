@@ -2,11 +2,11 @@ import { z } from 'zod'
 import { adminExists, insertAdmin, isEmail, normalizeEmail, roleOf } from '../../src/auth/admins.ts'
 import { DECOY_HASH } from '../../src/auth/password.ts'
 import { closeSessions, openSession, revokeRefreshTokens, rotateRefreshToken } from '../../src/auth/sessions.ts'
-import { authErrors } from '../../src/errors.ts'
+import { authErrors, errors } from '../../src/errors.ts'
 import { log } from '../../src/log.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
-import { defineRoute, field, validationError, type DocumentedRoute } from './define.ts'
+import { defineRoute, field, type DocumentedRoute } from './define.ts'
 
 // Admin authentication for the dashboard (legacy-api.md §2.2, §4.1-§4.4; contract.md §3), deleting an admin
 // (§2.4) and the phone list of §2.1. Every scrypt runs on the piscina pool; the event loop only signs tokens.
@@ -188,7 +188,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       handler: async ({ params, actor }) => {
         const parsed = field.id('id').safeParse(params[0])
-        if (!parsed.success) throw validationError([{ loc: ['path', 'id'], msg: 'id must be a positive integer', type: 'int_parsing' }])
+        if (!parsed.success) throw errors.validation([{ loc: ['path', 'id'], msg: 'id must be a positive integer', type: 'int_parsing' }])
         const id = parsed.data
         if (id === actor.id) throw authErrors.deleteSelf()
         await ctx.db.transaction(async (tx) => {

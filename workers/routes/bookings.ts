@@ -4,7 +4,8 @@ import type { Lane } from '../../src/booking/days.ts'
 import { bookingOwner, changeStatus } from '../../src/booking/edit.ts'
 import { checkKey, idempotent, type Answer } from '../../src/booking/idempotency.ts'
 import { closeDay, listArchives, saveDay } from '../../src/booking/archive.ts'
-import { bookingErrors, text } from '../../src/booking/messages.ts'
+import { text } from '../../src/booking/messages.ts'
+import { bookingErrors } from '../../src/errors.ts'
 import { addDay, createTable, type PostedDay } from '../../src/booking/tables.ts'
 import { parseStatus, statusLabel, type BookingStatus } from '../../src/domain/status.ts'
 import { SECRETARIES, viewerOf } from '../../src/auth/actors.ts'
@@ -33,7 +34,7 @@ const optionalText = (max: number) => z.union([z.string(), z.number()]).transfor
 const statusField = z.string().trim().min(1).max(64).transform((raw, ctx): { raw: string, status: BookingStatus } => {
   const status = parseStatus(raw)
   if (status === null) {
-    ctx.addIssue({ code: 'custom', message: bookingErrors.unknownStatus(raw).message })
+    ctx.addIssue({ code: 'custom', message: bookingErrors.unknownStatus.text(raw) })
     return z.NEVER
   }
   return { raw, status }
@@ -169,7 +170,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
       headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' },
       body: '',
       stream: (sink) => {
-        void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, (lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()).message, {
+        void ctx.sse.subscribe(`${lane}:${query.clinic_id}`, sink, (lane === 'golden' ? bookingErrors.noGoldenTable : bookingErrors.noTable).text(), {
           heartbeatMs: clamp.heartbeatSeconds(query.heartbeat) * 1000,
           timeoutMs: clamp.timeoutSeconds(query.timeout) * 1000,
           lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null,
@@ -370,7 +371,7 @@ function queueRoutes (ctx: WorkerContext): DocumentedRoute[] {
         })
         const found = rows[0]
         const empty = { patient_name: null, patient_phone: null, patient_id: null, booking_id: null, token: null, booking_status: null, booking_date: null }
-        if (found === undefined) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable().message, ...empty })
+        if (found === undefined) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable.text(), ...empty })
         return json(200, {
           status: 'success',
           patient_name: found.name,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { detail } from '../../src/errors.ts'
+import { platformErrors } from '../../src/errors.ts'
 import { isRecord } from '../../src/domain/json.ts'
 import { ADMINS_ONLY, SECRETARIES } from '../../src/auth/actors.ts'
 import { json } from '../http.ts'
@@ -13,10 +13,6 @@ const PLATFORM_CLINIC_ID = 1
 const CLINIC_INFO_KEYS = ['clinic_name', 'address', 'email', 'phone', 'website'] as const
 
 const DEFAULT_MAINTENANCE_MESSAGE = 'نعتذر عن هذا التوقف في السيرفر, لاغراض الصيانة, سوف يتم اعادة العمل خلال مدة قصيرة جدا.. شكرا لتفهمكم.'
-
-const clinicErrors = {
-  platformClinicMissing: () => detail(404, 'clinic_not_found', 'العيادة غير موجودة')
-}
 
 const closeBody = z.object({ clinic_id: field.id('clinic_id'), is_closed: field.bool() })
 const closeQuery = z.object({ clinic_id: field.id('clinic_id') })
@@ -99,7 +95,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
             updated_at = now()
           WHERE id = ${PLATFORM_CLINIC_ID}
           RETURNING profile -> 'clinic_info' AS clinic_info`)
-        if (row === undefined) throw clinicErrors.platformClinicMissing()
+        if (row === undefined) throw platformErrors.infoClinicMissing()
         await clinicChanged(PLATFORM_CLINIC_ID)
         return json(200, { success: true, message: 'تم حفظ معلومات العيادة بنجاح', clinic_info: row.clinic_info })
       }
@@ -113,7 +109,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       handler: async () => {
         const [row] = await ctx.db.run((sql) => sql<Array<{ clinic_info: unknown }>>`
           SELECT profile -> 'clinic_info' AS clinic_info FROM clinics WHERE id = ${PLATFORM_CLINIC_ID}`)
-        if (row === undefined) throw clinicErrors.platformClinicMissing()
+        if (row === undefined) throw platformErrors.infoClinicMissing()
         const info = isRecord(row.clinic_info) ? row.clinic_info : {}
         const reply: Record<string, unknown> = { clinic_id: PLATFORM_CLINIC_ID }
         for (const key of CLINIC_INFO_KEYS) reply[key] = key in info ? info[key] : ''

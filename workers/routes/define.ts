@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { z } from 'zod'
-import { ApiError, authErrors, errors } from '../../src/errors.ts'
+import { authErrors, errors, type Issue } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
@@ -53,12 +53,8 @@ export interface DocumentedRoute extends RouteDef {
   query?: z.ZodType
 }
 
-// FastAPI's 422 shape, which the apps already handle: {"detail": [{loc, msg, type}]}.
-export function validationError (issues: Array<{ loc: Array<string | number>, msg: string, type: string }>): ApiError {
-  return new ApiError(422, 'validation_error', issues[0]?.msg ?? 'invalid input', { detail: issues })
-}
-
-function issuesOf (where: 'body' | 'query', error: z.ZodError): Array<{ loc: Array<string | number>, msg: string, type: string }> {
+// FastAPI's 422 list, which the apps already handle (errors.validation).
+function issuesOf (where: 'body' | 'query', error: z.ZodError): Issue[] {
   return error.issues.map((issue) => ({
     loc: [where, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')],
     msg: issue.message,
@@ -93,17 +89,17 @@ export function parseJsonBody (body: Buffer): unknown {
   try {
     text = utf8.decode(body)
   } catch {
-    throw validationError([{ loc: ['body'], msg: 'body is not valid UTF-8', type: 'utf8_invalid' }])
+    throw errors.validation([{ loc: ['body'], msg: 'body is not valid UTF-8', type: 'utf8_invalid' }])
   }
-  if (NUL.test(text)) throw validationError([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
+  if (NUL.test(text)) throw errors.validation([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    throw validationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
+    throw errors.validation([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
   }
   if (depthExceeds(value, MAX_JSON_DEPTH)) {
-    throw validationError([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
+    throw errors.validation([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
   }
   return value
 }
@@ -156,13 +152,13 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
       const patientField = spec.scope?.patientField
       if (actor?.kind === 'patient' && patientField !== undefined) raw = bindPatient(raw, patientField, actor)
       const parsed = spec.body.safeParse(raw)
-      if (!parsed.success) throw validationError(issuesOf('body', parsed.error))
+      if (!parsed.success) throw errors.validation(issuesOf('body', parsed.error))
       body = parsed.data
     }
     let query = undefined as Q
     if (spec.query !== undefined) {
       const parsed = spec.query.safeParse(queryObject(request.query))
-      if (!parsed.success) throw validationError(issuesOf('query', parsed.error))
+      if (!parsed.success) throw errors.validation(issuesOf('query', parsed.error))
       query = parsed.data
     }
     // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.

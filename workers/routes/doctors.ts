@@ -1,17 +1,17 @@
 import { z } from 'zod'
-import { ApiError, customError, detail } from '../../src/errors.ts'
+import { ApiError, doctorErrors, errors } from '../../src/errors.ts'
 import { INT32_MAX, parseAccountId, parsePositiveInt } from '../../src/domain/identifiers.ts'
 import { isRecord } from '../../src/domain/json.ts'
 import { DEFAULT_PROFILE, hasUnstorableText, profileForReading, specialtyView, type Profile } from '../../src/clinics/profile.ts'
 import {
-  createDoctor, deleteDoctor, directoryPage, doctorErrors, findClinic, patchDoctor, saveDoctorProfile, setDoctorStatus,
+  createDoctor, deleteDoctor, directoryPage, findClinic, patchDoctor, saveDoctorProfile, setDoctorStatus,
   type ClinicRow
 } from '../../src/clinics/store.ts'
 import { json, type Handler, type Reply, type Request } from '../http.ts'
 import { cachedJson, replyFrom } from '../cache.ts'
 import { SECRETARIES } from '../../src/auth/actors.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
-import { defineRoute, field, parseJsonBody, validationError, type DocumentedRoute } from './define.ts'
+import { defineRoute, field, parseJsonBody, type DocumentedRoute } from './define.ts'
 
 // Doctors and clinics: legacy-api.md §2.7 (mirrored under /backend), the /doctor/profile rows of §2.1 and the doctor
 // half of account_status §2.10 (neither mirrored). Rules live in src/clinics/profile.ts, SQL in src/clinics/store.ts;
@@ -26,11 +26,11 @@ function customShape (route: DocumentedRoute): DocumentedRoute {
     try {
       return await inner(request)
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'validation_error') throw error
+      if (!(error instanceof ApiError) || error.code !== errors.validation.code) throw error
       const issue = (error.body as { detail?: Array<{ loc?: unknown[] }> }).detail?.[0]
       const path = (issue?.loc ?? []).slice(1).join('.')
       const message = path === '' || error.message.includes(path) ? error.message : `${path}: ${error.message}`
-      throw issue?.loc?.[0] === 'body' ? doctorErrors.badRequest(message) : customError(422, 'validation_error', message)
+      throw issue?.loc?.[0] === 'body' ? doctorErrors.bodyInvalid(message) : doctorErrors.paramInvalid(message)
     }
   }
   return { ...route, handler }
@@ -39,13 +39,13 @@ function customShape (route: DocumentedRoute): DocumentedRoute {
 // defineRoute reads an empty or `null` body as {}; the dashboard's writes refused both ("Invalid JSON body"), and a
 // doctor must not be created from nothing by accident.
 function requireObjectBody (request: Request): void {
-  if (!isRecord(parseJsonBody(request.body))) throw doctorErrors.badRequest('Invalid JSON body')
+  if (!isRecord(parseJsonBody(request.body))) throw doctorErrors.bodyNotObject()
 }
 
 function pathId (value: string | undefined, name: string, parse: (v: unknown) => number | null = parsePositiveInt): number {
   const id = parse(value)
   if (id === null || id > INT32_MAX) {
-    throw validationError([{ loc: ['path', name], msg: `${name} must be a positive integer`, type: 'int_parsing' }])
+    throw errors.validation([{ loc: ['path', name], msg: `${name} must be a positive integer`, type: 'int_parsing' }])
   }
   return id
 }
@@ -60,7 +60,7 @@ async function announce (ctx: WorkerContext, clinicId: number): Promise<void> {
   await ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
 }
 
-const unstorableMessage = doctorErrors.unstorableText().message
+const unstorableMessage = doctorErrors.unstorableText.text()
 const storable = (value: unknown): boolean => !hasUnstorableText(value)
 
 const profileBody = z.record(z.string(), z.unknown(), { message: 'the body must be a JSON object' }).refine(storable, unstorableMessage)
@@ -129,7 +129,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       const row = await readClinic(id)
       return await cachedJson({ id: row.id, profile: withAccountBlock(row, normalized) }, version, `"c${id}-${version}"`)
     })
-    if (entry === null) throw customError(404, 'not_found', 'Doctor not found')
+    if (entry === null) throw doctorErrors.notFound()
     return replyFrom(entry, request)
   }
 
@@ -174,9 +174,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
         const accountId = pathId(params[0], 'user_server_id', parseAccountId)
         const [linked] = await ctx.db.run((sql) => sql<Array<{ doctor_id: number | null }>>`
           SELECT doctor_id FROM accounts WHERE id = ${accountId}`)
-        if (linked?.doctor_id === null || linked?.doctor_id === undefined) {
-          throw customError(404, 'not_found', 'No doctor mapped to this user')
-        }
+        if (linked?.doctor_id === null || linked?.doctor_id === undefined) throw doctorErrors.notLinked()
         const row = await readClinic(linked.doctor_id)
         return json(200, { id: row.id, name: row.name, email: row.email, phone: row.phone, specialty: row.specialty, status: row.status })
       }
@@ -193,7 +191,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
           const version = Date.now()
           return await cachedJson(await directory(query), version, `"d-${version}"`)
         })
-        if (entry === null) throw customError(500, 'internal_error', 'directory unavailable')
+        if (entry === null) throw doctorErrors.directoryUnavailable()
         return replyFrom(entry, request)
       }
     })),
@@ -229,7 +227,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       handler: async ({ params }) => {
         const row = await ctx.db.run((sql) => findClinic(sql, pathId(params[0], 'clinic_id')))
-        if (row === null) throw customError(404, 'clinic_id_not_found', 'clinic_id not found. Please verify the value.')
+        if (row === null) throw doctorErrors.clinicNotFound()
         return json(200, { id: row.id, profile: withAccountBlock(row, false) })
       }
     }))),
@@ -352,7 +350,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       body: z.object({ doctor_id: field.id('doctor_id'), is_active: field.bool() }),
       handler: async ({ body }) => {
         const row = await setDoctorStatus(ctx.db, body.doctor_id, body.is_active ? 'active' : 'inactive')
-        if (row === null) throw detail(404, 'not_found', 'doctor not found')
+        if (row === null) throw doctorErrors.statusNotFound()
         await announce(ctx, row.id)
         const message = body.is_active ? 'تم تفعيل الدكتور بنجاح' : 'تم إيقاف الدكتور بنجاح'
         return json(200, { id: row.id, name: row.name, status: row.status, message })
@@ -365,7 +363,7 @@ export function doctorRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       handler: async ({ params }) => {
         const row = await ctx.db.run((sql) => findClinic(sql, pathId(params[0], 'doctor_id')))
-        if (row === null) throw detail(404, 'not_found', 'doctor not found')
+        if (row === null) throw doctorErrors.statusNotFound()
         return json(200, { doctor_id: row.id, name: row.name, status: row.status, is_active: row.status === 'active' })
       }
     })

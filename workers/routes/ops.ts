@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
+import { errors } from '../../src/errors.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
@@ -210,7 +211,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
 // seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
 async function cacheStats (ctx: WorkerContext): Promise<Reply> {
   const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
-  if (stats === null) return json(503, { detail: 'coordinator unavailable: the shared cache is bypassed', code: 'cache_unavailable' }, { 'Retry-After': '1' })
+  if (stats === null) throw errors.cacheUnavailable()
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
     timestamp: new Date().toISOString()

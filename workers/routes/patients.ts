@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { customError, detail, errors } from '../../src/errors.ts'
+import { errors, patientErrors } from '../../src/errors.ts'
 import { INT32_MAX, accountRef, normalizePhone, parseAccountId } from '../../src/domain/identifiers.ts'
 import type { Sql } from '../../src/db/pool.ts'
 import { ADMINS_ONLY, PATIENTS, patientToken } from '../../src/auth/actors.ts'
@@ -14,25 +14,6 @@ import { defineRoute, field } from './define.ts'
 type Role = 'patient' | 'secretary' | 'doctor'
 const ROLES: readonly string[] = ['patient', 'secretary', 'doctor']
 const isRole = (s: string): s is Role => ROLES.includes(s)
-
-const patientErrors = {
-  // main.py style ({"error": {code, message}}), as the legacy /auth routes answered
-  registerRole: () => customError(400, 'bad_request', 'user_role must be patient|secretary|doctor'),
-  registerPhone: () => customError(400, 'bad_request', 'phone_number must be E.164'),
-  phoneMissing: () => customError(400, 'bad_request', 'phone parameter is required'),
-  phoneFormat: () => customError(400, 'invalid_format', 'phone must be in E.164 format (e.g., +9647701234567 for Iraq or +201234567890 for Egypt)'),
-  // FastAPI style ({"detail": …}), as the legacy /api patient routers answered
-  notPatientRole: () => detail(400, 'invalid_role', "user_role must be 'patient'"),
-  patientPhone: () => detail(400, 'invalid_phone', 'phone_number must be E.164'),
-  serverIdPrefix: () => detail(400, 'invalid_user_server_id', 'user_server_id must be like P-<id>'),
-  serverIdFormat: () => detail(400, 'invalid_user_server_id', 'invalid user_server_id format'),
-  serverIdEither: () => detail(400, 'invalid_user_server_id', 'invalid user_server_id format; expected P-<id> or <id>'),
-  patientIdFormat: () => detail(400, 'invalid_patient_id', 'invalid patient_id format; expected P-<id> or <id>'),
-  accountNotFound: () => detail(404, 'account_not_found', 'user_account not found'),
-  profileNotFound: () => detail(404, 'profile_not_found', 'patient_profile not found'),
-  patientNotFound: () => detail(404, 'patient_not_found', 'patient not found'),
-  notAPatient: (role: string) => detail(400, 'not_a_patient', `user is not a patient, role is: ${role}`)
-}
 
 interface AccountRow {
   id: number

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { z } from 'zod'
-import { detail } from '../../src/errors.ts'
+import { secretaryErrors } from '../../src/errors.ts'
 import { secretaryCode } from '../../src/domain/identifiers.ts'
 import { capacityFromProfile } from '../../src/domain/queue.ts'
 import { SECRETARIES, secretaryToken } from '../../src/auth/actors.ts'
@@ -15,18 +15,6 @@ const FIRST_CODE = 100_000
 const LAST_CODE = 999_999
 // 900 000 codes: a collision is rare until the table is nearly full; a few retries cover the unlucky draws.
 const CODE_ATTEMPTS = 20
-
-const secretaryErrors = {
-  codeNotFound: () => detail(404, 'secretary_code_not_found', 'Secretary code not found'),
-  disabled: () => detail(403, 'secretary_disabled', 'Secretary account is disabled by doctor'),
-  notFound: () => detail(404, 'secretary_not_found', 'Secretary not found'),
-  badId: () => detail(400, 'invalid_secretary_id', 'Invalid secretary_id format'),
-  idRequired: () => detail(400, 'secretary_id_required', 'secretary_id is required'),
-  idType: () => detail(400, 'secretary_id_type', 'secretary_id must be int or string'),
-  statusNotBool: () => detail(400, 'secretary_status_invalid', 'secretary_status must be true or false'),
-  // Legacy answered 500 here; a full code space is a temporary condition for the caller, not a server fault.
-  codesExhausted: () => detail(503, 'secretary_codes_exhausted', 'Unable to generate unique secretary ID. Please try again.')
-}
 
 interface SecretaryRow {
   code: number
