@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
 import { errors } from '../../src/errors.ts'
+import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
@@ -31,7 +32,7 @@ async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
-      ctx.db.run((sql) => sql`SELECT 1`),
+      ctx.db.run(ping),
       new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)), DB_CHECK_TIMEOUT_MS) })
     ])
     return { status: 'ok', message: 'Database connection successful', latency_ms: Math.round(performance.now() - started) }
@@ -133,15 +134,7 @@ async function healthz (ctx: WorkerContext): Promise<Reply> {
   let counts: Record<string, number> | null = null
   if (result.healthy) {
     try {
-      const [row] = await ctx.db.run((sql) => sql<Array<Record<string, string>>>`
-        SELECT (SELECT count(*) FROM accounts) AS users,
-               (SELECT count(*) FROM patient_profiles) AS patient_profiles,
-               (SELECT count(*) FROM secretaries) AS secretaries,
-               (SELECT count(*) FROM booking_days WHERE lane = 'regular') AS booking_days,
-               (SELECT count(*) FROM booking_days WHERE lane = 'golden') AS golden_booking_days,
-               (SELECT count(*) FROM day_archives WHERE lane = 'regular') AS booking_archives,
-               (SELECT count(*) FROM day_archives WHERE lane = 'golden') AS golden_booking_archives`)
-      counts = Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)]))
+      counts = await ctx.db.run(tableCounts)
     } catch (error) {
       log.warn('healthz counts failed', errorFields(error))
     }
@@ -158,11 +151,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   let connections: Record<string, number> | null = null
   if (database.status === 'ok') {
     try {
-      // Counted by the server, not by us: what pg_stat_activity sees is what the budget is about.
-      const rows = await ctx.db.run((sql) => sql<Array<{ name: string, count: string }>>`
-        SELECT application_name AS name, count(*) AS count FROM pg_stat_activity
-        WHERE application_name LIKE ${`tabeby:${ctx.env.instance}:%`} GROUP BY application_name`)
-      connections = Object.fromEntries(rows.map((row) => [row.name.split(':')[2] ?? row.name, Number(row.count)]))
+      connections = await ctx.db.run((sql) => connectionsByProcess(sql, ctx.env.instance))
     } catch (error) {
       log.warn('connection count failed', errorFields(error))
     }
