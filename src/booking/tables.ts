@@ -4,7 +4,7 @@ import { bookingErrors } from '../errors.ts'
 import { text } from './messages.ts'
 import { clinicRules, nextSeqOfDate } from './seats.ts'
 import { bumpLane } from './versions.ts'
-import type { Lane } from './days.ts'
+import { hasLiveDays, type Lane } from './days.ts'
 
 // Creating days: create_table / create_golden_table (a set of dated days) and add_day (the next one).
 
@@ -27,11 +27,6 @@ function extraOf (day: PostedDay): Record<string, unknown> {
 // Legacy accepted any status string and acted only on "closed".
 function dayStatus (status: string | undefined): 'open' | 'closed' {
   return status === 'closed' ? 'closed' : 'open'
-}
-
-async function hasLiveDays (tx: TransactionSql, clinicId: number, lane: Lane): Promise<boolean> {
-  const [row] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
-  return row !== undefined
 }
 
 export interface TableAnswer {
