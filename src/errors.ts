@@ -28,6 +28,8 @@ export const catalogue: Record<string, Record<string, ErrorEntry>> = {
   platform: platformErrors
 }
 
+// Which failures of the driver the HTTP layer answers with the catalogue's 503s (workers/http.ts errorReply).
+
 // Errors from the driver that mean "the database cannot be reached" rather than "this query is wrong".
 const unreachableCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',

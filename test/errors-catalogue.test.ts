@@ -2,6 +2,7 @@ import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
+import * as exported from '../src/errors.ts'
 import { ApiError, catalogue, errors, bookingErrors, paymentErrors, type ErrorEntry, type Shape } from '../src/errors.ts'
 
 // The error catalogue as a contract: one code per meaning, and every entry builds the legacy wire shape it declares.
@@ -22,6 +23,12 @@ const shapes: Record<Shape, (entry: ErrorEntry) => z.ZodType> = {
   }),
   'rate-limit': () => z.strictObject({ error: z.literal('Too many requests'), message: z.string().min(1), retry_after: z.number().int().positive() })
 }
+
+t.test('every list of errors src/errors.ts exports is in the catalogue, so the tests below see it', async (t) => {
+  const lists = Object.entries(exported).filter(([name]) => name === 'errors' || name.endsWith('Errors'))
+  t.ok(lists.length >= 8)
+  for (const [name, list] of lists) t.ok(Object.values(catalogue).includes(list as Record<string, ErrorEntry>), name)
+})
 
 t.test('every code names one meaning: no two entries share one', async (t) => {
   const seen = new Map<string, string>()
@@ -99,5 +106,6 @@ t.test('no error is built outside the catalogue', async (t) => {
     const source = readFileSync(join(root, file), 'utf8')
     t.notMatch(source, /new ApiError\s*\(/, `${file} builds no ApiError itself`)
     t.notMatch(source, /from '[./]*(src\/)?errors\/[^']*'/, `${file} imports the catalogue through src/errors.ts`)
+    t.notMatch(source, /json\(\s*[45]\d\d\b/, `${file} writes no error reply by hand`)
   }
 })

@@ -66,34 +66,63 @@ export interface DetailOptions<A extends unknown[]> extends Common<A> {
 
 const textOf = <A extends unknown[]>(text: Text<A>, args: A): string => typeof text === 'string' ? text : text(...args)
 
-function entry<A extends unknown[]> (
-  status: number, code: string, shape: Shape, wire: string | null, example: A, message: Text<A>,
-  shown: Text<A> | undefined, body: (args: A) => unknown, headers: Record<string, string> | ((...args: A) => Record<string, string>) = {}
-): ErrorEntry<A> {
+interface Spec<A extends unknown[]> {
+  status: number
+  code: string
+  shape: Shape
+  wire: string | null
+  example: A
+  message: Text<A>
+  shown?: Text<A> | undefined
+  body: (...args: A) => unknown
+  headers?: Record<string, string> | ((...args: A) => Record<string, string>) | undefined
+}
+
+function entry<A extends unknown[]> (spec: Spec<A>): ErrorEntry<A> {
+  const { status, code, shape, wire, example, message, shown, body, headers = {} } = spec
   const build = (...args: A): ApiError =>
-    new ApiError(status, code, textOf(message, args), body(args), typeof headers === 'function' ? headers(...args) : headers)
+    new ApiError(status, code, textOf(message, args), body(...args), typeof headers === 'function' ? headers(...args) : headers)
   const text = (...args: A): string => textOf(shown ?? message, args)
   return Object.assign(build, { code, status, shape, wire, example, text })
 }
 
 export function detail<A extends unknown[] = []> (status: number, code: string, message: Text<A>, ...[options]: Rest<A, DetailOptions<A>>): ErrorEntry<A> {
   const wire = options?.wire ?? code
-  return entry(status, code, 'detail', wire, options?.example ?? [] as unknown as A, message, options?.shown, (args) => ({
-    detail: textOf(options?.shown ?? message, args),
-    code: wire,
-    ...(options?.withMessage === true ? { message: textOf(message, args) } : {}),
-    ...options?.fields?.(...args)
-  }), options?.headers)
+  const shown = options?.shown ?? message
+  return entry({
+    status,
+    code,
+    shape: 'detail',
+    wire,
+    example: options?.example ?? [] as unknown as A,
+    message,
+    shown,
+    headers: options?.headers,
+    body: (...args) => ({
+      detail: textOf(shown, args),
+      code: wire,
+      ...(options?.withMessage === true ? { message: textOf(message, args) } : {}),
+      ...options?.fields?.(...args)
+    })
+  })
 }
 
 export function customError<A extends unknown[] = []> (status: number, code: string, message: Text<A>, ...[options]: Rest<A, Common<A>>): ErrorEntry<A> {
   const wire = options?.wire ?? code
-  return entry(status, code, 'error', wire, options?.example ?? [] as unknown as A, message, undefined,
-    (args) => ({ error: { code: wire, message: textOf(message, args) } }), options?.headers)
+  return entry({
+    status,
+    code,
+    shape: 'error',
+    wire,
+    example: options?.example ?? [] as unknown as A,
+    message,
+    headers: options?.headers,
+    body: (...args) => ({ error: { code: wire, message: textOf(message, args) } })
+  })
 }
 
 export function nestedCustomError (status: number, code: string, message: string): ErrorEntry<[]> {
-  return entry(status, code, 'detail-error', code, [], message, undefined, () => ({ detail: { error: { code, message } } }))
+  return entry({ status, code, shape: 'detail-error', wire: code, example: [], message, body: () => ({ detail: { error: { code, message } } }) })
 }
 
 export interface Issue {
@@ -103,11 +132,27 @@ export interface Issue {
 }
 
 export function validationList (code: string, example: Issue[]): ErrorEntry<[issues: Issue[]]> {
-  return entry(422, code, 'detail-list', null, [example], (issues) => issues[0]?.msg ?? 'invalid input', undefined, ([issues]) => ({ detail: issues }))
+  return entry({
+    status: 422,
+    code,
+    shape: 'detail-list',
+    wire: null,
+    example: [example],
+    message: (issues) => issues[0]?.msg ?? 'invalid input',
+    body: (issues) => ({ detail: issues })
+  })
 }
 
 export function rateLimited (code: string, message: string, shown: string): ErrorEntry<[retryAfterSeconds: number]> {
-  return entry(429, code, 'rate-limit', null, [30], message, shown,
-    ([retryAfter]) => ({ error: 'Too many requests', message: shown, retry_after: retryAfter }),
-    (retryAfter) => ({ 'Retry-After': String(retryAfter) }))
+  return entry({
+    status: 429,
+    code,
+    shape: 'rate-limit',
+    wire: null,
+    example: [30],
+    message,
+    shown,
+    body: (retryAfter) => ({ error: 'Too many requests', message: shown, retry_after: retryAfter }),
+    headers: (retryAfter) => ({ 'Retry-After': String(retryAfter) })
+  })
 }
