@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { z } from 'zod'
-import { authErrors, errors, type Issue } from '../../src/errors.ts'
+import { authErrors, errors, type ErrorEntry, type Issue } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
@@ -43,14 +43,24 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   query?: z.ZodType<Q>
   // What the route acts on, for the actor rules of AUTH_MODE=strict (src/auth/actors.ts); ignored in legacy mode.
   scope?: RouteScope<RouteInput<B, Q, A>>
+  // What the route answers, for the OpenAPI document only (nothing is validated on the way out): the wire shape of
+  // each success status, and the catalogue entries the handler may throw. The errors every route of its kind can
+  // answer (the secret's 403, a token's 401, validation's 422, 429, 503) are added by the document, not listed here.
+  responses?: Responses
+  errors?: readonly ErrorEntry[]
   handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
 }
+
+// Success statuses and their bodies, e.g. { 200: bookingReply }; `null` for a status with no body (204).
+export type Responses = Partial<Record<200 | 201 | 202 | 204 | 304, z.ZodType | null>>
 
 export interface DocumentedRoute extends RouteDef {
   summary: string
   auth: Auth
   body?: z.ZodType
   query?: z.ZodType
+  responses?: Responses
+  errors?: readonly ErrorEntry[]
 }
 
 // FastAPI's 422 list, which the apps already handle (errors.validation).
@@ -175,7 +185,9 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     summary: spec.summary,
     auth: spec.auth,
     body: spec.body,
-    query: spec.query
+    query: spec.query,
+    responses: spec.responses,
+    errors: spec.errors
   }
 }
 

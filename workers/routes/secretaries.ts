@@ -26,6 +26,19 @@ const codeBody = z.object({
 
 const loginBody = z.object({ secretary_code: field.id('secretary_code') })
 
+// The documented answer of a login (OpenAPI only): the legacy fields, then our additive token.
+const loginReply = z.object({
+  status: z.literal('successfuly'),
+  clinic_id: z.number().int(),
+  secretary_id: z.string().describe('S-<clinic_id>'),
+  doctor_name: z.string().nullable(),
+  secretary_name: z.string().nullable(),
+  created_date: z.string().nullable(),
+  receiving_patients: z.union([z.number(), z.string()]).nullable().describe("the doctor's daily capacity, as the profile holds it"),
+  access_token: z.string().describe('secretary actor token (additive; required in AUTH_MODE=strict)'),
+  token_type: z.literal('bearer')
+})
+
 // The legacy handler took a raw dict and answered its own 400s; the checks stay in the handler for that reason.
 const toggleBody = z.object({
   secretary_id: z.unknown().optional(), // int, "S-<code>" or "<code>"
@@ -85,6 +98,8 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       body: loginBody,
       scope: { signIn: true },
+      responses: { 200: loginReply },
+      errors: [secretaryErrors.codeNotFound, secretaryErrors.disabled],
       handler: async ({ body }) => {
         const row = await ctx.db.run((sql) => secretaryLogin(sql, body.secretary_code))
         if (row === null) throw secretaryErrors.codeNotFound()
