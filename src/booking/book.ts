@@ -80,7 +80,10 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   // The clinic's rules are read only when needed: the patient app must find the clinic bookable; a secretary's
   // walk-in needs them only to create a missing day.
   let rules: ClinicRules | null = null
-  const rulesOf = async (): Promise<ClinicRules> => rules ??= await clinicRules(tx, input.clinicId)
+  const rulesOf = async (): Promise<ClinicRules> => {
+    rules ??= await clinicRules(tx, input.clinicId)
+    return rules
+  }
   if (fromPatientApp) assertBookable(await rulesOf())
 
   let placed: Placed

@@ -9,7 +9,7 @@ import { isRecord } from '../domain/json.ts'
 const HIDDEN = ''
 const PRIVATE_FIELDS = ['name', 'phone', 'patient_id', 'code'] as const
 
-function* entriesOf (rendering: unknown): Generator<Record<string, unknown>> {
+function * entriesOf (rendering: unknown): Generator<Record<string, unknown>> {
   if (!isRecord(rendering) || !isRecord(rendering['days'])) return
   for (const day of Object.values(rendering['days'])) {
     if (!isRecord(day) || !Array.isArray(day['patients'])) continue

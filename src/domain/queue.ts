@@ -15,7 +15,7 @@ import { isRecord } from './json.ts'
  * Ascending order matters: applied one by one, each entry moves into the slot just freed by the one before it, so a
  * unique (day, token) constraint on active bookings never sees two rows with the same token.
  */
-export function queueAfterCancel<T extends { token: number }>(active: T[], cancelledToken: number): Array<T & { token: number }> {
+export function queueAfterCancel<T extends { token: number }> (active: T[], cancelledToken: number): Array<T & { token: number }> {
   return active
     .filter((entry) => entry.token > cancelledToken)
     .sort((a, b) => a.token - b.token)
@@ -34,7 +34,7 @@ const CAPACITY_KEYS = ['receiving_patients', 'receivingPatients', 'receiving_pat
  * The doctor's daily patient capacity from a profile (`general_info.receiving_patients`, Arabic digits allowed), or
  * null when absent or not a positive integer. Accepts the profile as an object or as the JSON text legacy stored.
  */
-export function capacityFromProfile(profile: unknown): number | null {
+export function capacityFromProfile (profile: unknown): number | null {
   let value = profile
   if (typeof value === 'string') {
     try {
