@@ -1,7 +1,7 @@
 import { configFromParent } from '../src/config.ts'
 import { log, setProcessName } from '../src/log.ts'
 import { processStats, rssOf } from '../src/process-stats.ts'
-import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
@@ -13,6 +13,7 @@ import { createLimiter } from './limiter.ts'
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
 setProcessName('coordinator')
+exitOnFatal(log.error)
 const config = configFromParent()
 const { socketPath, instance } = childEnv()
 const startedAt = Date.now()

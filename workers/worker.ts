@@ -1,7 +1,7 @@
 import { configFromParent } from '../src/config.ts'
 import { Database } from '../src/db/pool.ts'
 import { log, setProcessName } from '../src/log.ts'
-import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import { loadUws, type ListenSocket } from '../src/uws.ts'
 import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import { CoordinatorClient } from './coordinator-client.ts'
@@ -21,6 +21,7 @@ import type { Lane } from '../src/booking/days.ts'
 
 const env = childEnv()
 setProcessName(`worker-${env.workerId}`)
+exitOnFatal(log.error)
 const config = configFromParent()
 const { uws, engine } = loadUws()
 const startedAt = Date.now()
