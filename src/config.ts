@@ -15,6 +15,7 @@ export interface Config {
   dbPoolBudget: number
   dbQueueTimeoutMs: number
   dbStatementTimeoutMs: number
+  requestDeadlineMs: number
   doctorProfileSecret: string
   jwtSecret: string
   adminEmail: string | null
@@ -132,6 +133,7 @@ export function loadConfig (env: Env = process.env): Config {
     dbPoolBudget,
     dbQueueTimeoutMs: integer(env, 'DB_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 6000, 100, 600_000),
     doctorProfileSecret: doctorProfileSecret ?? 'dev-secret',
     // A random key per start outside production: tokens die with the process instead of being forgeable.
     jwtSecret: jwtSecret ?? randomBytes(32).toString('hex'),

@@ -31,6 +31,7 @@ const db = new Database({
   max: env.dbShare,
   applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
   queueTimeoutMs: config.dbQueueTimeoutMs,
+  deadlineMs: config.requestDeadlineMs,
   statementTimeoutMs: config.dbStatementTimeoutMs
 })
 const coordinator = new CoordinatorClient({
@@ -44,6 +45,9 @@ const coordinator = new CoordinatorClient({
     if (name === 'change') {
       cache.forget(payload as Change)
       sse.onChange(payload as Change)
+    } else if (name === 'resync') {
+      cache.forgetAll()
+      sse.refreshAll()
     }
   }
 })
@@ -93,6 +97,8 @@ const serveOptions: ServeOptions = {
   maxBodyBytes: config.maxBodyBytes,
   maxUrlBytes: config.maxUrlBytes,
   maxHeaderBytes: config.maxHeaderBytes,
+  // The database's own deadline answers first, with its precise reason; this one catches any other wait.
+  deadlineMs: config.requestDeadlineMs + 250,
   traffic,
   before: (request) => limits.check(request, request.tier),
   after: rateLimitHeaders,
