@@ -47,6 +47,11 @@ export interface LimiterStats {
   denied: number
   evicted: number
   fallbacks: number // checks answered from memory because Redis was unreachable
+  // With Redis: checks that waited for Redis and got no answer (each one a slow request), how often the breaker
+  // opened, and whether it is open now (every check answered from memory at once, Redis probed in the background).
+  redisFailures?: number
+  breakerOpened?: number
+  breaker?: 'open' | 'closed'
 }
 
 // The LISTEN connection that carries other instances' changes (coordinator/changes.ts).
