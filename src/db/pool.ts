@@ -62,7 +62,14 @@ export class Database {
   async run<T> (work: (sql: Sql) => Promise<T>, onAbandon?: () => void): Promise<T> {
     const deadline = Date.now() + (this.options.deadlineMs ?? 60_000)
     await this.acquire(deadline)
-    const running = work(this.sql).finally(() => this.release())
+    let started: Promise<T>
+    try {
+      started = work(this.sql)
+    } catch (error) {
+      this.release()
+      throw error
+    }
+    const running = started.finally(() => this.release())
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
