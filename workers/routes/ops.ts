@@ -37,8 +37,9 @@ function poolBusy (pool: PoolStats): boolean {
 // The coordinator's probe runs on its LISTEN connection, which never waits behind a request or a job: no answer
 // there within a second means the database does not answer. Without a coordinator the worker asks through its own
 // pool, where a slow answer may only mean a busy pool: then it says busy, not down.
+// `busy` here is only this worker's own pool; the caller adds what the other workers' pools say.
 async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
-  const busy = false // the caller adds what the instance's pools say
+  const busy = poolBusy(ctx.db.stats())
   const started = performance.now()
   const elapsed = (): number => Math.round(performance.now() - started)
   try {
@@ -49,16 +50,18 @@ async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
   } catch (error) {
     if (!(error instanceof CoordinatorUnavailable)) throw error
   }
+  // A coordinator that is away refuses at once; one that is frozen has already cost its timeout: the whole check
+  // stays near a second either way.
+  const left = Math.max(250, DB_CHECK_TIMEOUT_MS + 250 - elapsed())
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
       ctx.db.run((sql) => sql`SELECT 1`),
-      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)), DB_CHECK_TIMEOUT_MS) })
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${left} ms`)), left) })
     ])
     return { status: 'ok', message: 'Database connection successful', latency_ms: elapsed(), busy }
   } catch (error) {
-    const own = ctx.db.stats()
-    if (!isDatabaseUnreachable(error) && (poolBusy(own) || (error instanceof ApiError && error.code === 'database_busy'))) {
+    if (!isDatabaseUnreachable(error) && (poolBusy(ctx.db.stats()) || (error instanceof ApiError && error.code === 'database_busy'))) {
       return { status: 'ok', message: 'Database busy: every connection is in use', latency_ms: elapsed(), busy: true }
     }
     log.warn('database check failed', errorFields(error))
