@@ -43,10 +43,6 @@ export const errors = {
   databaseTimeout: () => new ApiError(503, 'database_timeout', 'the database did not answer in time, retry shortly',
     { detail: 'الخدمة غير متاحة مؤقتاً، يرجى المحاولة بعد قليل', code: 'database_timeout', message: 'the database did not answer in time, retry shortly' },
     { 'Retry-After': '2' }),
-  // REQUEST_DEADLINE_MS passed on something other than the database (the coordinator, the CPU pool).
-  deadlineExceeded: () => new ApiError(503, 'deadline_exceeded', 'the request took too long, retry shortly',
-    { detail: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', code: 'deadline_exceeded', message: 'the request took too long, retry shortly' },
-    { 'Retry-After': '1' }),
   shuttingDown: () => new ApiError(503, 'shutting_down', 'the server is restarting, retry shortly',
     { detail: 'the server is restarting, retry shortly', code: 'shutting_down' }, { 'Retry-After': '1', Connection: 'close' }),
   coordinatorUnavailable: () => new ApiError(503, 'coordinator_unavailable', 'the coordinator is restarting, retry shortly',

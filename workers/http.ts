@@ -83,9 +83,6 @@ export interface ServeOptions {
   maxBodyBytes: number
   maxUrlBytes: number
   maxHeaderBytes: number
-  // The longest a handler may take before the client gets 503 + Retry-After (REQUEST_DEADLINE_MS). The handler is
-  // not stopped (it may hold a transaction); whatever it answers later is dropped.
-  deadlineMs?: number
   traffic: Traffic
   // Checked when the request arrives, before anything is read: a draining worker refuses new work here, while the
   // requests that arrived earlier run to completion.
@@ -284,7 +281,7 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
         return early
       }
       if (body !== null) request.body = await body
-      return options.deadlineMs === undefined ? await handler(request) : await withinDeadline(handler(request), options.deadlineMs)
+      return await handler(request)
     }
 
     run().then((reply) => {
@@ -295,20 +292,6 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
       options.after?.(request, reply)
       finish(reply)
     })
-  }
-}
-
-async function withinDeadline (work: Promise<Reply> | Reply, deadlineMs: number): Promise<Reply> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(errors.deadlineExceeded()), deadlineMs)
-  })
-  const answer = Promise.resolve(work)
-  answer.catch(() => {}) // after the deadline nobody reads it
-  try {
-    return await Promise.race([answer, late])
-  } finally {
-    clearTimeout(timer)
   }
 }
 

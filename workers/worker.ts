@@ -97,8 +97,6 @@ const serveOptions: ServeOptions = {
   maxBodyBytes: config.maxBodyBytes,
   maxUrlBytes: config.maxUrlBytes,
   maxHeaderBytes: config.maxHeaderBytes,
-  // The database's own deadline answers first, with its precise reason; this one catches any other wait.
-  deadlineMs: config.requestDeadlineMs + 250,
   traffic,
   before: (request) => limits.check(request, request.tier),
   after: rateLimitHeaders,
