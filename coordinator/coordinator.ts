@@ -1,7 +1,7 @@
 import { configFromParent } from '../src/config.ts'
 import { log, setProcessName } from '../src/log.ts'
 import { processStats, rssOf } from '../src/process-stats.ts'
-import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
@@ -13,6 +13,7 @@ import { createLimiter } from './limiter.ts'
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
 setProcessName('coordinator')
+exitOnFatal(log.error)
 const config = configFromParent()
 const { socketPath, instance } = childEnv()
 const startedAt = Date.now()
@@ -33,6 +34,7 @@ function clusterStats (): ClusterStats {
     coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
     cache: cache.store.stats(),
     limiter: limiter.stats(),
+    changes: bus.stats(),
     primary: { pid: process.ppid, rss: rssOf(process.ppid) },
     workers
   }
@@ -63,7 +65,17 @@ function applyChange (change: Change): void {
   if (cache.apply(change)) server.broadcast('change', change)
 }
 
-const bus = startChangeBus(config.databaseDirectUrl ?? config.databaseUrl as string, jobsDb.sql, instance, `tabeby:${instance}:listen`, applyChange)
+const bus = startChangeBus({
+  url: config.databaseDirectUrl ?? config.databaseUrl as string,
+  notifySql: jobsDb.sql,
+  instance,
+  applicationName: `tabeby:${instance}:listen`,
+  onForeign: applyChange,
+  onResync: (gapMs) => {
+    cache.resync()
+    server.broadcast('resync', { gapMs })
+  }
+})
 
 const server = new IpcServer(socketPath, {
   ping: () => ({ pid: process.pid, at: Date.now() }),
@@ -88,7 +100,8 @@ const server = new IpcServer(socketPath, {
   },
   'cache.stats': () => cache.store.stats(),
   'cache.clear': () => ({ cleared: cache.clear() }),
-  'limit.hit': ({ key, limit }) => limiter.hit(key, limit)
+  'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
+  'db.probe': () => bus.probe()
 })
 
 server.onDisconnect = (peer) => {

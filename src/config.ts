@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
+import { MAX_LIMIT } from './rate-limit/windows.ts'
 
 // Every variable of contract.md §4, resolved once in the primary and handed to the children through the
 // environment, so a worker restarted at 3 a.m. runs with exactly the settings the instance started with.
@@ -15,13 +16,15 @@ export interface Config {
   dbPoolBudget: number
   dbQueueTimeoutMs: number
   dbStatementTimeoutMs: number
+  requestDeadlineMs: number
   doctorProfileSecret: string
   jwtSecret: string
   adminEmail: string | null
   adminPassword: string | null
-  rateLimitAuth: number
-  rateLimitBooking: number
-  rateLimitDefault: number
+  // Requests per client and minute; null: the tier is off (no limit, no rate-limit headers).
+  rateLimitAuth: number | null
+  rateLimitBooking: number | null
+  rateLimitDefault: number | null
   rateLimitIpFactor: number
   trustProxyHops: number
   cacheTtlSeconds: number
@@ -45,9 +48,6 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-// Per client and minute; the counters pack a count into 15 bits (src/rate-limit/windows.ts).
-const MAX_RATE_LIMIT = 32_767
-
 function text (env: Env, name: string): string | null {
   const value = env[name]
   return value === undefined || value.trim() === '' ? null : value.trim()
@@ -60,6 +60,16 @@ function integer (env: Env, name: string, fallback: number, min: number, max: nu
   const value = Number(raw)
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
   return value
+}
+
+// A rate-limit tier: requests per client and minute, or `off`. Any limit the counters hold exactly (up to
+// 16,777,215, src/rate-limit/windows.ts): an operator behind a gateway that limits, or load-testing from one
+// address, lifts or switches off a tier rather than being refused.
+function rateLimit (env: Env, name: string, fallback: number): number | null {
+  if (text(env, name)?.toLowerCase() === 'off') return null
+  const raw = text(env, name)
+  if (raw !== null && !/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number of requests per minute or "off", got "${raw}"`)
+  return integer(env, name, fallback, 1, MAX_LIMIT)
 }
 
 function decimal (env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -132,14 +142,15 @@ export function loadConfig (env: Env = process.env): Config {
     dbPoolBudget,
     dbQueueTimeoutMs: integer(env, 'DB_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 6000, 100, 600_000),
     doctorProfileSecret: doctorProfileSecret ?? 'dev-secret',
     // A random key per start outside production: tokens die with the process instead of being forgeable.
     jwtSecret: jwtSecret ?? randomBytes(32).toString('hex'),
     adminEmail,
     adminPassword,
-    rateLimitAuth: integer(env, 'RATE_LIMIT_AUTH', 10, 1, MAX_RATE_LIMIT),
-    rateLimitBooking: integer(env, 'RATE_LIMIT_BOOKING', 50, 1, MAX_RATE_LIMIT),
-    rateLimitDefault: integer(env, 'RATE_LIMIT_DEFAULT', 100, 1, MAX_RATE_LIMIT),
+    rateLimitAuth: rateLimit(env, 'RATE_LIMIT_AUTH', 10),
+    rateLimitBooking: rateLimit(env, 'RATE_LIMIT_BOOKING', 50),
+    rateLimitDefault: rateLimit(env, 'RATE_LIMIT_DEFAULT', 100),
     rateLimitIpFactor: decimal(env, 'RATE_LIMIT_IP_FACTOR', 1, 0.1, 100),
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 1, 86_400),

@@ -10,6 +10,7 @@ import { log, errorFields } from './log.ts'
 import { CHILD_ENV } from './children.ts'
 import { Supervisor } from './supervisor.ts'
 import { loadUws } from './uws.ts'
+import { claimInstance, InstanceInUse, type InstanceLock } from './instance-lock.ts'
 
 // The primary: configuration → database → migrations → coordinator and workers → supervise → drain.
 // It holds no request state and never serves HTTP (architecture.md §1).
@@ -32,6 +33,15 @@ try {
   loadUws()
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error))
+}
+
+// Before anything is started: a second server on a live DATA_DIR must leave the first one's database alone.
+let claim: InstanceLock
+try {
+  claim = claimInstance({ dataDir: config.databaseUrl === null ? config.dataDir : null })
+} catch (error) {
+  if (error instanceof InstanceInUse) fail(error.message)
+  throw error
 }
 
 let embedded: EmbeddedDatabase | null = null
@@ -103,6 +113,7 @@ async function shutdown (signal: string): Promise<void> {
   try {
     await supervisor.shutdown()
     await embedded?.stop()
+    claim.release()
   } catch (error) {
     log.error('shutdown error', errorFields(error))
     process.exit(1)

@@ -20,6 +20,7 @@ interface Slot {
   startedAt: number
   failures: number // consecutive short-lived runs, for the back-off
   ready: boolean
+  fatal: string | null // what the child said it died of, if it said
 }
 
 // A child that lived less than this was crashing, not serving: each such exit doubles the wait before the next
@@ -41,9 +42,9 @@ export class Supervisor {
   private announced = false
 
   constructor (private readonly options: SupervisorOptions) {
-    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false })
+    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
     for (let id = 1; id <= options.workers; id++) {
-      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false })
+      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
     }
   }
 
@@ -74,7 +75,12 @@ export class Supervisor {
     slot.child = child
     slot.startedAt = Date.now()
     slot.ready = false
+    slot.fatal = null
     child.on('message', (message: ChildMessage) => {
+      if (message.type === 'fatal') {
+        slot.fatal = message.error
+        return
+      }
       if (message.type !== 'ready') return
       slot.ready = true
       if (!this.announced && this.slots.every((s) => s.ready)) {
@@ -89,7 +95,9 @@ export class Supervisor {
       const lived = Date.now() - slot.startedAt
       slot.failures = lived >= HEALTHY_RUN_MS ? 0 : slot.failures + 1
       const delay = slot.failures === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS)
-      log.warn(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, livedMs: lived, restartInMs: delay, failures: slot.failures })
+      // Children leave on their own only when told to: any exit here is a crash, and a crash is never routine (every
+      // request and SSE stream it held was cut). It is logged as an error, with the cause when the child gave one.
+      log.error(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, cause: slot.fatal, livedMs: lived, restartInMs: delay, failures: slot.failures })
       setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
     })
   }

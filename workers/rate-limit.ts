@@ -39,8 +39,10 @@ export class RateLimits {
     setInterval(() => this.local.sweep(), 10_000).unref()
   }
 
-  private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number {
+  // null: the tier is off.
+  private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number | null {
     const base = tier === 'auth' ? this.config.rateLimitAuth : tier === 'booking' ? this.config.rateLimitBooking : this.config.rateLimitDefault
+    if (base === null) return null
     // Clinics sit behind carrier NAT: many patients may share one address, so address keys may get more room.
     // The counters hold at most MAX_LIMIT per window; a factor must not push a valid limit past it.
     return byAddress ? Math.min(MAX_LIMIT, Math.max(1, Math.round(base * this.config.rateLimitIpFactor))) : base
@@ -65,6 +67,7 @@ export class RateLimits {
     if (tier === 'exempt') return null
     const { key, byAddress } = this.keyOf(request, tier)
     const limit = this.limitOf(tier, byAddress)
+    if (limit === null) return null
     const counterKey = `${tier}|${key}`
     let result: LimitResult
     try {

@@ -1,7 +1,7 @@
 import { configFromParent } from '../src/config.ts'
 import { Database } from '../src/db/pool.ts'
 import { log, setProcessName } from '../src/log.ts'
-import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import { loadUws, type ListenSocket } from '../src/uws.ts'
 import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import { CoordinatorClient } from './coordinator-client.ts'
@@ -21,6 +21,7 @@ import type { Lane } from '../src/booking/days.ts'
 
 const env = childEnv()
 setProcessName(`worker-${env.workerId}`)
+exitOnFatal(log.error)
 const config = configFromParent()
 const { uws, engine } = loadUws()
 const startedAt = Date.now()
@@ -30,6 +31,7 @@ const db = new Database({
   max: env.dbShare,
   applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
   queueTimeoutMs: config.dbQueueTimeoutMs,
+  deadlineMs: config.requestDeadlineMs,
   statementTimeoutMs: config.dbStatementTimeoutMs
 })
 const coordinator = new CoordinatorClient({
@@ -43,6 +45,9 @@ const coordinator = new CoordinatorClient({
     if (name === 'change') {
       cache.forget(payload as Change)
       sse.onChange(payload as Change)
+    } else if (name === 'resync') {
+      cache.forgetAll()
+      sse.refreshAll()
     }
   }
 })

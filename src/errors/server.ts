@@ -21,6 +21,9 @@ export const errors = {
     { shown: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', withMessage: true, headers: retryAfter(1) }),
   databaseUnavailable: detail(503, 'database_unavailable', 'the database is unavailable, retry shortly',
     { shown: 'الخدمة غير متاحة مؤقتاً، يرجى المحاولة بعد قليل', withMessage: true, headers: retryAfter(5) }),
+  // REQUEST_DEADLINE_MS passed: the database did not answer in time (down, reconnecting, or too slow).
+  databaseTimeout: detail(503, 'database_timeout', 'the database did not answer in time, retry shortly',
+    { shown: 'الخدمة غير متاحة مؤقتاً، يرجى المحاولة بعد قليل', withMessage: true, headers: retryAfter(2) }),
   // The piscina queue is full: the worker's threads are busy with scrypt or reports.
   cpuBusy: detail(503, 'server_busy', 'the server is busy, retry shortly',
     { shown: 'الخادم مشغول حالياً، يرجى المحاولة بعد قليل', withMessage: true, headers: retryAfter(1) }),
