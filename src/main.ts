@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONFIG_ENV, ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, childVariables, loadConfig, type Config } from './config.ts'
 import { startEmbedded, type EmbeddedDatabase } from './db/embedded.ts'
 import { migrate } from './db/migrate.ts'
 import { bootstrapAdmin } from './auth/admins.ts'
@@ -23,7 +23,8 @@ let config: Config
 try {
   config = loadConfig()
 } catch (error) {
-  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`)
+  // Every bad variable at once, one line each, so a deploy is not retried once per mistake.
+  if (error instanceof ConfigError) fail([error.message, ...error.others].map((line) => `configuration error: ${line}`).join('\ntabeby: '))
   throw error
 }
 
@@ -80,7 +81,7 @@ const supervisor = new Supervisor({
   shutdownTimeoutMs: config.shutdownTimeoutMs,
   env: {
     ...process.env,
-    [CONFIG_ENV]: JSON.stringify(resolved),
+    ...childVariables(resolved),
     [CHILD_ENV.socketPath]: join(tmpdir(), `tabeby-${instance}.sock`),
     [CHILD_ENV.dbShare]: String(shares.perWorker),
     [CHILD_ENV.instance]: instance
