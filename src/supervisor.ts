@@ -1,14 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { log } from './log.ts'
 import { CHILD_ENV, type ChildMessage, type ParentMessage } from './children.ts'
+import { sibling } from './paths.ts'
 
 // Starts the coordinator and the workers, restarts whichever dies, and drains them on shutdown.
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+// In the primary's own form: compiled children under a compiled primary (plain `node`, no loader), TypeScript
+// under tsx in development, which passes its loader down through execArgv.
 const entry = {
-  coordinator: `${root}coordinator/coordinator.ts`,
-  worker: `${root}workers/worker.ts`
+  coordinator: sibling(import.meta.url, '../coordinator/coordinator.ts'),
+  worker: sibling(import.meta.url, '../workers/worker.ts')
 }
 
 type Role = keyof typeof entry
