@@ -90,7 +90,7 @@ export class Supervisor {
       const lived = Date.now() - slot.startedAt
       slot.failures = lived >= HEALTHY_RUN_MS ? 0 : slot.failures + 1
       const delay = slot.failures === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS)
-      log.warn(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, livedMs: lived, restartInMs: delay, failures: slot.failures })
+      log.warn(`${slot.role} exited, restarting`, { id: slot.id, childPid: child.pid, code, signal, livedMs: lived, restartInMs: delay, failures: slot.failures })
       setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
     })
   }
@@ -100,7 +100,7 @@ export class Supervisor {
     if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, pid: child.pid })
+        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, childPid: child.pid })
         child.kill('SIGKILL')
       }, timeoutMs)
       child.once('exit', () => { clearTimeout(timer); resolve() })
