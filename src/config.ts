@@ -98,9 +98,11 @@ export const variables = z.object({
 
 type Variables = z.output<typeof variables>
 
-// Pretty lines are for a person at a terminal; a host, a pipe or a file gets one JSON object per line.
+// Pretty lines are for a person at a terminal; a host, a pipe or a file gets one JSON object per line, and
+// production always does (asking for pretty there is a configuration error, below).
 export function logFormat (environment: Variables['ENVIRONMENT'], requested: Variables['LOG_FORMAT'], terminal = process.stdout.isTTY === true): 'json' | 'pretty' {
-  return requested ?? (environment !== 'production' && terminal ? 'pretty' : 'json')
+  if (environment === 'production') return 'json'
+  return requested ?? (terminal ? 'pretty' : 'json')
 }
 
 // Rules between variables: checked only once every variable parsed on its own (a transform runs after its input

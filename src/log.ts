@@ -54,9 +54,13 @@ function destination (): DestinationStream {
     destination: stdout,
     timestampKey: 't',
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'proc,pid,stack',
-    messageFormat: (line, messageKey) => `${String(line.proc)}[${String(line.pid)}] ${String(line[messageKey])}${typeof line.stack === 'string' ? `\n${line.stack}` : ''}`,
-    singleLine: true
+    ignore: 'pid',
+    hideObject: true,
+    messageFormat: (line) => {
+      const { level: _level, t: _t, proc, pid, msg, stack, ...fields } = line
+      const rest = Object.keys(fields).length === 0 ? '' : ` ${JSON.stringify(fields)}`
+      return `${String(proc)}[${String(pid)}] ${String(msg)}${rest}${typeof stack === 'string' ? `\n${stack}` : ''}`
+    }
   })
 }
 
