@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis'
 import type { LimitResult, LimiterStats } from '../src/ipc/messages.ts'
 import { RateLimiter } from '../src/rate-limit/windows.ts'
+import { WINDOW_MS } from '../src/rate-limit/policy.ts'
 import { log, errorFields } from '../src/log.ts'
 
 // The instance's rate-limit counters (architecture.md §6). In memory they are exact across the instance's workers;
 // with REDIS_URL they live in Redis, so the limits hold across instances too. Either way a check is one atomic
 // step: the coordinator's single thread for memory, one Lua script for Redis.
 
-export const WINDOW_MS = 60_000
 const MAX_KEYS = 1_000_000
 
 // INCR the window's counter, start its expiry on the first hit, and refuse to count past the limit (a denied

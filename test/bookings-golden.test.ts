@@ -2,7 +2,8 @@ import t from 'tap'
 import { request, startDatabase, startServer, waitFor } from './helpers/server.ts'
 import {
   bad, bookingApi, compact, day, framesOf, openStream, shapeOf, sortedShape,
-  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute } from './helpers/booking-api.ts'
+  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
+} from './helpers/booking-api.ts'
 
 // The golden (paid) queue's wire contract (legacy-api.md §2.14, §3.10; contract.md §2): what the patient and
 // secretary apps send and read back on the premium lane.

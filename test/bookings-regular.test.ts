@@ -4,7 +4,8 @@ import { addDays, weekdayOf } from '../src/domain/calendar.ts'
 import { request, startDatabase, startServer, waitFor } from './helpers/server.ts'
 import {
   arabicWeekday, bad, bookingApi, compact, day, framesOf, openStream, shapeOf, sortedShape, today,
-  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute } from './helpers/booking-api.ts'
+  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
+} from './helpers/booking-api.ts'
 
 // The regular queue's wire contract (legacy-api.md §2.13, §3.1-§3.8; contract.md §2): what the patient and
 // secretary apps send and what they read back, field by field, Arabic string by Arabic string.
@@ -802,7 +803,6 @@ t.test('the app secret guards every booking route', async (t) => {
   }
   t.notOk(day(30) in (await daysOf(7)).days, 'no booking went through')
 })
-
 
 t.test('Idempotency-Key on patient_booking', async (t) => {
   await createDays(190, { [day(10)]: { capacity_total: 5 } })

@@ -6,7 +6,7 @@ import { loadUws, type ListenSocket } from '../src/uws.ts'
 import type { Change, WorkerStats } from '../src/ipc/messages.ts'
 import { CoordinatorClient } from './coordinator-client.ts'
 import { errors } from '../src/errors.ts'
-import { json, route, serve, type ServeOptions, type Traffic } from './http.ts'
+import { errorReply, route, serve, type ServeOptions, type Traffic } from './http.ts'
 import type { WorkerContext } from './context.ts'
 import { allRoutes } from './routes/index.ts'
 import { CpuPool } from './cpu/pool.ts'
@@ -97,8 +97,7 @@ const serveOptions: ServeOptions = {
   after: rateLimitHeaders,
   refuse: () => {
     if (!draining) return null
-    const error = errors.shuttingDown()
-    return json(error.status, error.body, error.headers)
+    return errorReply(errors.shuttingDown())
   }
 }
 

@@ -1,8 +1,9 @@
 import type { LimitResult } from '../ipc/messages.ts'
-// Fixed windows in memory: the coordinator's counters, and each worker's own while the coordinator is away.
-// Rate-limit counters for the whole instance. They live only in the coordinator, which is single-threaded, so a
-// check-and-increment is atomic and the limits are exact across workers: the legacy server kept one limiter per
-// process, and N processes let a client through N times the limit.
+// Fixed windows in memory. The coordinator keeps the instance's counters here (unless REDIS_URL puts them in Redis,
+// coordinator/limiter.ts). It is single-threaded, so a check-and-increment is atomic and the limits are exact across
+// workers: the legacy server kept one limiter per process, and N processes let a client through N times the limit.
+// A worker keeps windows of its own only while the coordinator is away, counting against its share of each limit
+// (localShare).
 //
 // Fixed windows, each aligned to the key's own first request rather than to the clock (:00 of every minute).
 // Clock-aligned windows reset every client at the same instant, so every client that was held back comes back in

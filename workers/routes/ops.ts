@@ -2,6 +2,8 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
+import { errors } from '../../src/errors.ts'
+import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { packageRoot } from '../../src/paths.ts'
 import { json, type Reply } from '../http.ts'
@@ -32,7 +34,7 @@ async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
-      ctx.db.run((sql) => sql`SELECT 1`),
+      ctx.db.run(ping),
       new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)), DB_CHECK_TIMEOUT_MS) })
     ])
     return { status: 'ok', message: 'Database connection successful', latency_ms: Math.round(performance.now() - started) }
@@ -134,15 +136,7 @@ async function healthz (ctx: WorkerContext): Promise<Reply> {
   let counts: Record<string, number> | null = null
   if (result.healthy) {
     try {
-      const [row] = await ctx.db.run((sql) => sql<Array<Record<string, string>>>`
-        SELECT (SELECT count(*) FROM accounts) AS users,
-               (SELECT count(*) FROM patient_profiles) AS patient_profiles,
-               (SELECT count(*) FROM secretaries) AS secretaries,
-               (SELECT count(*) FROM booking_days WHERE lane = 'regular') AS booking_days,
-               (SELECT count(*) FROM booking_days WHERE lane = 'golden') AS golden_booking_days,
-               (SELECT count(*) FROM day_archives WHERE lane = 'regular') AS booking_archives,
-               (SELECT count(*) FROM day_archives WHERE lane = 'golden') AS golden_booking_archives`)
-      counts = Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)]))
+      counts = await ctx.db.run(tableCounts)
     } catch (error) {
       log.warn('healthz counts failed', errorFields(error))
     }
@@ -159,11 +153,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   let connections: Record<string, number> | null = null
   if (database.status === 'ok') {
     try {
-      // Counted by the server, not by us: what pg_stat_activity sees is what the budget is about.
-      const rows = await ctx.db.run((sql) => sql<Array<{ name: string, count: string }>>`
-        SELECT application_name AS name, count(*) AS count FROM pg_stat_activity
-        WHERE application_name LIKE ${`tabeby:${ctx.env.instance}:%`} GROUP BY application_name`)
-      connections = Object.fromEntries(rows.map((row) => [row.name.split(':')[2] ?? row.name, Number(row.count)]))
+      connections = await ctx.db.run((sql) => connectionsByProcess(sql, ctx.env.instance))
     } catch (error) {
       log.warn('connection count failed', errorFields(error))
     }
@@ -212,7 +202,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
 // seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
 async function cacheStats (ctx: WorkerContext): Promise<Reply> {
   const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
-  if (stats === null) return json(503, { detail: 'coordinator unavailable: the shared cache is bypassed', code: 'cache_unavailable' }, { 'Retry-After': '1' })
+  if (stats === null) throw errors.cacheUnavailable()
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
     timestamp: new Date().toISOString()
