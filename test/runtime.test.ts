@@ -12,6 +12,10 @@ import { alive, getJson, request, root, startServer, stats, tempDir, waitFor, ty
 // or a person stops it: SIGTERM to that process, a signal to its whole process group, `npm start` signalled or
 // killed. Each stop must drain: exit 0, every booking answered 200 in the database, no process left.
 
+// Seven real servers, each with its own embedded PostgreSQL, started and stopped the slow way (and `npm start`
+// compiles first): on a loaded machine that is more than the suite's 240 s per file.
+t.setTimeout(480_000)
+
 // The build under test is the one in the tree: compile what changed (a no-op when `npm ci` just built it).
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
 
