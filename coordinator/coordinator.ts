@@ -119,7 +119,9 @@ await server.listen()
 log.info('coordinator listening', { socketPath, workers: config.webConcurrency })
 tellParent({ type: 'ready' })
 
-process.on('SIGINT', () => {}) // the primary decides when the coordinator stops
+// The primary decides when the coordinator stops: after the workers, which may still need it while they drain. A
+// signal to the whole process group (SIGTERM from a host, Ctrl-C, a closed terminal) is the primary's to handle.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
 onParentMessage((message) => {
   if (message.type === 'shutdown') {
     stopNightly()

@@ -1,14 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { log } from './log.ts'
 import { CHILD_ENV, type ChildMessage, type ParentMessage } from './children.ts'
+import { sibling } from './paths.ts'
 
 // Starts the coordinator and the workers, restarts whichever dies, and drains them on shutdown.
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+// In the primary's own form: compiled children under a compiled primary (plain `node`, no loader), TypeScript
+// under tsx in development, which passes its loader down through execArgv.
 const entry = {
-  coordinator: `${root}coordinator/coordinator.ts`,
-  worker: `${root}workers/worker.ts`
+  coordinator: sibling(import.meta.url, '../coordinator/coordinator.ts'),
+  worker: sibling(import.meta.url, '../workers/worker.ts')
 }
 
 type Role = keyof typeof entry
@@ -97,7 +98,7 @@ export class Supervisor {
       const delay = slot.failures === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS)
       // Children leave on their own only when told to: any exit here is a crash, and a crash is never routine (every
       // request and SSE stream it held was cut). It is logged as an error, with the cause when the child gave one.
-      log.error(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, cause: slot.fatal, livedMs: lived, restartInMs: delay, failures: slot.failures })
+      log.error(`${slot.role} exited, restarting`, { id: slot.id, childPid: child.pid, code, signal, cause: slot.fatal, livedMs: lived, restartInMs: delay, failures: slot.failures })
       setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
     })
   }
@@ -107,7 +108,7 @@ export class Supervisor {
     if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, pid: child.pid })
+        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, childPid: child.pid })
         child.kill('SIGKILL')
       }, timeoutMs)
       child.once('exit', () => { clearTimeout(timer); resolve() })

@@ -155,6 +155,9 @@ async function drain (): Promise<void> {
 onParentMessage((message) => {
   if (message.type === 'shutdown') void drain()
 })
+// A SIGTERM to the whole process group (a host stopping the service) reaches the workers with the primary's: they
+// start the drain the primary is about to ask for. Ctrl-C and a closed terminal (SIGINT, SIGHUP) also reach the
+// whole group; the primary decides when workers stop, so they ignore those.
 process.on('SIGTERM', () => { void drain() })
-// Ctrl-C reaches the whole process group; the primary decides when workers stop, so they ignore it.
 process.on('SIGINT', () => {})
+process.on('SIGHUP', () => {})

@@ -1,15 +1,17 @@
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
 import { ApiError, errors, isDatabaseUnreachable } from '../../src/errors.ts'
 import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { CoordinatorUnavailable } from '../coordinator-client.ts'
+import { packageRoot } from '../../src/paths.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 
-export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
 // The legacy banner, verbatim: some app builds show it on their "server status" screen.
 const banner = {
