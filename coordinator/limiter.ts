@@ -1,14 +1,17 @@
 import { Redis } from 'ioredis'
 import type { LimitResult, LimiterStats } from '../src/ipc/messages.ts'
 import { RateLimiter } from '../src/rate-limit/windows.ts'
+import { WINDOW_MS } from '../src/rate-limit/policy.ts'
 import { log, errorFields } from '../src/log.ts'
 
 // The instance's rate-limit counters (architecture.md §6). In memory they are exact across the instance's workers;
 // with REDIS_URL they live in Redis, so the limits hold across instances too. Either way a check is one atomic
 // step: the coordinator's single thread for memory, one Lua script for Redis.
 
-export const WINDOW_MS = 60_000
 const MAX_KEYS = 1_000_000
+const REDIS_TIMEOUT_MS = 200
+// How often an open breaker asks Redis whether it is back.
+const PROBE_MS = 1000
 
 // INCR the window's counter, start its expiry on the first hit, and refuse to count past the limit (a denied
 // request does not consume, as in memory). Returns [count after this request or -1 when denied, ms left].
@@ -42,13 +45,37 @@ export function createLimiter (redisUrl: string | null): LimiterService {
     }
   }
 
-  // Fail fast: a check waits at most a few ms for Redis, then the memory counters answer (limits per instance
-  // rather than none), and Redis is retried on the next check.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 200, lazyConnect: false })
-  redis.on('error', (error: unknown) => log.warn('redis error', errorFields(error)))
-  const counters = { checks: 0, allowed: 0, denied: 0 }
+  // Fail fast, then stop asking: a check waits at most the command timeout for Redis, and once one has failed the
+  // breaker opens and every check is answered from memory at once (limits per instance rather than none), while a
+  // probe asks Redis in the background until it answers. Without the breaker a frozen Redis (it accepts the
+  // connection and never replies) cost every request the full timeout; a dead one, a reconnect attempt each.
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: REDIS_TIMEOUT_MS, lazyConnect: false })
+  let open = false
+  redis.on('error', (error: unknown) => { if (!open) log.warn('redis error', errorFields(error)) })
+  const counters = { checks: 0, allowed: 0, denied: 0, redisFailures: 0, breakerOpened: 0 }
+  let probe: NodeJS.Timeout | undefined
+  const trip = (error: unknown): void => {
+    counters.redisFailures++
+    if (open) return
+    open = true
+    counters.breakerOpened++
+    log.warn('redis unavailable: rate limits are counted per instance until it answers again', errorFields(error))
+    probe = setTimeout(probeRedis, PROBE_MS)
+  }
+  const probeRedis = (): void => {
+    redis.ping().then(() => {
+      open = false
+      log.info('redis answers again: rate limits are shared across instances again')
+    }, () => {
+      probe = setTimeout(probeRedis, PROBE_MS)
+    })
+  }
   return {
     hit: async (key, limit) => {
+      if (open) {
+        fallbacks++
+        return memory.hit(key, limit)
+      }
       try {
         const [count, ttl] = await redis.eval(HIT_SCRIPT, 1, `rl:${key}`, limit, WINDOW_MS) as [number, number]
         counters.checks++
@@ -59,13 +86,17 @@ export function createLimiter (redisUrl: string | null): LimiterService {
         }
         counters.allowed++
         return { allowed: true, limit, remaining: Math.max(0, limit - count), resetMs }
-      } catch {
+      } catch (error) {
+        trip(error)
         fallbacks++
         return memory.hit(key, limit)
       }
     },
     sweep: () => { memory.sweep() },
-    stats: () => ({ ...stats('redis'), ...counters, keys: memory.stats().keys }),
-    close: async () => { redis.disconnect() }
+    stats: () => ({ ...stats('redis'), ...counters, breaker: open ? 'open' : 'closed', keys: memory.stats().keys }),
+    close: async () => {
+      clearTimeout(probe)
+      redis.disconnect()
+    }
   }
 }

@@ -92,6 +92,17 @@ export class SharedCache {
     return true
   }
 
+  // Changes may have been missed (the LISTEN connection dropped): nothing cached can be trusted. Flights in the
+  // air were loaded from a state that may predate a missed change; their waiters load again.
+  resync (): void {
+    this.store.clear()
+    for (const [key, flight] of this.flights) {
+      clearTimeout(flight.timer)
+      this.flights.delete(key)
+      for (const waiter of flight.waiters) waiter.resolve({ state: 'miss' })
+    }
+  }
+
   clear (): number {
     const size = this.store.stats().size
     this.store.clear()

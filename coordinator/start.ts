@@ -42,6 +42,7 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
       coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
       cache: cache.store.stats(),
       limiter: limiter.stats(),
+      changes: bus.stats(),
       primary: { pid: process.ppid, rss: rssOf(process.ppid) },
       workers
     }
@@ -72,7 +73,17 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     if (cache.apply(change)) server.broadcast('change', change)
   }
 
-  const bus = startChangeBus(config.databaseDirectUrl ?? config.databaseUrl as string, jobsDb.sql, instance, `tabeby:${instance}:listen`, applyChange)
+  const bus = startChangeBus({
+    url: config.databaseDirectUrl ?? config.databaseUrl as string,
+    notifySql: jobsDb.sql,
+    instance,
+    applicationName: `tabeby:${instance}:listen`,
+    onForeign: applyChange,
+    onResync: (gapMs) => {
+      cache.resync()
+      server.broadcast('resync', { gapMs })
+    }
+  })
 
   const server = new IpcServer(socketPath, {
     ping: () => ({ pid: process.pid, at: Date.now() }),
@@ -97,7 +108,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     },
     'cache.stats': () => cache.store.stats(),
     'cache.clear': () => ({ cleared: cache.clear() }),
-    'limit.hit': ({ key, limit }) => limiter.hit(key, limit)
+    'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
+    'db.probe': () => bus.probe()
   })
 
   server.onDisconnect = (peer) => {

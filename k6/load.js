@@ -20,10 +20,10 @@ export const options = {
     }
   },
   thresholds: {
-    'http_req_failed': ['rate<0.01'],
+    http_req_failed: ['rate<0.01'],
     'http_req_duration{name:booking_days}': ['p(99)<250'],
     'http_req_duration{name:patient_booking}': ['p(99)<1000'],
-    'checks': ['rate>0.99']
+    checks: ['rate>0.99']
   }
 }
 

@@ -13,7 +13,7 @@ export const options = {
     bookings: { executor: 'constant-arrival-rate', exec: 'bookings', rate: Number(__ENV.BOOK_RATE || 5), timeUnit: '1s', duration: DURATION, preAllocatedVUs: 5, maxVUs: 20 }
   },
   thresholds: {
-    'http_req_failed': ['rate<0.001'],
+    http_req_failed: ['rate<0.001'],
     'http_req_duration{name:booking_days}': ['p(99)<100'],
     'http_req_duration{name:patient_booking}': ['p(99)<300']
   }

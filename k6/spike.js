@@ -34,7 +34,7 @@ export const options = {
   },
   thresholds: {
     // 503 (pool saturated, with Retry-After) is an accepted answer under a spike; anything else is a failure.
-    'checks': ['rate>0.99']
+    checks: ['rate>0.99']
   }
 }
 

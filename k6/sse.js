@@ -24,8 +24,8 @@ export const options = {
     booker: { executor: 'constant-arrival-rate', exec: 'booker', rate: 1, timeUnit: '3s', duration: DURATION, preAllocatedVUs: 2, startTime: '10s' }
   },
   thresholds: {
-    'sse_update_delivery_ms': ['p(99)<250'],
-    'checks': ['rate>0.99']
+    sse_update_delivery_ms: ['p(99)<250'],
+    checks: ['rate>0.99']
   }
 }
 

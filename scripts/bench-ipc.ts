@@ -9,7 +9,7 @@ import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CONFIG_ENV, loadConfig } from '../src/config.ts'
+import { childVariables, loadConfig } from '../src/config.ts'
 import { CHILD_ENV } from '../src/children.ts'
 import { CoordinatorClient } from '../workers/coordinator-client.ts'
 import type { OpName, Ops } from '../src/ipc/messages.ts'
@@ -24,13 +24,13 @@ const rate = flag('rate', 10_000)
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const socketPath = join(tmpdir(), `tabeby-bench-${randomBytes(4).toString('hex')}.sock`)
-const config = { ...loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1/none' }), webConcurrency: 1 }
+const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1/none', WEB_CONCURRENCY: '1' })
 const coordinator = fork(join(root, 'coordinator/coordinator.ts'), [], {
   execArgv: ['--import', 'tsx'],
   env: {
     ...process.env,
+    ...childVariables(config),
     LOG_LEVEL: 'error', // no database here: the coordinator's LISTEN retries are expected noise
-    [CONFIG_ENV]: JSON.stringify(config),
     [CHILD_ENV.socketPath]: socketPath,
     [CHILD_ENV.dbShare]: '1',
     [CHILD_ENV.instance]: 'bench',

@@ -1,6 +1,8 @@
 // Creates an admin account, for operators: the dashboard can only create admins once someone can log in.
 //
-//   DATABASE_URL=postgres://… ADMIN_PASSWORD=… node --import tsx scripts/create-admin.ts --email a@b.c --name "Ali" [--superuser]
+//   DATABASE_URL=postgres://… ADMIN_PASSWORD=… node dist/scripts/create-admin.js --email a@b.c --name "Ali" [--superuser]
+//
+// (compiled with the server by `npm run build`; from a checkout, `node --import tsx scripts/create-admin.ts` too).
 //
 // The e-mail and name may also come from ADMIN_EMAIL / ADMIN_NAME. The password is read from ADMIN_PASSWORD, or
 // from standard input when that is not a terminal (`… < password.txt`), never from the command line, where every

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one k6 scenario (k6/load.js, soak.js, spike.js, sse.js) against a Tabeby server that this script starts and
-# stops itself: `npm start` with a temporary DATA_DIR (embedded PostgreSQL), a free PORT, HOST=127.0.0.1, 2 workers,
+# stops itself: the compiled build as the Procfile starts it, with a temporary DATA_DIR (embedded PostgreSQL), a free PORT, HOST=127.0.0.1, 2 workers,
 # rate limits raised for a load test. Traffic goes to 127.0.0.1 only, and the run is bounded in time.
 #
 #   scripts/k6.sh load|soak|spike|sse [duration]      e.g. scripts/k6.sh load 30s
@@ -59,9 +59,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+npm run build --silent
 HOST=127.0.0.1 PORT="$port" DATA_DIR="$data_dir/data" WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}" \
   RATE_LIMIT_AUTH=30000 RATE_LIMIT_BOOKING=30000 RATE_LIMIT_DEFAULT=30000 TRUST_PROXY_HOPS=1 \
-  node --import tsx src/main.ts >"$log" 2>&1 &
+  node dist/src/main.js >"$log" 2>&1 &
 server_pid=$!
 
 for _ in $(seq 1 900); do

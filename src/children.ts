@@ -10,7 +10,8 @@ export const CHILD_ENV = {
 } as const
 
 export type ParentMessage = { type: 'shutdown' }
-export type ChildMessage = { type: 'ready' }
+// `fatal`: the child is about to exit on an error nobody handled; the supervisor names it when it logs the crash.
+export type ChildMessage = { type: 'ready' } | { type: 'fatal', error: string, stack: string | null }
 
 export interface ChildEnv {
   workerId: number
@@ -35,6 +36,22 @@ export function childEnv (): ChildEnv {
 
 export function tellParent (message: ChildMessage): void {
   process.send?.(message)
+}
+
+// A child that meets an error nobody handled still exits (its state is unknown: swallowing the error would keep a
+// half-broken process serving), but first it says what the error was, in the log and to the supervisor.
+export function exitOnFatal (log: (msg: string, fields: Record<string, unknown>) => void): void {
+  const die = (error: unknown): void => {
+    const message = error instanceof Error ? error.message : String(error)
+    const stack = error instanceof Error ? error.stack ?? null : null
+    log('fatal: unhandled error, exiting', { error: message, stack })
+    const exit = (): never => process.exit(1)
+    setTimeout(exit, 200).unref()
+    if (process.connected) process.send?.({ type: 'fatal', error: message, stack } satisfies ChildMessage, undefined, undefined, exit)
+    else exit()
+  }
+  process.on('uncaughtException', die)
+  process.on('unhandledRejection', die)
 }
 
 export function onParentMessage (handler: (message: ParentMessage) => void): void {

@@ -1,43 +1,17 @@
 import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
+import { z } from 'zod'
+import { CHILD_ENV } from './children.ts'
+import { MAX_LIMIT } from './rate-limit/windows.ts'
 
-// Every variable of contract.md §4, resolved once in the primary and handed to the children through the
-// environment, so a worker restarted at 3 a.m. runs with exactly the settings the instance started with.
-export interface Config {
-  environment: 'development' | 'production' | 'test'
-  port: number
-  host: string
-  webConcurrency: number
-  databaseUrl: string | null
-  databaseDirectUrl: string | null
-  dataDir: string
-  dbPoolBudget: number
-  dbQueueTimeoutMs: number
-  dbStatementTimeoutMs: number
-  doctorProfileSecret: string
-  jwtSecret: string
-  adminEmail: string | null
-  adminPassword: string | null
-  rateLimitAuth: number
-  rateLimitBooking: number
-  rateLimitDefault: number
-  rateLimitIpFactor: number
-  trustProxyHops: number
-  cacheTtlSeconds: number
-  cacheMaxEntries: number
-  cacheMaxBytes: number
-  authMode: 'legacy' | 'strict'
-  secretaryOverbook: 'allow' | 'deny'
-  redisUrl: string | null
-  maxBodyBytes: number
-  maxUrlBytes: number
-  maxHeaderBytes: number
-  shutdownTimeoutMs: number
-}
+// Every variable of contract.md §4, as one zod schema over the environment. The primary parses its environment
+// with it; each child parses the same environment again with it, after the primary has pinned the few values it
+// resolved (childVariables below), so a worker restarted at 3 a.m. runs with exactly the settings the instance
+// started with, and nothing a child reads is a cast.
 
 export class ConfigError extends Error {
-  constructor (readonly variable: string, detail: string) {
+  constructor (readonly variable: string, detail: string, readonly others: string[] = []) {
     super(`${variable}: ${detail}`)
     this.name = 'ConfigError'
   }
@@ -45,122 +19,193 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-// Per client and minute; the counters pack a count into 15 bits (src/rate-limit/windows.ts).
-const MAX_RATE_LIMIT = 32_767
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
 
-function text (env: Env, name: string): string | null {
-  const value = env[name]
-  return value === undefined || value.trim() === '' ? null : value.trim()
+// An unset or blank variable is absent: the field's default applies.
+const blank = (value: unknown): unknown => typeof value === 'string' ? (value.trim() === '' ? undefined : value.trim()) : value
+
+const between = (min: number, max: number) => ({ error: (issue: { input: unknown }) => `must be between ${min} and ${max}, got ${String(issue.input)}` })
+
+function wholeNumber (fallback: number, min: number, max: number) {
+  return z.preprocess(blank, z.string()
+    .regex(/^\d+$/, { error: (issue) => `must be a whole number, got "${String(issue.input)}"` })
+    .transform(Number)
+    .pipe(z.number().min(min, between(min, max)).max(max, between(min, max)))
+    .default(fallback))
 }
 
-function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name)
-  if (raw === null) return fallback
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
-  const value = Number(raw)
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
-  return value
+function decimal (fallback: number, min: number, max: number) {
+  return z.preprocess(blank, z.string()
+    .regex(/^\d+(\.\d+)?$/, { error: (issue) => `must be a number, got "${String(issue.input)}"` })
+    .transform(Number)
+    .pipe(z.number().min(min, between(min, max)).max(max, between(min, max)))
+    .default(fallback))
 }
 
-function decimal (env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name)
-  if (raw === null) return fallback
-  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number, got "${raw}"`)
-  const value = Number(raw)
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
-  return value
+// A rate-limit tier: requests per client and minute, or `off` (null: no limit, no rate-limit headers). Any limit the
+// counters hold exactly (up to 16,777,215, src/rate-limit/windows.ts): an operator behind a gateway that limits, or
+// load-testing from one address, lifts or switches off a tier rather than being refused.
+function rateLimit (fallback: number) {
+  const off = (value: unknown): unknown => { const v = blank(value); return typeof v === 'string' && v.toLowerCase() === 'off' ? null : v }
+  return z.preprocess(off, z.string()
+    .regex(/^\d+$/, { error: (issue) => `must be a whole number of requests per minute or "off", got "${String(issue.input)}"` })
+    .transform(Number)
+    .pipe(z.number().min(1, between(1, MAX_LIMIT)).max(MAX_LIMIT, between(1, MAX_LIMIT)))
+    .nullable()
+    .default(fallback))
 }
 
-function choice<T extends string> (env: Env, name: string, options: readonly T[], fallback: T): T {
-  const raw = text(env, name)
-  if (raw === null) return fallback
-  const value = raw.toLowerCase()
-  const found = options.find((option) => option === value)
-  if (found === undefined) throw new ConfigError(name, `must be one of ${options.join(', ')}, got "${raw}"`)
-  return found
+function choice<const T extends readonly [string, ...string[]]> (options: T) {
+  const lower = (value: unknown): unknown => { const v = blank(value); return typeof v === 'string' ? v.toLowerCase() : v }
+  return z.preprocess(lower, z.enum(options, { error: (issue) => `must be one of ${options.join(', ')}, got "${String(issue.input)}"` }))
 }
 
-function postgresUrl (env: Env, name: string): string | null {
-  const raw = text(env, name)
-  if (raw === null) return null
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new ConfigError(name, 'is not a valid URL')
+const text = z.preprocess(blank, z.string().nullable().default(null))
+
+const postgresUrl = z.preprocess(blank, z.url({ error: 'is not a valid URL', abort: true })
+  .refine((url) => ['postgres:', 'postgresql:'].includes(new URL(url).protocol), {
+    error: (issue) => `must be a postgres:// or postgresql:// URL, got ${new URL(String(issue.input)).protocol}//…`
+  })
+  .nullable()
+  .default(null))
+
+// Keyed by the variable's name, so an issue's path is the variable an operator has to fix.
+export const variables = z.object({
+  ENVIRONMENT: choice(['development', 'production', 'test']).default('development'),
+  PORT: wholeNumber(8000, 0, 65535),
+  HOST: text,
+  WEB_CONCURRENCY: wholeNumber(availableParallelism(), 1, 64),
+  DATABASE_URL: postgresUrl,
+  DATABASE_DIRECT_URL: postgresUrl,
+  DATA_DIR: text,
+  DB_POOL_BUDGET: wholeNumber(40, 3, 10_000),
+  DB_QUEUE_TIMEOUT_MS: wholeNumber(2000, 1, 60_000),
+  DB_STATEMENT_TIMEOUT_MS: wholeNumber(5000, 100, 600_000),
+  REQUEST_DEADLINE_MS: wholeNumber(6000, 100, 600_000),
+  DOCTOR_PROFILE_SECRET: text,
+  JWT_SECRET: text,
+  SECRET_KEY: text,
+  ADMIN_EMAIL: text,
+  ADMIN_PASSWORD: text,
+  RATE_LIMIT_AUTH: rateLimit(10),
+  RATE_LIMIT_BOOKING: rateLimit(50),
+  RATE_LIMIT_DEFAULT: rateLimit(100),
+  RATE_LIMIT_IP_FACTOR: decimal(1, 0.1, 100),
+  TRUST_PROXY_HOPS: wholeNumber(0, 0, 10),
+  CACHE_TTL_SECONDS: wholeNumber(30, 1, 86_400),
+  CACHE_MAX_ENTRIES: wholeNumber(10_000, 1, 10_000_000),
+  CACHE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
+  AUTH_MODE: choice(['legacy', 'strict']).default('legacy'),
+  SECRETARY_OVERBOOK: choice(['allow', 'deny']).default('allow'),
+  REDIS_URL: text,
+  MAX_BODY_BYTES: wholeNumber(64 * 1024, 1024, 16 * 1024 * 1024),
+  MAX_URL_BYTES: wholeNumber(8 * 1024, 256, 1024 * 1024),
+  MAX_HEADER_BYTES: wholeNumber(8 * 1024, 1024, 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: wholeNumber(8000, 100, 60_000),
+  LOG_LEVEL: choice(LOG_LEVELS).default('info'),
+  // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
+  LOG_FORMAT: choice(['json', 'pretty']).optional()
+})
+
+type Variables = z.output<typeof variables>
+
+// Pretty lines are for a person at a terminal; a host, a pipe or a file gets one JSON object per line, and
+// production always does (asking for pretty there is a configuration error, below).
+export function logFormat (environment: Variables['ENVIRONMENT'], requested: Variables['LOG_FORMAT'], terminal = process.stdout.isTTY === true): 'json' | 'pretty' {
+  if (environment === 'production') return 'json'
+  return requested ?? (terminal ? 'pretty' : 'json')
+}
+
+// Rules between variables: checked only once every variable parsed on its own (a transform runs after its input
+// parsed cleanly), so an operator sees the plain mistake first.
+export const configSchema = variables.transform((env, ctx) => {
+  const fail = (variable: string, message: string): never => {
+    ctx.addIssue({ code: 'custom', path: [variable], message })
+    return z.NEVER
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `must be a postgres:// or postgresql:// URL, got ${url.protocol}//…`)
-  }
-  return raw
-}
-
-export function loadConfig (env: Env = process.env): Config {
-  const environment = choice(env, 'ENVIRONMENT', ['development', 'production', 'test'] as const, 'development')
-  const production = environment === 'production'
-
-  const databaseUrl = postgresUrl(env, 'DATABASE_URL')
-  const doctorProfileSecret = text(env, 'DOCTOR_PROFILE_SECRET')
-  const jwtSecret = text(env, 'JWT_SECRET') ?? text(env, 'SECRET_KEY')
+  const production = env.ENVIRONMENT === 'production'
+  const jwtSecret = env.JWT_SECRET ?? env.SECRET_KEY
   if (production) {
-    if (databaseUrl === null) throw new ConfigError('DATABASE_URL', 'is required when ENVIRONMENT=production (the embedded database is for development)')
-    if (doctorProfileSecret === null) throw new ConfigError('DOCTOR_PROFILE_SECRET', 'is required when ENVIRONMENT=production')
-    if (jwtSecret === null) throw new ConfigError('JWT_SECRET', 'is required when ENVIRONMENT=production (SECRET_KEY is accepted as an alias)')
-    if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters when ENVIRONMENT=production')
+    if (env.DATABASE_URL === null) fail('DATABASE_URL', 'is required when ENVIRONMENT=production (the embedded database is for development)')
+    if (env.DOCTOR_PROFILE_SECRET === null) fail('DOCTOR_PROFILE_SECRET', 'is required when ENVIRONMENT=production')
+    if (jwtSecret === null) fail('JWT_SECRET', 'is required when ENVIRONMENT=production (SECRET_KEY is accepted as an alias)')
+    else if (jwtSecret.length < 32) fail('JWT_SECRET', 'must be at least 32 characters when ENVIRONMENT=production')
+    if (env.LOG_FORMAT === 'pretty') fail('LOG_FORMAT', 'pretty is for a terminal in development; production logs JSON lines')
   }
-
-  const adminEmail = text(env, 'ADMIN_EMAIL')
-  const adminPassword = text(env, 'ADMIN_PASSWORD')
-  if ((adminEmail === null) !== (adminPassword === null)) {
-    throw new ConfigError(adminEmail === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
+  if ((env.ADMIN_EMAIL === null) !== (env.ADMIN_PASSWORD === null)) {
+    fail(env.ADMIN_EMAIL === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
   }
-
-  const webConcurrency = integer(env, 'WEB_CONCURRENCY', availableParallelism(), 1, 64)
-  const dbPoolBudget = integer(env, 'DB_POOL_BUDGET', 40, 3, 10_000)
-  if (dbPoolBudget < webConcurrency + 2) {
-    throw new ConfigError('DB_POOL_BUDGET', `must leave at least one connection per worker after the coordinator's 2 (${webConcurrency + 2} for WEB_CONCURRENCY=${webConcurrency}), got ${dbPoolBudget}`)
+  if (env.DB_POOL_BUDGET < env.WEB_CONCURRENCY + 2) {
+    fail('DB_POOL_BUDGET', `must leave at least one connection per worker after the coordinator's 2 (${env.WEB_CONCURRENCY + 2} for WEB_CONCURRENCY=${env.WEB_CONCURRENCY}), got ${env.DB_POOL_BUDGET}`)
   }
 
   return {
-    environment,
-    port: integer(env, 'PORT', 8000, 0, 65535),
-    host: text(env, 'HOST') ?? '0.0.0.0',
-    webConcurrency,
-    databaseUrl,
-    databaseDirectUrl: postgresUrl(env, 'DATABASE_DIRECT_URL') ?? databaseUrl,
-    dataDir: resolve(text(env, 'DATA_DIR') ?? './.data'),
-    dbPoolBudget,
-    dbQueueTimeoutMs: integer(env, 'DB_QUEUE_TIMEOUT_MS', 2000, 1, 60_000),
-    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
-    doctorProfileSecret: doctorProfileSecret ?? 'dev-secret',
+    environment: env.ENVIRONMENT,
+    port: env.PORT,
+    host: env.HOST ?? '0.0.0.0',
+    webConcurrency: env.WEB_CONCURRENCY,
+    databaseUrl: env.DATABASE_URL,
+    databaseDirectUrl: env.DATABASE_DIRECT_URL ?? env.DATABASE_URL,
+    dataDir: resolve(env.DATA_DIR ?? './.data'),
+    dbPoolBudget: env.DB_POOL_BUDGET,
+    dbQueueTimeoutMs: env.DB_QUEUE_TIMEOUT_MS,
+    dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    requestDeadlineMs: env.REQUEST_DEADLINE_MS,
+    doctorProfileSecret: env.DOCTOR_PROFILE_SECRET ?? 'dev-secret',
     // A random key per start outside production: tokens die with the process instead of being forgeable.
     jwtSecret: jwtSecret ?? randomBytes(32).toString('hex'),
-    adminEmail,
-    adminPassword,
-    rateLimitAuth: integer(env, 'RATE_LIMIT_AUTH', 10, 1, MAX_RATE_LIMIT),
-    rateLimitBooking: integer(env, 'RATE_LIMIT_BOOKING', 50, 1, MAX_RATE_LIMIT),
-    rateLimitDefault: integer(env, 'RATE_LIMIT_DEFAULT', 100, 1, MAX_RATE_LIMIT),
-    rateLimitIpFactor: decimal(env, 'RATE_LIMIT_IP_FACTOR', 1, 0.1, 100),
-    trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
-    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 1, 86_400),
-    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
-    cacheMaxBytes: integer(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
-    authMode: choice(env, 'AUTH_MODE', ['legacy', 'strict'] as const, 'legacy'),
-    secretaryOverbook: choice(env, 'SECRETARY_OVERBOOK', ['allow', 'deny'] as const, 'allow'),
-    redisUrl: text(env, 'REDIS_URL'),
-    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
-    maxUrlBytes: integer(env, 'MAX_URL_BYTES', 8 * 1024, 256, 1024 * 1024),
-    maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', 8 * 1024, 1024, 1024 * 1024),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000)
+    adminEmail: env.ADMIN_EMAIL,
+    adminPassword: env.ADMIN_PASSWORD,
+    rateLimitAuth: env.RATE_LIMIT_AUTH,
+    rateLimitBooking: env.RATE_LIMIT_BOOKING,
+    rateLimitDefault: env.RATE_LIMIT_DEFAULT,
+    rateLimitIpFactor: env.RATE_LIMIT_IP_FACTOR,
+    trustProxyHops: env.TRUST_PROXY_HOPS,
+    cacheTtlSeconds: env.CACHE_TTL_SECONDS,
+    cacheMaxEntries: env.CACHE_MAX_ENTRIES,
+    cacheMaxBytes: env.CACHE_MAX_BYTES,
+    authMode: env.AUTH_MODE,
+    secretaryOverbook: env.SECRETARY_OVERBOOK,
+    redisUrl: env.REDIS_URL,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    maxUrlBytes: env.MAX_URL_BYTES,
+    maxHeaderBytes: env.MAX_HEADER_BYTES,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    logLevel: env.LOG_LEVEL,
+    logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT)
+  }
+})
+
+export type Config = z.output<typeof configSchema>
+
+// Throws a ConfigError naming the first variable to fix (and carrying the others' messages).
+export function loadConfig (env: Env = process.env): Config {
+  const result = configSchema.safeParse(env)
+  if (result.success) return result.data
+  const [first, ...rest] = result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? 'environment'), message: issue.message }))
+  if (first === undefined) throw new ConfigError('environment', 'could not be read')
+  throw new ConfigError(first.variable, first.message, rest.map((issue) => `${issue.variable}: ${issue.message}`))
+}
+
+// What the primary resolved rather than read: pinned in its children's environment, so their parse of it agrees
+// with the primary's (the random signing key, the embedded database's URL, the CPU count, the log format). The
+// bootstrap admin's credentials stay in the primary.
+export function childVariables (config: Config): Record<string, string> {
+  return {
+    JWT_SECRET: config.jwtSecret,
+    DATABASE_URL: config.databaseUrl ?? '',
+    DATABASE_DIRECT_URL: config.databaseDirectUrl ?? '',
+    DATA_DIR: config.dataDir,
+    WEB_CONCURRENCY: String(config.webConcurrency),
+    LOG_FORMAT: config.logFormat,
+    ADMIN_EMAIL: '',
+    ADMIN_PASSWORD: ''
   }
 }
 
-// The primary resolves the configuration once (including the random JWT secret and the embedded database URL)
-// and passes it down as JSON, so every child agrees on it.
-export const CONFIG_ENV = 'TABEBY_RESOLVED_CONFIG'
-
+// A child's configuration: the same schema over the environment its primary gave it.
 export function configFromParent (): Config {
-  const raw = process.env[CONFIG_ENV]
-  if (raw === undefined) throw new Error(`${CONFIG_ENV} is not set: start the server through src/main.ts`)
-  return JSON.parse(raw) as Config
+  if (process.env[CHILD_ENV.instance] === undefined) throw new Error(`${CHILD_ENV.instance} is not set: start the server through src/main.ts`)
+  return loadConfig(process.env)
 }

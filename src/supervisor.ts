@@ -1,14 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { log } from './log.ts'
 import { CHILD_ENV, type ChildMessage, type ParentMessage } from './children.ts'
+import { sibling } from './paths.ts'
 
 // Starts the coordinator and the workers, restarts whichever dies, and drains them on shutdown.
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+// In the primary's own form: compiled children under a compiled primary (plain `node`, no loader), TypeScript
+// under tsx in development, which passes its loader down through execArgv.
 const entry = {
-  coordinator: `${root}coordinator/coordinator.ts`,
-  worker: `${root}workers/worker.ts`
+  coordinator: sibling(import.meta.url, '../coordinator/coordinator.ts'),
+  worker: sibling(import.meta.url, '../workers/worker.ts')
 }
 
 type Role = keyof typeof entry
@@ -20,6 +21,7 @@ interface Slot {
   startedAt: number
   failures: number // consecutive short-lived runs, for the back-off
   ready: boolean
+  fatal: string | null // what the child said it died of, if it said
 }
 
 // A child that lived less than this was crashing, not serving: each such exit doubles the wait before the next
@@ -41,9 +43,9 @@ export class Supervisor {
   private announced = false
 
   constructor (private readonly options: SupervisorOptions) {
-    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false })
+    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
     for (let id = 1; id <= options.workers; id++) {
-      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false })
+      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
     }
   }
 
@@ -74,7 +76,12 @@ export class Supervisor {
     slot.child = child
     slot.startedAt = Date.now()
     slot.ready = false
+    slot.fatal = null
     child.on('message', (message: ChildMessage) => {
+      if (message.type === 'fatal') {
+        slot.fatal = message.error
+        return
+      }
       if (message.type !== 'ready') return
       slot.ready = true
       if (!this.announced && this.slots.every((s) => s.ready)) {
@@ -89,7 +96,9 @@ export class Supervisor {
       const lived = Date.now() - slot.startedAt
       slot.failures = lived >= HEALTHY_RUN_MS ? 0 : slot.failures + 1
       const delay = slot.failures === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (slot.failures - 1), MAX_BACKOFF_MS)
-      log.warn(`${slot.role} exited, restarting`, { id: slot.id, pid: child.pid, code, signal, livedMs: lived, restartInMs: delay, failures: slot.failures })
+      // Children leave on their own only when told to: any exit here is a crash, and a crash is never routine (every
+      // request and SSE stream it held was cut). It is logged as an error, with the cause when the child gave one.
+      log.error(`${slot.role} exited, restarting`, { id: slot.id, childPid: child.pid, code, signal, cause: slot.fatal, livedMs: lived, restartInMs: delay, failures: slot.failures })
       setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
     })
   }
@@ -99,7 +108,7 @@ export class Supervisor {
     if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, pid: child.pid })
+        log.warn(`${slot.role} did not drain in time, killing it`, { id: slot.id, childPid: child.pid })
         child.kill('SIGKILL')
       }, timeoutMs)
       child.once('exit', () => { clearTimeout(timer); resolve() })

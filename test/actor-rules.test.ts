@@ -1,5 +1,7 @@
 import t from 'tap'
-import { accountOfPatientRef, bindPatient, judge, ownersIn, patientActor, redactDays, type RouteScope, type SecretaryActor } from '../src/auth/actors.ts'
+import { bindPatient, judge, patientActor, type RouteScope, type SecretaryActor } from '../src/auth/actors.ts'
+import { ownersIn, redactDays } from '../src/booking/patient-view.ts'
+import { accountOfPatientRef } from '../src/domain/identifiers.ts'
 
 // The strict-mode rules of src/auth/actors.ts as plain functions, without a server (test/actors.test.ts has the wire).
 

@@ -3,7 +3,8 @@ import { waitFor } from './helpers/server.ts'
 import { startStack } from './helpers/stack.ts'
 import {
   bad, compact, day, framesOf, shapeOf, sortedShape,
-  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute } from './helpers/booking-api.ts'
+  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
+} from './helpers/booking-api.ts'
 
 // The golden (paid) queue's wire contract (legacy-api.md §2.14, §3.10; contract.md §2): what the patient and
 // secretary apps send and read back on the premium lane.
@@ -158,7 +159,7 @@ t.test('booking_golden_days, booking_golden_days_old and all_days_golden', async
 
   t.test('stream=true answers Server-Sent Events: a snapshot of the golden days, then an update', async (t) => {
     await createGolden(214, { [day(11)]: { capacity_total: 3 } })
-    const stream = await api.openStream(`/api/booking_golden_days?clinic_id=214&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_golden_days?clinic_id=214&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     t.equal(stream.status, 200)
     t.match(String(stream.headers['content-type']), /^text\/event-stream/)
@@ -173,7 +174,7 @@ t.test('booking_golden_days, booking_golden_days_old and all_days_golden', async
   })
 
   t.test('a golden stream for a clinic without golden days sends the golden 404 detail', async (t) => {
-    const stream = await api.openStream(`/api/booking_golden_days?clinic_id=215&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_golden_days?clinic_id=215&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     const error = await waitFor('the error frame', async () => framesOf(stream.text()).find((f) => f.event === 'error'))
     t.equal((JSON.parse(error.data) as { error: string }).error, `404: ${text.noGoldenTable}`, 'the golden detail, not the regular one')

@@ -4,7 +4,8 @@ import { waitFor } from './helpers/server.ts'
 import { startStack } from './helpers/stack.ts'
 import {
   arabicWeekday, bad, compact, day, framesOf, shapeOf, sortedShape, today,
-  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute } from './helpers/booking-api.ts'
+  type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
+} from './helpers/booking-api.ts'
 
 // The regular queue's wire contract (legacy-api.md §2.13, §3.1-§3.8; contract.md §2): what the patient and
 // secretary apps send and what they read back, field by field, Arabic string by Arabic string.
@@ -194,7 +195,7 @@ t.test('booking_days and all_days', async (t) => {
 
   t.test('stream=true answers Server-Sent Events: a snapshot, then an update when a booking lands', async (t) => {
     await createDays(113, { [day(12)]: { capacity_total: 5 } })
-    const stream = await api.openStream(`/api/booking_days?clinic_id=113&stream=true&heartbeat=15&timeout=60`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_days?clinic_id=113&stream=true&heartbeat=15&timeout=60', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     t.equal(stream.status, 200)
     t.match(String(stream.headers['content-type']), /^text\/event-stream/)
@@ -226,7 +227,7 @@ t.test('booking_days and all_days', async (t) => {
   })
 
   t.test('a stream for a clinic without days sends an error frame with the 404 detail and ends', async (t) => {
-    const stream = await api.openStream(`/api/booking_days?clinic_id=115&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_days?clinic_id=115&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     const error = await waitFor('the error frame', async () => framesOf(stream.text()).find((f) => f.event === 'error'))
     t.equal((JSON.parse(error.data) as { error: string }).error, `404: ${text.noTable}`)
@@ -235,7 +236,7 @@ t.test('booking_days and all_days', async (t) => {
   })
 
   t.test('a stream without the app secret is refused with 403', async (t) => {
-    const stream = await api.openStream(`/api/booking_days?clinic_id=113&stream=true`, {})
+    const stream = await api.openStream('/api/booking_days?clinic_id=113&stream=true', {})
     stream.close()
     t.equal(stream.status, 403)
   })
@@ -793,7 +794,6 @@ t.test('the app secret guards every booking route', async (t) => {
   }
   t.notOk(day(30) in (await daysOf(7)).days, 'no booking went through')
 })
-
 
 t.test('Idempotency-Key on patient_booking', async (t) => {
   await createDays(190, { [day(10)]: { capacity_total: 5 } })

@@ -21,7 +21,7 @@ t.test('a clinic is open until it is closed, and reopens', async (t) => {
   t.same((await api.get('/api/close_clinic?clinic_id=40')).json(), { clinic_id: 40, is_closed: false })
 })
 
-t.test("closing a clinic that has a profile keeps the profile", async (t) => {
+t.test('closing a clinic that has a profile keeps the profile', async (t) => {
   const profile = { general_info: { clinic_id: 41, doctor_name: 'د. ليث', receiving_patients: '٢٥' } }
   await sql`INSERT INTO clinics (id, name, profile, receiving_patients) VALUES (41, 'د. ليث', ${sql.json(profile)}, 25)`
   t.equal((await api.post('/api/close_clinic', { clinic_id: 41, is_closed: true })).status, 200)

@@ -37,7 +37,6 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     const pool = body.performance.connection_pool
     t.equal(pool.total_capacity, 40, 'the capacity is DB_POOL_BUDGET')
     for (const key of ['pool_size', 'checked_in', 'checked_out', 'overflow']) t.type(pool[key], 'number', key)
-    t.ok((pool.pool_size ?? 0) >= 1, 'the health check itself opened a connection')
   })
 
   t.test('/healthz answers with row counts', async (t) => {

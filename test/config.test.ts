@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, childVariables, loadConfig, logFormat } from '../src/config.ts'
 import { startServer } from './helpers/server.ts'
 
 const productionSecrets = {
@@ -58,7 +58,10 @@ const bad: Array<[string, Record<string, string>]> = [
   ['RATE_LIMIT_AUTH', { RATE_LIMIT_AUTH: '1.5' }],
   ['CACHE_TTL_SECONDS', { CACHE_TTL_SECONDS: '0' }],
   ['TRUST_PROXY_HOPS', { TRUST_PROXY_HOPS: 'all' }],
-  ['ADMIN_PASSWORD', { ADMIN_EMAIL: 'a@b.c' }]
+  ['ADMIN_PASSWORD', { ADMIN_EMAIL: 'a@b.c' }],
+  ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+  ['LOG_FORMAT', { LOG_FORMAT: 'colour' }],
+  ['LOG_FORMAT', { ...productionSecrets, LOG_FORMAT: 'pretty' }]
 ]
 for (const [variable, env] of bad) {
   t.test(`a bad ${variable} is an error naming it (${JSON.stringify(env)})`, async (t) => {
@@ -74,6 +77,40 @@ t.test('ENVIRONMENT=production refuses missing secrets and the embedded database
     t.equal(variableOf(env), missing, `without ${missing}`)
   }
   t.throws(() => loadConfig({ ...productionSecrets, JWT_SECRET: 'short' }), /JWT_SECRET/)
+})
+
+t.test('logs: LOG_LEVEL and LOG_FORMAT are read like every other variable; pretty only in a terminal, never in production', async (t) => {
+  t.equal(loadConfig({}).logLevel, 'info')
+  t.equal(loadConfig({ LOG_LEVEL: ' DEBUG ' }).logLevel, 'debug', 'trimmed, any case')
+  t.equal(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat, 'pretty', 'asked for')
+  t.equal(logFormat('development', undefined, true), 'pretty', 'a terminal in development')
+  t.equal(logFormat('development', undefined, false), 'json', 'a pipe or a file')
+  t.equal(logFormat('production', undefined, true), 'json', 'production, even at a terminal')
+  t.equal(loadConfig({ ...productionSecrets, LOG_FORMAT: 'json' }).logFormat, 'json')
+})
+
+t.test('a child parses the same configuration as its primary from the variables the primary pins', async (t) => {
+  const env = { WEB_CONCURRENCY: '3', RATE_LIMIT_IP_FACTOR: '2.5', AUTH_MODE: 'STRICT', ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'secret-password', SECRET_KEY: 'alias' }
+  const primary = { ...loadConfig(env), databaseUrl: 'postgres://postgres:pw@127.0.0.1:5999/tabeby' }
+  const child = loadConfig({ ...env, ...childVariables(primary) })
+  t.same({ ...child, adminEmail: primary.adminEmail, adminPassword: primary.adminPassword, databaseDirectUrl: primary.databaseDirectUrl },
+    primary, 'the same values, the signing key and the resolved database included')
+  t.equal(child.databaseDirectUrl, primary.databaseUrl, 'the direct URL follows the resolved one')
+  t.same([child.adminEmail, child.adminPassword], [null, null], 'the bootstrap credentials stay in the primary')
+  const random = loadConfig({})
+  t.equal(loadConfig(childVariables(random)).jwtSecret, random.jwtSecret, 'a random signing key is shared, not drawn again')
+})
+
+t.test('every bad variable is reported, not only the first', async (t) => {
+  try {
+    loadConfig({ PORT: 'x', AUTH_MODE: 'loose' })
+    t.fail('should throw')
+  } catch (error) {
+    t.ok(error instanceof ConfigError)
+    const { variable, others } = error as ConfigError
+    t.equal(variable, 'PORT')
+    t.same(others, ['AUTH_MODE: must be one of legacy, strict, got "loose"'])
+  }
 })
 
 t.test('the server refuses to start on a bad value and says which variable', async (t) => {

@@ -154,7 +154,7 @@ t.test('a profile is read back with its account block and without accountStatus'
 
 t.test('text PostgreSQL cannot store is found anywhere in a body', async (t) => {
   t.ok(hasUnstorableText({ a: [{ b: 'x\u0000' }] }))
-  t.ok(hasUnstorableText({ ['k\u0000']: 1 }), 'in a key too')
+  t.ok(hasUnstorableText({ 'k\u0000': 1 }), 'in a key too')
   t.ok(hasUnstorableText({ a: 'x\ud800y' }), 'an unpaired surrogate')
   t.notOk(hasUnstorableText({ a: 'طب 😀', b: 1, c: null, d: ['\\u0000'] }), 'a pair, Arabic and an escaped backslash are fine')
 })

@@ -54,7 +54,7 @@ t.test('daily capacity is read from the doctor profile', async (t) => {
   t.equal(
     capacityFromProfile({ general_info: { receiving_patients: '', receivingPatients: '9' } }),
     9,
-    'an empty first key falls through to the next',
+    'an empty first key falls through to the next'
   )
   t.equal(capacityFromProfile(JSON.stringify({ general_info: { receiving_patients: '٣٠' } })), 30, 'profile as JSON text')
 })

@@ -12,6 +12,7 @@ const emptyCluster: ClusterStats = {
   primary: { pid: 0, rss: null },
   limiter: { store: 'memory', keys: 0, checks: 0, allowed: 0, denied: 0, evicted: 0, fallbacks: 0 },
   cache: { size: 0, bytes: 0, hits: 0, misses: 0, evictions: 0, expired: 0, hit_rate: '0.00%', max_size: 1, max_bytes: 1, usage: '0.0%' },
+  changes: { listening: true, resyncs: 0, lastGapMs: null, gapSinceMs: null, notifications: 0 },
   workers: []
 }
 
@@ -26,6 +27,7 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'cache.stats': () => emptyCluster.cache,
     'cache.clear': () => ({ cleared: 0 }),
     'limit.hit': ({ limit }) => ({ allowed: true, limit, remaining: limit - 1, resetMs: 60_000 }),
+    'db.probe': () => ({ reachable: true, latencyMs: 0, error: null }),
     ...overrides
   }
 }

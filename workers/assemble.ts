@@ -31,6 +31,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     max: env.dbShare,
     applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
     queueTimeoutMs: config.dbQueueTimeoutMs,
+    deadlineMs: config.requestDeadlineMs,
     statementTimeoutMs: config.dbStatementTimeoutMs
   })
   const coordinator = new CoordinatorClient({
@@ -44,6 +45,9 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       if (name === 'change') {
         cache.forget(payload as Change)
         sse.onChange(payload as Change)
+      } else if (name === 'resync') {
+        cache.forgetAll()
+        sse.refreshAll()
       }
     }
   })

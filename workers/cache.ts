@@ -66,6 +66,12 @@ export class WorkerCache {
     }
   }
 
+  // After a resync: any copy may predate a change this instance never heard of.
+  forgetAll (): void {
+    this.local.clear()
+    this.loading.clear()
+  }
+
   private async loadOnce (key: string, load: Loader, stale: CachedResponse | undefined): Promise<CachedResponse | null> {
     let pending = this.loading.get(key)
     if (pending === undefined) {

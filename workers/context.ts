@@ -9,7 +9,7 @@ import type { WorkerCache } from './cache.ts'
 import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
 import type { Handler, Method, Traffic } from './http.ts'
-import type { Tier } from './rate-limit.ts'
+import type { Tier } from '../src/rate-limit/policy.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons. workers/assemble.ts
 // builds them, for the worker process and for the in-process route tests (test/helpers/app.ts), which run the same

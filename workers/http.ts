@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import { ApiError, errors, isDatabaseUnreachable, isRetryableFailure } from '../src/errors.ts'
 import { log, errorFields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
-import type { RateDecision, Tier } from './rate-limit.ts'
+import type { RateDecision, Tier } from '../src/rate-limit/policy.ts'
 import { CoordinatorUnavailable } from './coordinator-client.ts'
 
 // The few rules of uWebSockets.js, followed here once instead of in every route:
@@ -164,7 +164,7 @@ function oversizedHead (urlBytes: number, headerBytes: number, options: ServeOpt
   const error = urlBytes > options.maxUrlBytes
     ? errors.urlTooLong(options.maxUrlBytes)
     : headerBytes > options.maxHeaderBytes ? errors.headersTooLarge(options.maxHeaderBytes) : null
-  return error === null ? null : json(error.status, error.body, error.headers)
+  return error === null ? null : errorReply(error)
 }
 
 function openStream (res: HttpResponse, reply: Reply, state: RequestState): void {

@@ -2,7 +2,7 @@ import { loadLane, type Lane } from '../src/booking/days.ts'
 import type { Database } from '../src/db/pool.ts'
 import type { CachedResponse } from '../src/ipc/messages.ts'
 import { cachedJson, type WorkerCache } from './cache.ts'
-import { ownersIn, redactDays } from '../src/auth/actors.ts'
+import { ownersIn, redactDays } from '../src/booking/patient-view.ts'
 import { accountRef } from '../src/domain/identifiers.ts'
 
 // A clinic's lane as the apps read it ({clinic_id, days}), through the shared cache: the JSON routes and every SSE
@@ -24,7 +24,7 @@ export function laneReader (db: Database, cache: WorkerCache): LaneReader {
 }
 
 // A patient's view of a lane in AUTH_MODE=strict: the shared rendering with other patients' private fields hidden
-// (src/auth/actors.ts redactDays). The shared cache keeps only the full rendering; each worker parses a channel's
+// (src/booking/patient-view.ts). The shared cache keeps only the full rendering; each worker parses a channel's
 // rendering once per version and keeps the parsed object, so a patient's read costs a redaction, never a JSON.parse.
 // The many patients who own no seat on the lane share one hidden view, serialized once per version; an owner's view
 // is built per request (the SSE hub keeps it for the version's other frames).

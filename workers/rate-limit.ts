@@ -1,29 +1,19 @@
 import type { Config } from '../src/config.ts'
 import type { LimitResult } from '../src/ipc/messages.ts'
 import { MAX_LIMIT, RateLimiter, localShare } from '../src/rate-limit/windows.ts'
+import { WINDOW_MS, type RateDecision, type Tier } from '../src/rate-limit/policy.ts'
 import { bearerToken, verifyToken, type TokenType } from '../src/auth/tokens.ts'
+import { errors } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
-import { json, type Reply, type Request } from './http.ts'
+import { errorReply, type Reply, type Request } from './http.ts'
 
 // Rate limits (architecture.md §6, seed-v2.md §3): the counters are the coordinator's, so a limit is exact across
 // workers; while the coordinator is away each worker counts alone against its share of the limit.
 
-export type Tier = 'auth' | 'booking' | 'default' | 'exempt'
+const WINDOW_SECONDS = WINDOW_MS / 1000
 
-const WINDOW_SECONDS = 60
-
-export interface RateDecision extends LimitResult {
-  tier: Exclude<Tier, 'exempt'>
-}
-
-// The v2 note's 429 body, verbatim (the apps show `message`).
 function tooMany (decision: RateDecision): Reply {
-  const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000))
-  return json(429, {
-    error: 'Too many requests',
-    message: 'أنت تقوم بإرسال طلبات كثيرة جداً. يرجى الانتظار قليلاً.',
-    retry_after: retryAfter
-  }, { 'Retry-After': String(retryAfter) })
+  return errorReply(errors.tooManyRequests(Math.max(1, Math.ceil(decision.resetMs / 1000))))
 }
 
 // The client's address: the socket's, or the X-Forwarded-For entry added by the outermost of TRUST_PROXY_HOPS
@@ -45,12 +35,14 @@ export class RateLimits {
   counters = { local: 0 }
 
   constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient) {
-    this.local = new RateLimiter({ windowMs: WINDOW_SECONDS * 1000, maxKeys: 100_000 })
+    this.local = new RateLimiter({ windowMs: WINDOW_MS, maxKeys: 100_000 })
     setInterval(() => this.local.sweep(), 10_000).unref()
   }
 
-  private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number {
+  // null: the tier is off.
+  private limitOf (tier: Exclude<Tier, 'exempt'>, byAddress: boolean): number | null {
     const base = tier === 'auth' ? this.config.rateLimitAuth : tier === 'booking' ? this.config.rateLimitBooking : this.config.rateLimitDefault
+    if (base === null) return null
     // Clinics sit behind carrier NAT: many patients may share one address, so address keys may get more room.
     // The counters hold at most MAX_LIMIT per window; a factor must not push a valid limit past it.
     return byAddress ? Math.min(MAX_LIMIT, Math.max(1, Math.round(base * this.config.rateLimitIpFactor))) : base
@@ -75,6 +67,7 @@ export class RateLimits {
     if (tier === 'exempt') return null
     const { key, byAddress } = this.keyOf(request, tier)
     const limit = this.limitOf(tier, byAddress)
+    if (limit === null) return null
     const counterKey = `${tier}|${key}`
     let result: LimitResult
     try {

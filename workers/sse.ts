@@ -14,7 +14,7 @@ import type { LaneView } from './lanes.ts'
 // gets only what it missed, and `retry:` tells clients how long to wait before reconnecting.
 //
 // In AUTH_MODE=strict a patient subscriber gets its own view of each version (other patients' names and phones
-// hidden, src/auth/actors.ts): every patient who owns no seat on the channel shares one hidden frame, an owner gets
+// hidden, src/booking/patient-view.ts): every patient who owns no seat on the channel shares one hidden frame, an owner gets
 // its own; secretaries and admins share the full frame. Legacy mode has no viewers and never parses a rendering.
 
 export interface StreamParams {

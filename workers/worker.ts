@@ -1,9 +1,9 @@
 import { configFromParent } from '../src/config.ts'
 import { log, setProcessName } from '../src/log.ts'
-import { childEnv, onParentMessage, tellParent } from '../src/children.ts'
+import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import { loadUws, type ListenSocket } from '../src/uws.ts'
 import { errors } from '../src/errors.ts'
-import { json, route, serve, type ServeOptions } from './http.ts'
+import { errorReply, route, serve, type ServeOptions } from './http.ts'
 import { mountRoutes, notFound } from './routes/index.ts'
 import { assembleWorker } from './assemble.ts'
 
@@ -12,6 +12,7 @@ import { assembleWorker } from './assemble.ts'
 
 const env = childEnv()
 setProcessName(`worker-${env.workerId}`)
+exitOnFatal(log.error)
 const config = configFromParent()
 const { uws, engine } = loadUws()
 const worker = assembleWorker(config, env, engine)
@@ -22,8 +23,7 @@ const serveOptions: ServeOptions = {
   ...worker.serveOptions,
   refuse: () => {
     if (!draining) return null
-    const error = errors.shuttingDown()
-    return json(error.status, error.body, error.headers)
+    return errorReply(errors.shuttingDown())
   }
 }
 
@@ -67,6 +67,9 @@ async function drain (): Promise<void> {
 onParentMessage((message) => {
   if (message.type === 'shutdown') void drain()
 })
+// A SIGTERM to the whole process group (a host stopping the service) reaches the workers with the primary's: they
+// start the drain the primary is about to ask for. Ctrl-C and a closed terminal (SIGINT, SIGHUP) also reach the
+// whole group; the primary decides when workers stop, so they ignore those.
 process.on('SIGTERM', () => { void drain() })
-// Ctrl-C reaches the whole process group; the primary decides when workers stop, so they ignore it.
 process.on('SIGINT', () => {})
+process.on('SIGHUP', () => {})

@@ -1,6 +1,6 @@
-import { accountRef, parseAccountId } from '../domain/identifiers.ts'
+import { accountOfPatientRef, accountRef, parseAccountId } from '../domain/identifiers.ts'
+import { isRecord } from '../domain/json.ts'
 import { signToken } from './tokens.ts'
-import type { AdminActor } from './guard.ts'
 
 // Who is behind an app request and what it may touch (contract.md §3). Secretary login and patient registration
 // hand out actor tokens in both modes; with AUTH_MODE=strict every app route also needs one, and the rules below
@@ -9,6 +9,16 @@ import type { AdminActor } from './guard.ts'
 
 export const SECRETARY_TOKEN_SECONDS = 12 * 60 * 60 // a working day: the secretary logs in with its code each morning
 export const PATIENT_TOKEN_SECONDS = 30 * 24 * 60 * 60 // the app re-registers (same account, new token) when it expires
+
+export interface AdminActor {
+  kind: 'admin'
+  id: number
+  name: string
+  email: string
+  isSuperuser: boolean
+  // The access token this request came with: logout revokes exactly this one.
+  token: { jti: string, exp: number }
+}
 
 export interface SecretaryActor {
   kind: 'secretary'
@@ -45,13 +55,6 @@ export function patientToken (jwtSecret: string, accountId: number): string {
 
 export function patientActor (accountId: number): PatientActor {
   return { kind: 'patient', accountId, ref: accountRef(accountId) }
-}
-
-// The account a stored patient_id belongs to, read strictly: only `P-<id>` names an account. A bare number does
-// not, because secretary walk-ins carry their 3-digit sequence ("002") as patient_id, which is no account's id.
-export function accountOfPatientRef (stored: unknown): number | null {
-  if (typeof stored !== 'string' || !/^\s*P-/i.test(stored)) return null
-  return parseAccountId(stored)
 }
 
 /**
@@ -101,62 +104,10 @@ export async function judge<I> (actor: AppActor, scope: RouteScope<I> | undefine
 // See RouteScope.patientField. Works on the parsed JSON before the schema sees it, so the route's schema (and its
 // legacy 422 for a missing patient_id, when no patient token is in play) stays as it is.
 export function bindPatient (raw: unknown, key: string, actor: PatientActor): unknown {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
-  const body = raw as Record<string, unknown>
-  const sent = body[key]
+  if (!isRecord(raw)) return raw
+  const sent = raw[key]
   if (sent === undefined || sent === null || sent === '' || parseAccountId(sent) === actor.accountId) {
-    return { ...body, [key]: actor.ref }
+    return { ...raw, [key]: actor.ref }
   }
   return raw
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// What a patient sees of a clinic's days in strict mode: every seat's token, status and booking id (so the queue and
-// its own place in it read as before), but the name, phone, patient_id and golden code of its own bookings only.
-// Those fields of other entries are the empty string rather than null or absent, so every field keeps the JSON type
-// the apps parse it as.
-
-export const HIDDEN = ''
-const PRIVATE_FIELDS = ['name', 'phone', 'patient_id', 'code'] as const
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function* entriesOf (rendering: unknown): Generator<Record<string, unknown>> {
-  if (!isRecord(rendering) || !isRecord(rendering['days'])) return
-  for (const day of Object.values(rendering['days'])) {
-    if (!isRecord(day) || !Array.isArray(day['patients'])) continue
-    for (const entry of day['patients']) if (isRecord(entry)) yield entry
-  }
-}
-
-// The accounts that own at least one entry: every other patient gets the one shared fully-hidden view.
-export function ownersIn (rendering: unknown): Set<number> {
-  const owners = new Set<number>()
-  for (const entry of entriesOf(rendering)) {
-    const account = accountOfPatientRef(entry['patient_id'])
-    if (account !== null) owners.add(account)
-  }
-  return owners
-}
-
-// A copy of the `{clinic_id, days}` rendering with other patients' private fields hidden; `viewer` null hides all.
-export function redactDays (rendering: unknown, viewer: number | null): unknown {
-  if (!isRecord(rendering) || !isRecord(rendering['days'])) return rendering
-  const days: Record<string, unknown> = {}
-  for (const [date, day] of Object.entries(rendering['days'])) {
-    if (!isRecord(day) || !Array.isArray(day['patients'])) {
-      days[date] = day
-      continue
-    }
-    const patients = day['patients'].map((entry: unknown) => {
-      if (!isRecord(entry) || (viewer !== null && accountOfPatientRef(entry['patient_id']) === viewer)) return entry
-      const hidden: Record<string, unknown> = { ...entry }
-      for (const field of PRIVATE_FIELDS) if (field in hidden) hidden[field] = HIDDEN
-      return hidden
-    })
-    days[date] = { ...day, patients }
-  }
-  return { ...rendering, days }
 }

@@ -1,24 +1,14 @@
 import { authErrors } from '../errors.ts'
 import type { Database } from '../db/pool.ts'
 import { bearerToken, verifyToken, type Claims } from './tokens.ts'
-import { accountOfPatientRef, patientActor, type AppActor, type SecretaryActor } from './actors.ts'
+import { accountOfPatientRef, INT32_MAX } from '../domain/identifiers.ts'
+import { secretaryStanding } from '../secretaries/store.ts'
+import { patientActor, type AdminActor, type AppActor, type SecretaryActor } from './actors.ts'
 
 // The one check behind every admin route (workers/routes/define.ts calls it for `auth: 'admin'` and
 // `'secret-or-admin'`): a valid HS256 access token, not revoked by a logout, of an admin who exists and is active.
 // Unlike legacy, where /auth/me and /auth/change-password skipped the blacklist, no route can skip any part of it.
 // authenticateActor is the same check widened to the apps' actor tokens, for AUTH_MODE=strict (src/auth/actors.ts).
-
-export interface AdminActor {
-  kind: 'admin'
-  id: number
-  name: string
-  email: string
-  isSuperuser: boolean
-  // The access token this request came with: logout revokes exactly this one.
-  token: { jti: string, exp: number }
-}
-
-const INT32_MAX = 2_147_483_647
 
 interface ActorRow {
   id: number
@@ -69,9 +59,8 @@ export async function authenticateActor (db: Database, jwtSecret: string, author
 async function activeSecretary (db: Database, claims: Claims): Promise<SecretaryActor> {
   const code = intId(claims.sub)
   if (code === null || claims.clinic_id === undefined) throw authErrors.tokenInvalid()
-  const [row] = await db.run((sql) => sql<Array<{ clinic_id: number, is_active: boolean }>>`
-    SELECT clinic_id, is_active FROM secretaries WHERE code = ${code}`)
-  if (row === undefined || !row.is_active || row.clinic_id !== claims.clinic_id) throw authErrors.actorUnavailable()
+  const row = await db.run((sql) => secretaryStanding(sql, code))
+  if (row === null || !row.is_active || row.clinic_id !== claims.clinic_id) throw authErrors.actorUnavailable()
   return { kind: 'secretary', code, clinicId: row.clinic_id }
 }
 

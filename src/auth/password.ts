@@ -92,4 +92,3 @@ export async function verifyPassword (password: string, encoded: string): Promis
 // A well-formed hash of nothing anyone knows, with the default cost: a login for an unknown e-mail verifies
 // against it, so it takes as long as a login with a wrong password and the answer's timing names no account.
 export const DECOY_HASH = encode(DEFAULT_PARAMS, randomBytes(SALT_BYTES), randomBytes(KEY_BYTES))
-

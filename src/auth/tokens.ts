@@ -1,4 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+import { isRecord } from '../domain/json.ts'
 
 // HS256 JSON Web Tokens with node:crypto alone: one algorithm, five claims (six for a secretary, whose clinic rides
 // in the token so scoping a request costs no lookup of it).
@@ -64,10 +65,6 @@ function decodeJson (segment: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function claimsOf (payload: unknown): Claims | null {

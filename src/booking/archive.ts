@@ -1,8 +1,8 @@
 import type { Sql, TransactionSql } from '../db/pool.ts'
 import { iraqToday } from '../domain/calendar.ts'
 import { log } from '../log.ts'
-import { bookingErrors } from './messages.ts'
-import { renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
+import { bookingErrors } from '../errors.ts'
+import { hasLiveDays, noTableOf, renderPatient, type BookingRow, type Lane, type PatientEntry } from './days.ts'
 import { statusLabel } from '../domain/status.ts'
 import { bumpLane } from './versions.ts'
 
@@ -24,8 +24,7 @@ async function lockDay (tx: TransactionSql, clinicId: number, lane: Lane, date: 
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
     FOR UPDATE`
   if (day !== undefined) return day
-  const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
-  if (any === undefined) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+  if (!await hasLiveDays(tx, clinicId, lane)) throw noTableOf(lane)()
   throw bookingErrors.dateNotFound()
 }
 
@@ -90,11 +89,6 @@ export interface ArchiveResult {
   created: boolean
 }
 
-async function nothingLeft (tx: TransactionSql, clinicId: number, lane: Lane): Promise<boolean> {
-  const [row] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
-  return row === undefined
-}
-
 // close_table / close_table_gold (legacy-api.md §3.7): every booking not served is cancelled, the day is frozen
 // into its archive (replacing an earlier one) and leaves the live table.
 export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<ArchiveResult> {
@@ -105,7 +99,7 @@ export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane
   const { served, cancelled } = counts(patients)
   const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, true)
   await retireDay(tx, day.id)
-  return { version: await bumpLane(tx, clinicId, lane), removedAll: await nothingLeft(tx, clinicId, lane), created }
+  return { version: await bumpLane(tx, clinicId, lane), removedAll: !await hasLiveDays(tx, clinicId, lane), created }
 }
 
 export interface ManualArchive {
@@ -142,7 +136,7 @@ export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane,
     await retireDay(tx, dayId)
     version = await bumpLane(tx, clinicId, lane)
   }
-  return { version, removedAll: retire && await nothingLeft(tx, clinicId, lane), created }
+  return { version, removedAll: retire && !await hasLiveDays(tx, clinicId, lane), created }
 }
 
 export interface ArchiveItem {

@@ -3,7 +3,8 @@ import { addDays, iraqToday } from '../domain/calendar.ts'
 import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } from '../domain/identifiers.ts'
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
-import { bookingErrors, text } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
+import { text } from './messages.ts'
 import { bumpLane } from './versions.ts'
 import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type ExistingBooking, type Seat } from './seats.ts'
 import type { Lane } from './days.ts'
@@ -79,7 +80,10 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   // The clinic's rules are read only when needed: the patient app must find the clinic bookable; a secretary's
   // walk-in needs them only to create a missing day.
   let rules: ClinicRules | null = null
-  const rulesOf = async (): Promise<ClinicRules> => rules ??= await clinicRules(tx, input.clinicId)
+  const rulesOf = async (): Promise<ClinicRules> => {
+    rules ??= await clinicRules(tx, input.clinicId)
+    return rules
+  }
   if (fromPatientApp) assertBookable(await rulesOf())
 
   let placed: Placed

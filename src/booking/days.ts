@@ -1,11 +1,23 @@
 import type { Sql, TransactionSql } from '../db/pool.ts'
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { utcIso } from '../domain/calendar.ts'
+import { bookingErrors, type ErrorEntry } from '../errors.ts'
 
 // Renders a clinic's lane the way the legacy server stored it in its JSON blob: {date: {source, status,
 // capacity_total, capacity_used, patients: [...]}}, sorted by date, from rows. The apps parse this shape.
 
 export type Lane = 'regular' | 'golden'
+
+// Whether a clinic has a live (not archived) day on a lane: what legacy called having a table.
+export async function hasLiveDays (sql: Sql | TransactionSql, clinicId: number, lane: Lane): Promise<boolean> {
+  const [row] = await sql`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
+  return row !== undefined
+}
+
+// The 404 of a clinic without a table; legacy worded it per lane.
+export function noTableOf (lane: Lane): ErrorEntry<[]> {
+  return lane === 'golden' ? bookingErrors.noGoldenTable : bookingErrors.noTable
+}
 
 export interface BookingRow {
   day_id: string

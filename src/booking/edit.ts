@@ -1,9 +1,9 @@
 import type { Sql, TransactionSql } from '../db/pool.ts'
 import { isIsoDate } from '../domain/calendar.ts'
 import type { BookingStatus } from '../domain/status.ts'
-import { bookingErrors } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
 import { bumpLane } from './versions.ts'
-import type { Lane } from './days.ts'
+import { hasLiveDays, noTableOf, type Lane } from './days.ts'
 
 // Status changes (edit_patient_booking, edit_patient_gold_booking). A cancellation frees the seat and moves every
 // active booking behind it up one token, in the same transaction, so the queue stays 1..n with no gap and no
@@ -36,8 +36,7 @@ export async function changeStatus (
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
     FOR UPDATE`
   if (day === undefined) {
-    const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
-    if (any === undefined) throw lane === 'golden' ? bookingErrors.noGoldenTable() : bookingErrors.noTable()
+    if (!await hasLiveDays(tx, clinicId, lane)) throw noTableOf(lane)()
     throw bookingErrors.dayNotFound()
   }
   const [booking] = await tx<Array<{ id: string, status: BookingStatus, token: number, patient_id: string | null }>>`

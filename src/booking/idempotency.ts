@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { TransactionSql } from '../db/pool.ts'
-import { detail } from '../errors.ts'
+import { bookingErrors } from '../errors.ts'
 
 // Idempotency-Key on the POST booking routes (contract.md §2.14). The key row is inserted in the same transaction
 // as the booking: a retry that arrives while the first attempt is still running waits on that row, then replays
@@ -20,7 +20,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/
 
 export function checkKey (key: string | undefined): string | null {
   if (key === undefined || key === '') return null
-  if (!KEY_PATTERN.test(key)) throw detail(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+  if (!KEY_PATTERN.test(key)) throw bookingErrors.idempotencyKeyInvalid()
   return key
 }
 
@@ -35,10 +35,8 @@ export async function idempotent (tx: TransactionSql, route: string, key: string
   if (claimed.length === 0) {
     const [prior] = await tx<Array<{ request_sha: string, status: number, body: string }>>`
       SELECT request_sha, status, body FROM idempotency_keys WHERE route = ${route} AND key = ${key}`
-    if (prior === undefined) throw detail(409, 'idempotency_conflict', 'a request with this Idempotency-Key is being processed, retry shortly')
-    if (prior.request_sha !== sha) {
-      throw detail(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body')
-    }
+    if (prior === undefined) throw bookingErrors.idempotencyInProgress()
+    if (prior.request_sha !== sha) throw bookingErrors.idempotencyKeyReused()
     return { status: prior.status, body: JSON.parse(prior.body) as unknown, version: null, replayed: true }
   }
   const answer = await run()

@@ -1,7 +1,7 @@
 import type { TransactionSql } from '../db/pool.ts'
 import { workingDaysOfProfile } from '../domain/working-days.ts'
 import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
-import { bookingErrors } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
 import type { Lane } from './days.ts'
 
 // Seats: creating a clinic's days and reserving a place in one. The reservation is one conditional UPDATE on the

@@ -1,10 +1,10 @@
 import type { TransactionSql } from '../db/pool.ts'
 import { addDays } from '../domain/calendar.ts'
-import { detail } from '../errors.ts'
-import { bookingErrors, text } from './messages.ts'
+import { bookingErrors } from '../errors.ts'
+import { text } from './messages.ts'
 import { clinicRules, nextSeqOfDate } from './seats.ts'
 import { bumpLane } from './versions.ts'
-import type { Lane } from './days.ts'
+import { hasLiveDays, type Lane } from './days.ts'
 
 // Creating days: create_table / create_golden_table (a set of dated days) and add_day (the next one).
 
@@ -29,11 +29,6 @@ function dayStatus (status: string | undefined): 'open' | 'closed' {
   return status === 'closed' ? 'closed' : 'open'
 }
 
-async function hasLiveDays (tx: TransactionSql, clinicId: number, lane: Lane): Promise<boolean> {
-  const [row] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND status <> 'archived' LIMIT 1`
-  return row !== undefined
-}
-
 export interface TableAnswer {
   body: Record<string, unknown>
   version: number | null // the lane's new version when something changed
@@ -44,15 +39,13 @@ export interface TableAnswer {
 // bookings are made through the booking routes only.
 export async function createTable (tx: TransactionSql, lane: Lane, clinicId: number, days: Array<[string, PostedDay]>): Promise<TableAnswer> {
   const first = days[0]
-  if (first === undefined) throw detail(400, 'days_empty', 'days must contain at least one date key')
+  if (first === undefined) throw bookingErrors.daysEmpty()
   const [firstDate, firstDay] = first
   const rules = await clinicRules(tx, clinicId)
   let capacity = firstDay.capacity_total ?? null
   if (capacity === null) {
     capacity = lane === 'golden' ? rules.goldenCapacity : rules.capacity
-    if (capacity === null) {
-      throw detail(400, 'capacity_unknown', 'capacity_total not sent and cannot be derived from the doctor profile (receiving_patients)')
-    }
+    if (capacity === null) throw bookingErrors.capacityUnknown()
   }
   if (lane === 'regular' && await hasLiveDays(tx, clinicId, lane)) {
     const [existing] = await tx<Array<{ capacity_total: number }>>`
@@ -89,7 +82,7 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
   if (!await hasLiveDays(tx, clinicId, 'regular')) {
     const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = 'regular' LIMIT 1`
     if (any === undefined) throw bookingErrors.noTable()
-    if (input.date === null) throw detail(400, 'no_days_yet', 'no dates yet, use create_table first or send a custom date')
+    if (input.date === null) throw bookingErrors.noDaysYet()
   }
   let date = input.date
   let capacity = input.capacityTotal
@@ -97,7 +90,7 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
     const [last] = await tx<Array<{ day: string, active_count: number, capacity_total: number }>>`
       SELECT to_char(day, 'YYYY-MM-DD') AS day, active_count, capacity_total FROM booking_days
       WHERE clinic_id = ${clinicId} AND lane = 'regular' AND status <> 'archived' ORDER BY day DESC LIMIT 1`
-    if (last === undefined) throw detail(400, 'no_days_yet', 'no dates yet, use create_table first or send a custom date')
+    if (last === undefined) throw bookingErrors.noDaysYet()
     if (last.active_count < last.capacity_total && !input.forceAdd) {
       return {
         version: null,
@@ -112,7 +105,7 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
       SELECT capacity_total FROM booking_days WHERE clinic_id = ${clinicId} AND lane = 'regular' ORDER BY day DESC LIMIT 1`
     capacity = last?.capacity_total ?? (await clinicRules(tx, clinicId)).capacity ?? 0
   }
-  if (capacity <= 0) throw detail(400, 'capacity_invalid', 'capacity_total must be greater than 0')
+  if (capacity <= 0) throw bookingErrors.capacityInvalid()
   const [inserted] = await tx`
     INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
     VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity}, ${nextSeqOfDate(tx, clinicId, 'regular', date)})

@@ -1,5 +1,6 @@
 import { normalizeDigits } from '../domain/digits.ts'
-import { parsePositiveInt } from '../domain/identifiers.ts'
+import { INT32_MAX, parsePositiveInt } from '../domain/identifiers.ts'
+import { isRecord } from '../domain/json.ts'
 import { capacityFromProfile } from '../domain/queue.ts'
 
 // The doctor profile as the doctor app sends it (legacy-api.md §1.3): one JSON object, kept whole in
@@ -8,13 +9,7 @@ import { capacityFromProfile } from '../domain/queue.ts'
 
 export type Profile = Record<string, unknown>
 
-export const INT32_MAX = 2_147_483_647
-
 export type DoctorStatus = 'active' | 'inactive'
-
-export function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function generalInfo (profile: Profile): Record<string, unknown> {
   const info = profile['general_info']

@@ -1,9 +1,10 @@
 import type postgres from 'postgres'
-import { customError, errors } from '../errors.ts'
+import { doctorErrors, errors } from '../errors.ts'
 import type { Database, Sql, TransactionSql } from '../db/pool.ts'
-import { normalizePhone, parseAccountId } from '../domain/identifiers.ts'
+import { INT32_MAX, normalizePhone, parseAccountId } from '../domain/identifiers.ts'
+import { isRecord } from '../domain/json.ts'
 import {
-  INT32_MAX, clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, isRecord, mergeProfile, normalizeProfile,
+  clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, mergeProfile, normalizeProfile,
   patchedColumns, withAccount, withAccountStatus,
   type AccountPatch, type DoctorColumns, type DoctorStatus, type Profile
 } from './profile.ts'
@@ -17,22 +18,32 @@ export interface ClinicRow extends DoctorColumns {
   created_at: Date
 }
 
-// The doctors router's own error shape, {"error": {code, message}} (legacy-api.md conventions).
-export const doctorErrors = {
-  notFound: () => customError(404, 'not_found', 'Doctor not found'),
-  badRequest: (message: string) => customError(400, 'bad_request', message),
-  unstorableText: () => customError(400, 'bad_request', 'text must not contain NUL characters or unpaired surrogates')
-}
-
 // A profile is parsed JSON, which is all postgres.js needs to know to send it as jsonb.
 const asJson = (profile: Profile): postgres.JSONValue => profile as postgres.JSONValue
 
-export async function findClinic (sql: Sql, id: number): Promise<ClinicRow | null> {
+// `forUpdate`: inside a transaction, the row stays locked until it ends, for a read-modify-write.
+export async function findClinic (sql: Sql | TransactionSql, id: number, forUpdate = false): Promise<ClinicRow | null> {
   const [row] = await sql<ClinicRow[]>`
     SELECT id, profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years,
            patients_count, receiving_patients, created_at
-    FROM clinics WHERE id = ${id}`
+    FROM clinics WHERE id = ${id} ${forUpdate ? sql`FOR UPDATE` : sql``}`
   return row ?? null
+}
+
+// The open/closed flag that booking reads (legacy-api.md §2.11). A clinic without a profile yet gets a bare row.
+export async function setClinicClosed (sql: Sql, id: number, closed: boolean): Promise<boolean> {
+  const [row] = await sql<Array<{ is_closed: boolean }>>`
+    INSERT INTO clinics (id, is_closed) VALUES (${id}, ${closed})
+    ON CONFLICT (id) DO UPDATE SET is_closed = EXCLUDED.is_closed, updated_at = now()
+    RETURNING is_closed`
+  if (row === undefined) throw new Error('close_clinic upsert returned no row')
+  return row.is_closed
+}
+
+/** A clinic never closed, or not known at all, is open. */
+export async function isClinicClosed (sql: Sql, id: number): Promise<boolean> {
+  const [row] = await sql<Array<{ is_closed: boolean }>>`SELECT is_closed FROM clinics WHERE id = ${id}`
+  return row?.is_closed ?? false
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,7 +76,7 @@ async function readProfilePost (tx: TransactionSql, body: Profile): Promise<Prof
   const sent = body['phone']
   // The account's own phone wins over the one sent, as in legacy: it is the number the doctor logged in with.
   const phone = byId?.phone_number ?? (typeof sent === 'string' || typeof sent === 'number' ? normalizePhone(String(sent)) : null)
-  if (phone === null) throw doctorErrors.badRequest('phone must be E.164 like +46765588441 or provide valid user_server_id')
+  if (phone === null) throw doctorErrors.profilePhone()
   const [byPhone] = byId === undefined ? await tx<Array<{ id: number }>>`SELECT id FROM accounts WHERE phone_number = ${phone}` : []
   return { profile: isRecord(profile) ? profile : {}, phone, accountId: (byId ?? byPhone)?.id ?? null }
 }
@@ -75,7 +86,7 @@ export async function saveDoctorProfile (db: Database, body: Profile): Promise<n
   return await db.transaction(async (tx) => {
     const post = await readProfilePost(tx, body)
     const clinicId = clinicIdOf(post.profile)
-    if (clinicId === null) throw doctorErrors.badRequest('clinic_id is required in general_info')
+    if (clinicId === null) throw doctorErrors.profileClinicId()
     const columns = deriveColumns(post.profile)
     // Legacy reset the status from every re-post, and a profile's status defaults to active, so a doctor an admin
     // had deactivated came back by saving the profile. The stored status now holds unless the profile states one,
@@ -107,92 +118,15 @@ export async function saveDoctorProfile (db: Database, body: Profile): Promise<n
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// GET /api/doctors
-
-export interface DoctorFilters {
-  q?: string | undefined
-  specialty?: string | undefined
-  status?: string | undefined
-  expMin?: number | undefined
-  expMax?: number | undefined
-  page: number
-  pageSize: number
-  sort?: string | undefined
-}
-
-export interface DirectoryRow {
-  id: number
-  name: string
-  image_url: string | null
-  specialty: string | null
-  status: string
-  patients_count: number | null
-  experience_years: number | null
-  email: string | null
-  phone: string | null
-  specializations: unknown
-  dents_addition: unknown
-  plastic_addition: unknown
-}
-
-const SORT_COLUMNS = { name: 'name', experience: 'experience_years', patients: 'patients_count', status: 'status' } as const
-
-function sortOf (sort: string | undefined): { column: string, descending: boolean } {
-  const descending = sort?.startsWith('-') ?? false
-  const key = descending ? sort?.slice(1) : sort
-  // An unknown key sorts by name, as legacy did, rather than failing the dashboard's list.
-  const column = key !== undefined && key in SORT_COLUMNS ? SORT_COLUMNS[key as keyof typeof SORT_COLUMNS] : 'name'
-  return { column, descending }
-}
-
-// A `%` or `_` the user typed is a character to find, not a wildcard.
-function likePattern (q: string): string {
-  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-}
-
-// Built per statement: a fragment belongs to the query it is written into. A row without a profile is a clinic
-// flagged before its doctor ever posted one (close_clinic creates such rows): not a doctor to list.
-function directoryFilters (tx: TransactionSql, f: DoctorFilters) {
-  const like = f.q ? likePattern(f.q) : null
-  return tx`WHERE profile <> '{}'::jsonb
-    ${like === null ? tx`` : tx`AND (lower(name) LIKE ${like} OR lower(email) LIKE ${like} OR lower(phone) LIKE ${like})`}
-    ${f.specialty ? tx`AND specialty = ${f.specialty}` : tx``}
-    ${f.status ? tx`AND status = ${f.status}` : tx``}
-    ${f.expMin === undefined ? tx`` : tx`AND experience_years >= ${f.expMin}`}
-    ${f.expMax === undefined ? tx`` : tx`AND experience_years <= ${f.expMax}`}`
-}
-
-/** One page of the directory and the number of doctors matching, from one snapshot. */
-export async function directoryPage (db: Database, f: DoctorFilters): Promise<{ total: number, rows: DirectoryRow[] }> {
-  const { column, descending } = sortOf(f.sort)
-  return await db.run((sql) => sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [count] = await tx<Array<{ total: number }>>`SELECT count(*)::int AS total FROM clinics ${directoryFilters(tx, f)}`
-    const rows = await tx<DirectoryRow[]>`
-      SELECT id, name, image_url, specialty, status, patients_count, experience_years, email, phone,
-             profile -> 'specializations' AS specializations, profile -> 'dents_addition' AS dents_addition,
-             profile -> 'plastic_addition' AS plastic_addition
-      FROM clinics ${directoryFilters(tx, f)}
-      ORDER BY ${tx(column)} ${descending ? tx`DESC` : tx`ASC`}, id
-      LIMIT ${f.pageSize} OFFSET ${(f.page - 1) * f.pageSize}`
-    return { total: count?.total ?? 0, rows }
-  }))
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // The dashboard's writes
 
 export async function patchDoctor (db: Database, id: number, patch: Profile, account: AccountPatch): Promise<void> {
   // The row id is the clinic id every booking refers to; a profile naming another clinic would split the two.
   const info = patch['general_info']
-  if (isRecord(info) && 'clinic_id' in info && clinicIdOf(patch) !== id) {
-    throw doctorErrors.badRequest(`general_info.clinic_id must stay ${id}: it is this doctor's id`)
-  }
+  if (isRecord(info) && 'clinic_id' in info && clinicIdOf(patch) !== id) throw doctorErrors.clinicIdFixed(id)
   await db.transaction(async (tx) => {
-    const [row] = await tx<ClinicRow[]>`
-      SELECT id, profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years,
-             patients_count, receiving_patients, created_at
-      FROM clinics WHERE id = ${id} FOR UPDATE`
-    if (row === undefined) throw doctorErrors.notFound()
+    const row = await findClinic(tx, id, true)
+    if (row === null) throw doctorErrors.notFound()
     const merged = mergeProfile(row.profile, patch)
     const c = withAccount(patchedColumns(row, merged), account)
     await tx`
@@ -243,7 +177,7 @@ export async function createDoctor (db: Database, profile: Profile, account: Acc
         RETURNING id`
       if (row !== undefined) return row.id
       const [top] = await tx<Array<{ id: number }>>`SELECT max(id) AS id FROM clinics`
-      if (top?.id === INT32_MAX) throw customError(409, 'id_exhausted', 'no doctor id is left above the highest one in use')
+      if (top?.id === INT32_MAX) throw doctorErrors.idExhausted()
     }
     throw errors.databaseBusy()
   })

@@ -41,13 +41,23 @@ function alive (pid: number): boolean {
   }
 }
 
+function isPostgres (pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')
+  } catch {
+    return process.platform !== 'linux' // no /proc to ask: trust postmaster.pid
+  }
+}
+
 // A primary killed with SIGKILL leaves its postgres running on the data directory. Stop that orphan, so the
-// next start can take the directory instead of failing on the lock file.
+// next start can take the directory instead of failing on the lock file. The caller holds the data directory's
+// instance lock (src/instance-lock.ts), so the server that started this postmaster is gone: it is an orphan, not
+// a live server's database.
 async function stopOrphan (pgDir: string): Promise<void> {
   const pidFile = join(pgDir, 'postmaster.pid')
   if (!existsSync(pidFile)) return
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid) || !isPostgres(pid)) return
   log.warn('stopping an orphaned embedded postgres left by an earlier run', { pid })
   process.kill(pid, 'SIGINT')
   for (let i = 0; i < 100 && alive(pid); i++) await sleep(100)

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { log } from '../log.ts'
+import { packageRoot } from '../paths.ts'
 
-const migrationsDir = join(fileURLToPath(new URL('.', import.meta.url)), 'migrations')
+// Read from the source tree in both forms (src/paths.ts says why).
+const migrationsDir = join(packageRoot, 'src', 'db', 'migrations')
 
 // An arbitrary constant: every instance sharing the database takes the same lock, so two servers starting at once
 // apply each migration exactly once.

@@ -10,8 +10,19 @@ export interface PoolOptions {
   max: number // this process's share of DB_POOL_BUDGET: never exceeded
   applicationName: string // visible in pg_stat_activity, so connections can be counted per process
   queueTimeoutMs: number
+  // One bound on a unit of work, whatever it waits for: a free slot, a (re)connect, its statements. Past it the
+  // caller gets 503 + Retry-After; the work itself is left to finish or fail (see `run`). Default: a minute.
+  deadlineMs?: number
   // A statement stuck behind a lock must not hold a request (and a connection) forever: the server cancels it.
   statementTimeoutMs?: number
+}
+
+// postgres.js waits between reconnect attempts up to 20 s by default (3^retries / 100 s), and every query that
+// arrives meanwhile waits with it: requests hung ~20 s around a PostgreSQL restart. Attempts here are at most
+// 0.5 s apart, so a database that is back is used within half a second; a refused attempt costs the server nothing.
+export const MAX_RECONNECT_DELAY_S = 0.5
+export function reconnectDelay (retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, MAX_RECONNECT_DELAY_S)
 }
 
 interface Waiter {
@@ -26,7 +37,7 @@ export class Database {
   readonly sql: Sql
   private inUse = 0
   private readonly queue: Waiter[] = []
-  private readonly counters = { timeouts: 0, acquired: 0 }
+  private readonly counters = { timeouts: 0, acquired: 0, deadlines: 0 }
   private open = 0
 
   constructor (private readonly options: PoolOptions) {
@@ -34,6 +45,7 @@ export class Database {
       max: options.max,
       idle_timeout: 30,
       connect_timeout: 5,
+      backoff: reconnectDelay,
       max_lifetime: 60 * 30,
       onnotice: () => {},
       connection: {
@@ -44,17 +56,45 @@ export class Database {
     })
   }
 
-  async run<T> (work: (sql: Sql) => Promise<T>): Promise<T> {
-    await this.acquire()
+  // The caller is answered by the deadline at the latest. Work that has not started by then never starts; work
+  // under way keeps its slot until it settles (the driver bounds that: statement timeout, capped reconnects), so
+  // abandoned work can never pile up in postgres.js's own unbounded queue.
+  async run<T> (work: (sql: Sql) => Promise<T>, onAbandon?: () => void): Promise<T> {
+    const deadline = Date.now() + (this.options.deadlineMs ?? 60_000)
+    await this.acquire(deadline)
+    let started: Promise<T>
     try {
-      return await work(this.sql)
-    } finally {
+      started = work(this.sql)
+    } catch (error) {
       this.release()
+      throw error
+    }
+    const running = started.finally(() => this.release())
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.counters.deadlines++
+        onAbandon?.()
+        running.catch(() => {}) // its outcome no longer has a reader
+        reject(errors.databaseTimeout())
+      }, Math.max(0, deadline - Date.now()))
+    })
+    try {
+      return await Promise.race([running, expired])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
+  // A transaction whose caller gave up before it began rolls back without running: a client that got its 503 must
+  // not find the booking made after all. One that already began runs to its end (stopping it halfway would leave
+  // its remaining statements to run outside it).
   transaction<T> (work: (sql: TransactionSql) => Promise<T>): Promise<T> {
-    return this.run((sql) => sql.begin((tx) => work(tx)) as Promise<T>)
+    let abandoned = false
+    return this.run((sql) => sql.begin((tx) => {
+      if (abandoned) throw errors.databaseTimeout()
+      return work(tx)
+    }) as Promise<T>, () => { abandoned = true })
   }
 
   stats (): PoolStats {
@@ -64,7 +104,8 @@ export class Database {
       inUse: this.inUse,
       waiting: this.queue.length,
       timeouts: this.counters.timeouts,
-      acquired: this.counters.acquired
+      acquired: this.counters.acquired,
+      deadlines: this.counters.deadlines
     }
   }
 
@@ -72,11 +113,12 @@ export class Database {
     await this.sql.end({ timeout: timeoutSeconds })
   }
 
-  private acquire (): Promise<void> {
+  private acquire (deadline: number): Promise<void> {
     if (this.inUse < this.options.max) {
       this.grant()
       return Promise.resolve()
     }
+    const wait = Math.min(this.options.queueTimeoutMs, deadline - Date.now())
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         grant: () => { clearTimeout(waiter.timer); this.grant(); resolve() },
@@ -85,7 +127,7 @@ export class Database {
           if (index >= 0) this.queue.splice(index, 1)
           this.counters.timeouts++
           reject(errors.databaseBusy())
-        }, this.options.queueTimeoutMs)
+        }, wait)
       }
       this.queue.push(waiter)
     })

@@ -6,7 +6,7 @@ const ARABIC_INDIC_ZERO = 0x0660
 const PERSIAN_ZERO = 0x06f0
 
 /** Replaces Arabic-Indic and Persian digits with ASCII digits; other characters are left as they are. */
-export function normalizeDigits(s: string): string {
+export function normalizeDigits (s: string): string {
   return s.replace(/[\u0660-\u0669\u06f0-\u06f9]/g, (d) => {
     const code = d.charCodeAt(0)
     const zero = code >= PERSIAN_ZERO ? PERSIAN_ZERO : ARABIC_INDIC_ZERO

@@ -8,6 +8,9 @@ import { normalizeDigits } from './digits.ts'
 
 export { normalizeDigits }
 
+/** The largest id a Postgres int4 (`serial`) column holds: a larger number names no row, and would fail the query. */
+export const INT32_MAX = 2_147_483_647
+
 /**
  * Booking ids keep the legacy shapes the apps parse (`B-`, `S-`, `G-` + clinic + YYYYMMDD + number), but the number
  * is a per-day sequence that only grows. Legacy used "list length + 1", which reused ids after a cancellation
@@ -28,17 +31,17 @@ export interface ParsedBookingId {
 }
 
 /** Patient-app booking: `B-7-20251114-0004`. */
-export function regularBookingId(clinicId: number, date: string, seq: number): string {
+export function regularBookingId (clinicId: number, date: string, seq: number): string {
   return `B-${clinicId}-${compactDate(date)}-${String(seq).padStart(4, '0')}`
 }
 
 /** Secretary booking: `S-7-20251114-002`. Three digits only because the secretary app was built around them. */
-export function secretaryBookingId(clinicId: number, date: string, seq: number): string {
+export function secretaryBookingId (clinicId: number, date: string, seq: number): string {
   return `S-${clinicId}-${compactDate(date)}-${String(seq).padStart(3, '0')}`
 }
 
 /** Golden booking: `G-4-20251029-0001`. */
-export function goldenBookingId(clinicId: number, date: string, seq: number): string {
+export function goldenBookingId (clinicId: number, date: string, seq: number): string {
   return `G-${clinicId}-${compactDate(date)}-${String(seq).padStart(4, '0')}`
 }
 
@@ -50,7 +53,7 @@ const LEGACY_GOLDEN_ID = /^G-([1-9]\d*)-(\d{4})(\d{2})(\d{2})-(.+)$/
  * digits is read as a sequence; any other tail (`P-71`) is a legacy patient id, still accepted because bookings and
  * payments made before the switch keep their ids.
  */
-export function parseBookingId(id: string): ParsedBookingId | null {
+export function parseBookingId (id: string): ParsedBookingId | null {
   const s = id.trim()
   const m = BOOKING_ID.exec(s)
   if (m !== null) {
@@ -71,12 +74,12 @@ export function parseBookingId(id: string): ParsedBookingId | null {
 }
 
 /** A 4-digit golden code (1000-9999) from the CSPRNG; legacy used a guessable RNG (contract §2.6). */
-export function goldenCode(): string {
+export function goldenCode (): string {
   return String(randomInt(1000, 10_000))
 }
 
 /** A positive safe integer from a number or a digit string (`20`, `"20"`, `"٢٠"`), or null. */
-export function parsePositiveInt(v: unknown): number | null {
+export function parsePositiveInt (v: unknown): number | null {
   let n: number
   if (typeof v === 'number') {
     n = v
@@ -100,7 +103,7 @@ const SEPARATORS = /[\s\-\u2010-\u2015().]/g
  * query string decodes to a space (legacy check-phone did the same). Digits without `+` are taken as already
  * international; a local `0770…` number therefore fails rather than being guessed into a country.
  */
-export function normalizePhone(raw: string): string | null {
+export function normalizePhone (raw: string): string | null {
   let s = normalizeDigits(raw.replace(INVISIBLE, ''))
   if (/^\s+\d/.test(s)) s = `+${s.trimStart()}`
   s = s.replace(SEPARATORS, '')
@@ -109,18 +112,27 @@ export function normalizePhone(raw: string): string | null {
 }
 
 /** The patient reference stored on bookings for an account: `P-71`. */
-export function accountRef(accountId: number): string {
+export function accountRef (accountId: number): string {
   return `P-${accountId}`
 }
 
 /** A user-account id from `P-71`, `71`, `"٧١"` or 71, or null. */
-export function parseAccountId(v: unknown): number | null {
+export function parseAccountId (v: unknown): number | null {
   if (typeof v === 'string') return parsePositiveInt(v.trim().replace(/^P-/i, ''))
   return parsePositiveInt(v)
 }
 
+/**
+ * The account a stored patient_id belongs to, read strictly: only `P-<id>` names an account. A bare number does
+ * not, because secretary walk-ins carry their 3-digit sequence ("002") as patient_id, which is no account's id.
+ */
+export function accountOfPatientRef (stored: unknown): number | null {
+  if (typeof stored !== 'string' || !/^\s*P-/i.test(stored)) return null
+  return parseAccountId(stored)
+}
+
 /** A secretary login code from `S-123456`, `123456` or 123456, or null. */
-export function secretaryCode(v: unknown): number | null {
+export function secretaryCode (v: unknown): number | null {
   if (typeof v === 'string') return parsePositiveInt(v.trim().replace(/^S-/i, ''))
   return parsePositiveInt(v)
 }

@@ -1,4 +1,5 @@
 import { parsePositiveInt } from './identifiers.ts'
+import { isRecord } from './json.ts'
 
 // Queue tokens and day capacity. The token is the number a patient waits for on the day; the apps show it and
 // expect it to move up when someone ahead cancels.
@@ -14,7 +15,7 @@ import { parsePositiveInt } from './identifiers.ts'
  * Ascending order matters: applied one by one, each entry moves into the slot just freed by the one before it, so a
  * unique (day, token) constraint on active bookings never sees two rows with the same token.
  */
-export function queueAfterCancel<T extends { token: number }>(active: T[], cancelledToken: number): Array<T & { token: number }> {
+export function queueAfterCancel<T extends { token: number }> (active: T[], cancelledToken: number): Array<T & { token: number }> {
   return active
     .filter((entry) => entry.token > cancelledToken)
     .sort((a, b) => a.token - b.token)
@@ -29,15 +30,11 @@ export const DEFAULT_GOLDEN_CAPACITY = 5
 // The doctor app has written the daily capacity under three names over its versions; legacy read them in this order.
 const CAPACITY_KEYS = ['receiving_patients', 'receivingPatients', 'receiving_patients_count'] as const
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
 /**
  * The doctor's daily patient capacity from a profile (`general_info.receiving_patients`, Arabic digits allowed), or
  * null when absent or not a positive integer. Accepts the profile as an object or as the JSON text legacy stored.
  */
-export function capacityFromProfile(profile: unknown): number | null {
+export function capacityFromProfile (profile: unknown): number | null {
   let value = profile
   if (typeof value === 'string') {
     try {

@@ -18,7 +18,7 @@ const hamza = /[أإآ]/g
 
 // Arabic input is compared after folding hamza forms and whitespace runs: keyboards differ on `إلغاء` vs `الغاء`,
 // and the apps have sent both.
-function foldArabic(s: string): string {
+function foldArabic (s: string): string {
   return s.trim().replace(/\s+/g, ' ').replace(hamza, 'ا')
 }
 
@@ -30,23 +30,23 @@ const FROM_ARABIC = new Map<string, BookingStatus>([
 
 const ENGLISH = new Set<string>(BOOKING_STATUSES)
 
-function isEnglishStatus(s: string): s is BookingStatus {
+function isEnglishStatus (s: string): s is BookingStatus {
   return ENGLISH.has(s)
 }
 
 /** English (any case) or Arabic status as the apps send it; null when unknown. */
-export function parseStatus(input: string): BookingStatus | null {
+export function parseStatus (input: string): BookingStatus | null {
   const english = input.trim().toLowerCase()
   if (isEnglishStatus(english)) return english
   return FROM_ARABIC.get(foldArabic(input)) ?? null
 }
 
 /** The Arabic label the apps display and compare against. */
-export function statusLabel(s: BookingStatus): string {
+export function statusLabel (s: BookingStatus): string {
   return LABELS[s]
 }
 
 /** Whether the booking still holds a seat in the queue. Served and no-show keep their seat, as in legacy (§3.4). */
-export function isActiveStatus(s: BookingStatus): boolean {
+export function isActiveStatus (s: BookingStatus): boolean {
   return s !== 'cancelled'
 }

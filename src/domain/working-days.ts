@@ -1,4 +1,5 @@
 import { addDays, weekdayOf } from './calendar.ts'
+import { isRecord } from './json.ts'
 
 // A doctor's working days come from the profile as an Arabic weekday range, e.g. {"from":"السبت","to":"الخميس"}.
 // The Iraqi week starts on Saturday, so ranges are read in Saturday → Friday order.
@@ -9,25 +10,25 @@ export const SEARCH_HORIZON_DAYS = 30
 // Index in Saturday → Friday order; the JS weekday (0 = Sunday) is derived from it.
 const WEEK_ORDER = ['السبت', 'الاحد', 'الاثنين', 'الثلاثاء', 'الاربعاء', 'الخميس', 'الجمعة'] as const
 
-function jsWeekday(orderIndex: number): number {
+function jsWeekday (orderIndex: number): number {
   return (orderIndex + 6) % 7
 }
 
 // Profiles are typed by hand on phones: `الأحد`, `الاحد` and `الإثنين` all occur, sometimes with a tatweel or
 // stray spaces. Legacy folded only hamza (§3.3); tatweel and inner spaces never change the meaning of a day name.
-function foldDayName(name: string): string {
+function foldDayName (name: string): string {
   return name.trim().replace(/[أإآ]/g, 'ا').replace(/[\u0640\s]/g, '')
 }
 
 const ORDER_BY_NAME = new Map<string, number>(WEEK_ORDER.map((name, i) => [foldDayName(name), i]))
 
-function orderIndexOf(name: unknown): number | null {
+function orderIndexOf (name: unknown): number | null {
   if (typeof name !== 'string') return null
   return ORDER_BY_NAME.get(foldDayName(name)) ?? null
 }
 
 /** The JS weekday (0 = Sunday … 6 = Saturday) of an Arabic day name, or null when it is not one. */
-export function weekdayFromArabic(name: unknown): number | null {
+export function weekdayFromArabic (name: unknown): number | null {
   const i = orderIndexOf(name)
   return i === null ? null : jsWeekday(i)
 }
@@ -38,7 +39,7 @@ export function weekdayFromArabic(name: unknown): number | null {
  * Null means "every day counts": legacy disabled the filter rather than refuse bookings when the profile has no
  * range or an unreadable one, and a clinic must not become unbookable because of a typo in its profile.
  */
-export function workingDays(range: { from?: unknown; to?: unknown } | null | undefined): Set<number> | null {
+export function workingDays (range: { from?: unknown; to?: unknown } | null | undefined): Set<number> | null {
   if (range === null || range === undefined) return null
   const from = orderIndexOf(range.from)
   const to = orderIndexOf(range.to)
@@ -49,15 +50,11 @@ export function workingDays(range: { from?: unknown; to?: unknown } | null | und
   return days
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
 /**
  * Working days of a doctor profile, read from `clinic_days` only. The sample profile spells it `clinck_days`, which
  * legacy never read; honouring it now would silently change which days existing clinics can be booked on.
  */
-export function workingDaysOfProfile(profile: unknown): Set<number> | null {
+export function workingDaysOfProfile (profile: unknown): Set<number> | null {
   if (!isRecord(profile)) return null
   const range = profile['clinic_days']
   return isRecord(range) ? workingDays(range) : null
@@ -68,7 +65,7 @@ export function workingDaysOfProfile(profile: unknown): Set<number> | null {
  * keeping working days only. Non-working days still use up the horizon, as in legacy, so "the next 30 days" in the
  * Arabic error message stays true.
  */
-export function candidateDays(today: string, horizon: number, working: Set<number> | null): string[] {
+export function candidateDays (today: string, horizon: number, working: Set<number> | null): string[] {
   const days: string[] = []
   for (let i = 0; i < horizon; i++) {
     const day = addDays(today, i)

@@ -8,6 +8,7 @@ export interface PoolStats {
   waiting: number // units of work queued for a connection
   timeouts: number // requests that gave up waiting (answered 503)
   acquired: number // units of work served since start
+  deadlines: number // units of work that passed REQUEST_DEADLINE_MS (answered 503)
 }
 
 export interface WorkerStats {
@@ -46,12 +47,34 @@ export interface LimiterStats {
   denied: number
   evicted: number
   fallbacks: number // checks answered from memory because Redis was unreachable
+  // With Redis: checks that waited for Redis and got no answer (each one a slow request), how often the breaker
+  // opened, and whether it is open now (every check answered from memory at once, Redis probed in the background).
+  redisFailures?: number
+  breakerOpened?: number
+  breaker?: 'open' | 'closed'
+}
+
+// The LISTEN connection that carries other instances' changes (coordinator/changes.ts).
+export interface ChangeBusStats {
+  listening: boolean
+  resyncs: number // re-LISTENs after a drop, each followed by a resync of the cache and the SSE channels
+  lastGapMs: number | null // how long the last drop lasted
+  gapSinceMs: number | null // how long the current drop has lasted, while not listening
+  notifications: number
+}
+
+// The database as the coordinator's idle connection sees it: unreachable means no answer within a second.
+export interface DatabaseProbe {
+  reachable: boolean
+  latencyMs: number
+  error: string | null
 }
 
 export interface ClusterStats {
   coordinator: ProcessStats & { workersConnected: number }
   cache: CacheStats
   limiter: LimiterStats
+  changes: ChangeBusStats
   primary: { pid: number, rss: number | null }
   workers: WorkerStats[]
 }
@@ -122,6 +145,7 @@ export interface Ops {
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
+  'db.probe': { req: null, res: DatabaseProbe }
 }
 
 export type OpName = keyof Ops
@@ -130,6 +154,9 @@ export type OpName = keyof Ops
 export interface Events {
   hello: { pid: number }
   change: Change
+  // Changes from other instances may have been missed (the LISTEN connection dropped): drop every cached copy and
+  // re-render every live SSE channel.
+  resync: { gapMs: number }
 }
 
 export type EventName = keyof Events

@@ -1,8 +1,9 @@
 import type { LimitResult } from '../ipc/messages.ts'
-// Fixed windows in memory: the coordinator's counters, and each worker's own while the coordinator is away.
-// Rate-limit counters for the whole instance. They live only in the coordinator, which is single-threaded, so a
-// check-and-increment is atomic and the limits are exact across workers: the legacy server kept one limiter per
-// process, and N processes let a client through N times the limit.
+// Fixed windows in memory. The coordinator keeps the instance's counters here (unless REDIS_URL puts them in Redis,
+// coordinator/limiter.ts). It is single-threaded, so a check-and-increment is atomic and the limits are exact across
+// workers: the legacy server kept one limiter per process, and N processes let a client through N times the limit.
+// A worker keeps windows of its own only while the coordinator is away, counting against its share of each limit
+// (localShare).
 //
 // Fixed windows, each aligned to the key's own first request rather than to the clock (:00 of every minute).
 // Clock-aligned windows reset every client at the same instant, so every client that was held back comes back in
@@ -35,10 +36,29 @@ export interface RateLimiterStats {
 // pointer compression) keeps inline in the Map as a small integer, so an update allocates nothing. Measured at
 // 1,000,000 keys: 28 MB for the Map, against 43 MB with boxed doubles and 59 MB with {start, count} objects.
 // Longer windows still count exactly, with boxed values.
+//
+// A count past 32,767 (only possible under a limit set above it: an instance behind a gateway that limits, a load
+// test from one address) switches that one window to the wide form, a negative number -(offset * WIDE_SPAN + count)
+// - 1: a boxed double, exact up to MAX_LIMIT. Ordinary limits never leave the small form, so their memory is as
+// measured above.
 const COUNT_SPAN = 2 ** 15
-/** Largest `limit` (and so count) that fits beside the offset. */
-export const MAX_LIMIT = COUNT_SPAN - 1
-const MAX_WINDOW_MS = 2 ** 53 / COUNT_SPAN
+const SMALL_MAX = COUNT_SPAN - 1
+const WIDE_SPAN = 2 ** 24
+/** Largest `limit` (and so count) a window holds: 16,777,215. */
+export const MAX_LIMIT = WIDE_SPAN - 1
+const MAX_WINDOW_MS = 2 ** 53 / WIDE_SPAN
+
+function pack (offset: number, count: number): number {
+  return count <= SMALL_MAX ? offset * COUNT_SPAN + count : -(offset * WIDE_SPAN + count) - 1
+}
+
+function offsetOf (packed: number): number {
+  return packed >= 0 ? Math.floor(packed / COUNT_SPAN) : Math.floor((-packed - 1) / WIDE_SPAN)
+}
+
+function countOf (packed: number, offset: number): number {
+  return packed >= 0 ? packed - offset * COUNT_SPAN : -packed - 1 - offset * WIDE_SPAN
+}
 
 // Windows are held in two generations. `current` holds the windows that started in the current slot
 // [slotStart, slotStart + windowMs), `previous` those of the slot before. A window lasts exactly one slot's length,
@@ -113,11 +133,12 @@ export class RateLimiter {
     let start = now
     let count = 0
     let live = false
+    let offset = 0
     if (packed !== undefined) {
-      const offset = Math.floor(packed / COUNT_SPAN)
+      offset = offsetOf(packed)
       if (now - (base + offset) < this.windowMs) {
         start = base + offset
-        count = packed - offset * COUNT_SPAN
+        count = countOf(packed, offset)
         live = true
       }
     }
@@ -129,13 +150,13 @@ export class RateLimiter {
     }
 
     this.allowed++
-    if (live && packed !== undefined) {
-      generation.set(key, packed + cost)
+    if (live) {
+      generation.set(key, pack(offset, count + cost))
     } else {
       // An ended window can only be in `previous`; its key moves to `current` with the new window.
       if (packed !== undefined) this.previous.delete(key)
       else if (this.current.size + this.previous.size >= this.maxKeys) this.evictOldest(now)
-      this.current.set(key, (now - this.slotStart) * COUNT_SPAN + cost)
+      this.current.set(key, pack(now - this.slotStart, cost))
     }
     return { allowed: true, limit, remaining: limit - count - cost, resetMs }
   }
@@ -198,7 +219,7 @@ export class RateLimiter {
     const packed = generation.get(key)
     generation.delete(key)
     const base = generation === this.current ? this.slotStart : this.slotStart - this.windowMs
-    if (packed !== undefined && now - (base + Math.floor(packed / COUNT_SPAN)) < this.windowMs) this.evicted++
+    if (packed !== undefined && now - (base + offsetOf(packed)) < this.windowMs) this.evicted++
   }
 }
 

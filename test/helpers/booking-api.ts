@@ -180,7 +180,7 @@ export const bad = {
 // Bodies that are not a JSON object at all, or not JSON.
 export const badBodies: Array<string | Buffer> = [
   '{', '{"clinic_id":', '{"clinic_id":7,}', "{'clinic_id':7}", 'NaN', 'undefined', '[]', '[{}]', '"text"', '42', 'true', 'null',
-  '[' .repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(200) + '1' + '}'.repeat(200), '{"clinic_id":1e400}',
+  '['.repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(200) + '1' + '}'.repeat(200), '{"clinic_id":1e400}',
   Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), '\u0000', '{"clinic_id":7}garbage'
 ]
 

@@ -13,7 +13,7 @@ setLogSink((line) => {
     lines.shift()
     dropped++
   }
-  lines.push(line)
+  lines.push(line.endsWith('\n') ? line.slice(0, -1) : line)
 })
 
 // A position in the log, to read what was logged after it.

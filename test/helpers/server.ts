@@ -106,14 +106,30 @@ export interface ServerOptions {
   env?: Record<string, string>
   workers?: number
   waitForReady?: boolean
+  // 'source' (the default): TypeScript through tsx, nothing to build. 'procfile': the compiled build (dist/, from
+  // `npm run build`), started with the Procfile's own command line.
+  build?: 'source' | 'procfile'
+  // In a process group of its own, so a test can signal the whole group as a host does.
+  detached?: boolean
+}
+
+// The Procfile's web command as argv, `node` being this Node.
+export function procfileCommand (): string[] {
+  const line = readFileSync(join(root, 'Procfile'), 'utf8').split('\n').find((l) => l.startsWith('web:'))
+  if (line === undefined) throw new Error('the Procfile has no web: line')
+  const [command, ...args] = line.slice('web:'.length).trim().split(/\s+/)
+  if (command !== 'node') throw new Error(`the Procfile's web command is not node: ${line}`)
+  return [process.execPath, ...args]
 }
 
 export async function startServer (options: ServerOptions = {}): Promise<TestServer> {
   const port = await freePort()
   const dataDir = tempDir('tabeby-data-')
   let output = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+  const [command, ...args] = options.build === 'procfile' ? procfileCommand() : [process.execPath, '--import', 'tsx', join(root, 'src/main.ts')]
+  const child = spawn(command as string, args, {
     cwd: root,
+    detached: options.detached === true,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina'
 import { errors } from '../../src/errors.ts'
+import { sibling } from '../../src/paths.ts'
 import type { AllClinicsReport } from '../../src/payments/report.ts'
 
 // CPU work off the event loop (architecture.md §8): password hashing, large reports. One small pool per worker
@@ -25,7 +26,7 @@ export class CpuPool {
 
   constructor (threads = 1) {
     this.piscina = new Piscina({
-      filename: new URL('./tasks.ts', import.meta.url).href,
+      filename: sibling(import.meta.url, './tasks.ts').href,
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 30_000,

@@ -1,12 +1,15 @@
 import { z } from 'zod'
-import { adminExists, insertAdmin, isEmail, normalizeEmail, roleOf } from '../../src/auth/admins.ts'
+import {
+  adminExists, adminForLogin, deleteAdmin, insertAdmin, isEmail, normalizeEmail, passwordHashOf, replacePassword, roleOf
+} from '../../src/auth/admins.ts'
 import { DECOY_HASH } from '../../src/auth/password.ts'
-import { closeSessions, openSession, revokeRefreshTokens, rotateRefreshToken } from '../../src/auth/sessions.ts'
-import { authErrors } from '../../src/errors.ts'
+import { closeSessions, openSession, rotateRefreshToken } from '../../src/auth/sessions.ts'
+import { accountsOfRole, isRole } from '../../src/accounts/store.ts'
+import { authErrors, errors } from '../../src/errors.ts'
 import { log } from '../../src/log.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
-import { defineRoute, field, validationError, type DocumentedRoute } from './define.ts'
+import { defineRoute, field, type DocumentedRoute } from './define.ts'
 
 // Admin authentication for the dashboard (legacy-api.md §2.2, §4.1-§4.4; contract.md §3), deleting an admin
 // (§2.4) and the phone list of §2.1. Every scrypt runs on the piscina pool; the event loop only signs tokens.
@@ -36,15 +39,6 @@ const createBody = z.object({
 })
 
 const phonesQuery = z.object({ role: z.string().max(32).optional() })
-const PHONE_ROLES: readonly string[] = ['patient', 'secretary', 'doctor']
-
-interface LoginRow {
-  id: number
-  name: string
-  email: string
-  password_hash: string
-  is_active: boolean
-}
 
 export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
   const verifyPassword = async (password: string, encoded: string): Promise<boolean> =>
@@ -65,12 +59,11 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
         const email = normalizeEmail(body.email ?? '')
         const password = body.password ?? ''
         if (email === '' || password === '') throw authErrors.credentialsMissing()
-        const [admin] = await ctx.db.run((sql) => sql<LoginRow[]>`
-          SELECT id, name, email, password_hash, is_active FROM admins WHERE lower(email) = lower(${email})`)
+        const admin = await ctx.db.run((sql) => adminForLogin(sql, email))
         // An unknown e-mail still costs one verification, so the answer's timing does not tell it from a wrong
         // password; an inactive account is verified too and refused with the same answer.
         const matches = await verifyPassword(password, admin?.password_hash ?? DECOY_HASH)
-        if (admin === undefined || !matches || !admin.is_active) throw authErrors.invalidCredentials()
+        if (admin === null || !matches || !admin.is_active) throw authErrors.invalidCredentials()
         const tokens = await ctx.db.run((sql) => openSession(sql, ctx.config.jwtSecret, admin.id))
         return json(200, {
           message: 'logged in successfully',
@@ -140,19 +133,12 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       body: changePasswordBody,
       handler: async ({ body, actor }) => {
-        const [row] = await ctx.db.run((sql) => sql<Array<{ password_hash: string }>>`SELECT password_hash FROM admins WHERE id = ${actor.id}`)
-        if (row === undefined) throw authErrors.adminUnavailable()
-        if (!await verifyPassword(body.current_password, row.password_hash)) throw authErrors.wrongPassword()
+        const current = await ctx.db.run((sql) => passwordHashOf(sql, actor.id))
+        if (current === null) throw authErrors.adminUnavailable()
+        if (!await verifyPassword(body.current_password, current)) throw authErrors.wrongPassword()
         const encoded = await hashPassword(body.new_password)
-        // Compare-and-set on the hash that was verified: of two changes racing, only the first applies, and the
-        // second is told its current password is no longer current.
-        const changed = await ctx.db.transaction(async (tx) => {
-          const updated = await tx`UPDATE admins SET password_hash = ${encoded} WHERE id = ${actor.id} AND password_hash = ${row.password_hash} RETURNING id`
-          if (updated.length === 0) return false
-          await revokeRefreshTokens(tx, actor.id)
-          return true
-        })
-        if (!changed) throw authErrors.wrongPassword()
+        // Of two changes racing, only the first applies; the second is told its current password is not current.
+        if (!await ctx.db.transaction((tx) => replacePassword(tx, actor.id, current, encoded))) throw authErrors.wrongPassword()
         return json(200, { message: 'password changed' })
       }
     }),
@@ -188,23 +174,11 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       handler: async ({ params, actor }) => {
         const parsed = field.id('id').safeParse(params[0])
-        if (!parsed.success) throw validationError([{ loc: ['path', 'id'], msg: 'id must be a positive integer', type: 'int_parsing' }])
+        if (!parsed.success) throw errors.validation([{ loc: ['path', 'id'], msg: 'id must be a positive integer', type: 'int_parsing' }])
         const id = parsed.data
         if (id === actor.id) throw authErrors.deleteSelf()
-        await ctx.db.transaction(async (tx) => {
-          // Both rows locked in id order: two admins deleting each other at once cannot both succeed, and the
-          // caller is re-checked under the lock.
-          const rows = await tx<Array<{ id: number, is_active: boolean, is_superuser: boolean }>>`
-            SELECT id, is_active, is_superuser FROM admins WHERE id IN (${actor.id}, ${id}) ORDER BY id FOR UPDATE`
-          const self = rows.find((row) => row.id === actor.id)
-          const target = rows.find((row) => row.id === id)
-          if (self === undefined || !self.is_active) throw authErrors.adminUnavailable()
-          if (target === undefined) throw authErrors.adminNotFound()
-          // Otherwise any admin could remove the superuser who created them.
-          if (target.is_superuser && !self.is_superuser) throw authErrors.insufficient()
-          // Their refresh tokens go with the row (ON DELETE CASCADE); their access tokens find no admin any more.
-          await tx`DELETE FROM admins WHERE id = ${id}`
-        })
+        // Their access tokens find no admin any more.
+        await ctx.db.transaction((tx) => deleteAdmin(tx, actor.id, id))
         return json(200, { message: 'admin deleted' })
       }
     }),
@@ -218,9 +192,8 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       query: phonesQuery,
       handler: async ({ query }) => {
         const role = (query.role ?? '').trim()
-        if (!PHONE_ROLES.includes(role)) throw authErrors.phonesRole()
-        const items = await ctx.db.run((sql) => sql<Array<{ user_server_id: number, phone_number: string, user_uid: string | null, user_role: string }>>`
-          SELECT id AS user_server_id, phone_number, user_uid, user_role FROM accounts WHERE user_role = ${role} ORDER BY id`)
+        if (!isRole(role)) throw authErrors.phonesRole()
+        const items = await ctx.db.run((sql) => accountsOfRole(sql, role))
         return json(200, { items })
       }
     })

@@ -1,21 +1,19 @@
 import { z } from 'zod'
-import { detail } from '../../src/errors.ts'
+import { platformErrors } from '../../src/errors.ts'
+import { isRecord } from '../../src/domain/json.ts'
 import { ADMINS_ONLY, SECRETARIES } from '../../src/auth/actors.ts'
+import { isClinicClosed, setClinicClosed } from '../../src/clinics/store.ts'
+import {
+  CLINIC_INFO_KEYS, PLATFORM_CLINIC_ID, maintenance, platformInfo, savePlatformInfo, setMaintenance, type ClinicInfo
+} from '../../src/platform/store.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field } from './define.ts'
 
-// Clinic open/closed flag, the platform's own contact info and the maintenance banner (legacy-api.md §2.11).
-
-// The platform's own info lives in the profile of clinic 1, as it did in doctor 1's profile_json.
-const PLATFORM_CLINIC_ID = 1
-const CLINIC_INFO_KEYS = ['clinic_name', 'address', 'email', 'phone', 'website'] as const
+// Clinic open/closed flag, the platform's own contact info and the maintenance banner (legacy-api.md §2.11). SQL in
+// src/clinics/store.ts and src/platform/store.ts.
 
 const DEFAULT_MAINTENANCE_MESSAGE = 'نعتذر عن هذا التوقف في السيرفر, لاغراض الصيانة, سوف يتم اعادة العمل خلال مدة قصيرة جدا.. شكرا لتفهمكم.'
-
-const clinicErrors = {
-  platformClinicMissing: () => detail(404, 'clinic_not_found', 'العيادة غير موجودة')
-}
 
 const closeBody = z.object({ clinic_id: field.id('clinic_id'), is_closed: field.bool() })
 const closeQuery = z.object({ clinic_id: field.id('clinic_id') })
@@ -35,10 +33,6 @@ const maintenanceBody = z.object({
   message: z.string().max(2000).nullish()
 })
 
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
 export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
   const clinicChanged = (clinicId: number): Promise<void> => ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
 
@@ -52,14 +46,9 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       body: closeBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
-        // The flag lives on the clinic row that booking reads; a clinic without a profile yet gets a bare row.
-        const [row] = await ctx.db.run((sql) => sql<Array<{ id: number, is_closed: boolean }>>`
-          INSERT INTO clinics (id, is_closed) VALUES (${body.clinic_id}, ${body.is_closed})
-          ON CONFLICT (id) DO UPDATE SET is_closed = EXCLUDED.is_closed, updated_at = now()
-          RETURNING id, is_closed`)
-        if (row === undefined) throw new Error('close_clinic upsert returned no row')
-        await clinicChanged(row.id)
-        return json(200, { clinic_id: row.id, is_closed: row.is_closed })
+        const closed = await ctx.db.run((sql) => setClinicClosed(sql, body.clinic_id, body.is_closed))
+        await clinicChanged(body.clinic_id)
+        return json(200, { clinic_id: body.clinic_id, is_closed: closed })
       }
     }),
 
@@ -71,11 +60,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       query: closeQuery,
       scope: { clinicId: ({ query }) => query.clinic_id }, // patients may ask whether any clinic is open
-      handler: async ({ query }) => {
-        const [row] = await ctx.db.run((sql) => sql<Array<{ is_closed: boolean }>>`
-          SELECT is_closed FROM clinics WHERE id = ${query.clinic_id}`)
-        return json(200, { clinic_id: query.clinic_id, is_closed: row?.is_closed ?? false })
-      }
+      handler: async ({ query }) => json(200, { clinic_id: query.clinic_id, is_closed: await ctx.db.run((sql) => isClinicClosed(sql, query.clinic_id)) })
     }),
 
     defineRoute(ctx, {
@@ -86,23 +71,13 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       body: infoBody,
       scope: { actors: ADMINS_ONLY }, // the platform's own contact info, not a clinic's
       handler: async ({ body }) => {
-        const patch: Record<string, string> = {}
+        const patch: ClinicInfo = {}
         for (const key of CLINIC_INFO_KEYS) {
           const value = body[key]
           if (value !== undefined) patch[key] = value
         }
-        // Merged inside one UPDATE, so two partial saves at once cannot drop each other's keys.
-        const [row] = await ctx.db.run((sql) => sql<Array<{ clinic_info: unknown }>>`
-          UPDATE clinics SET
-            profile = jsonb_set(
-              CASE WHEN jsonb_typeof(profile) = 'object' THEN profile ELSE '{}'::jsonb END,
-              '{clinic_info}',
-              CASE WHEN jsonb_typeof(profile -> 'clinic_info') = 'object' THEN profile -> 'clinic_info' ELSE '{}'::jsonb END
-                || ${sql.json(patch)}::jsonb),
-            updated_at = now()
-          WHERE id = ${PLATFORM_CLINIC_ID}
-          RETURNING profile -> 'clinic_info' AS clinic_info`)
-        if (row === undefined) throw clinicErrors.platformClinicMissing()
+        const row = await ctx.db.run((sql) => savePlatformInfo(sql, patch))
+        if (row === null) throw platformErrors.infoClinicMissing()
         await clinicChanged(PLATFORM_CLINIC_ID)
         return json(200, { success: true, message: 'تم حفظ معلومات العيادة بنجاح', clinic_info: row.clinic_info })
       }
@@ -114,9 +89,8 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       summary: "The platform's contact info (clinic 1); a field never set is an empty string",
       auth: 'secret',
       handler: async () => {
-        const [row] = await ctx.db.run((sql) => sql<Array<{ clinic_info: unknown }>>`
-          SELECT profile -> 'clinic_info' AS clinic_info FROM clinics WHERE id = ${PLATFORM_CLINIC_ID}`)
-        if (row === undefined) throw clinicErrors.platformClinicMissing()
+        const row = await ctx.db.run(platformInfo)
+        if (row === null) throw platformErrors.infoClinicMissing()
         const info = isRecord(row.clinic_info) ? row.clinic_info : {}
         const reply: Record<string, unknown> = { clinic_id: PLATFORM_CLINIC_ID }
         for (const key of CLINIC_INFO_KEYS) reply[key] = key in info ? info[key] : ''
@@ -134,11 +108,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       handler: async ({ body }) => {
         // Omitted → the default apology; an explicit null → no message, as legacy answered "".
         const message = body.message === undefined ? DEFAULT_MAINTENANCE_MESSAGE : body.message ?? ''
-        const [row] = await ctx.db.run((sql) => sql<Array<{ is_active: boolean, message: string }>>`
-          INSERT INTO maintenance (id, is_active, message) VALUES (1, ${body.server_disable}, ${message})
-          ON CONFLICT (id) DO UPDATE SET is_active = EXCLUDED.is_active, message = EXCLUDED.message, updated_at = now()
-          RETURNING is_active, message`)
-        if (row === undefined) throw new Error('maintenance upsert returned no row')
+        const row = await ctx.db.run((sql) => setMaintenance(sql, body.server_disable, message))
         return json(200, { server_disable: row.is_active, message: row.message })
       }
     }),
@@ -149,8 +119,7 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'The maintenance banner the apps poll',
       auth: 'secret',
       handler: async () => {
-        const [row] = await ctx.db.run((sql) => sql<Array<{ is_active: boolean, message: string }>>`
-          SELECT is_active, message FROM maintenance WHERE id = 1`)
+        const row = await ctx.db.run(maintenance)
         return json(200, { server_disable: row?.is_active ?? false, message: row?.message ?? '' })
       }
     })

@@ -1,13 +1,14 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { z } from 'zod'
-import { ApiError, authErrors, errors } from '../../src/errors.ts'
+import { authErrors, errors, type ErrorEntry, type Issue } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
-import type { Tier } from '../rate-limit.ts'
+import type { Tier } from '../../src/rate-limit/policy.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
+import { INT32_MAX } from '../../src/domain/identifiers.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
-import { authenticateActor, authenticateAdmin, type AdminActor } from '../../src/auth/guard.ts'
-import { bindPatient, judge, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
+import { authenticateActor, authenticateAdmin } from '../../src/auth/guard.ts'
+import { bindPatient, judge, type AdminActor, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
 
 // One schema per route: it validates the body and the query before the handler runs, and the same object is what
 // the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
@@ -42,22 +43,28 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   query?: z.ZodType<Q>
   // What the route acts on, for the actor rules of AUTH_MODE=strict (src/auth/actors.ts); ignored in legacy mode.
   scope?: RouteScope<RouteInput<B, Q, A>>
+  // What the route answers, for the OpenAPI document only (nothing is validated on the way out): the wire shape of
+  // each success status, and the catalogue entries the handler may throw. The errors every route of its kind can
+  // answer (the secret's 403, a token's 401, validation's 422, 429, 503) are added by the document, not listed here.
+  responses?: Responses
+  errors?: readonly ErrorEntry[]
   handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
 }
+
+// Success statuses and their bodies, e.g. { 200: bookingReply }; `null` for a status with no body (204).
+export type Responses = Partial<Record<200 | 201 | 202 | 204 | 304, z.ZodType | null>>
 
 export interface DocumentedRoute extends RouteDef {
   summary: string
   auth: Auth
   body?: z.ZodType
   query?: z.ZodType
+  responses?: Responses
+  errors?: readonly ErrorEntry[]
 }
 
-// FastAPI's 422 shape, which the apps already handle: {"detail": [{loc, msg, type}]}.
-export function validationError (issues: Array<{ loc: Array<string | number>, msg: string, type: string }>): ApiError {
-  return new ApiError(422, 'validation_error', issues[0]?.msg ?? 'invalid input', { detail: issues })
-}
-
-function issuesOf (where: 'body' | 'query', error: z.ZodError): Array<{ loc: Array<string | number>, msg: string, type: string }> {
+// FastAPI's 422 list, which the apps already handle (errors.validation).
+function issuesOf (where: 'body' | 'query', error: z.ZodError): Issue[] {
   return error.issues.map((issue) => ({
     loc: [where, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')],
     msg: issue.message,
@@ -92,17 +99,17 @@ export function parseJsonBody (body: Buffer): unknown {
   try {
     text = utf8.decode(body)
   } catch {
-    throw validationError([{ loc: ['body'], msg: 'body is not valid UTF-8', type: 'utf8_invalid' }])
+    throw errors.validation([{ loc: ['body'], msg: 'body is not valid UTF-8', type: 'utf8_invalid' }])
   }
-  if (NUL.test(text)) throw validationError([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
+  if (NUL.test(text)) throw errors.validation([{ loc: ['body'], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    throw validationError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
+    throw errors.validation([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }])
   }
   if (depthExceeds(value, MAX_JSON_DEPTH)) {
-    throw validationError([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
+    throw errors.validation([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
   }
   return value
 }
@@ -155,13 +162,13 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
       const patientField = spec.scope?.patientField
       if (actor?.kind === 'patient' && patientField !== undefined) raw = bindPatient(raw, patientField, actor)
       const parsed = spec.body.safeParse(raw)
-      if (!parsed.success) throw validationError(issuesOf('body', parsed.error))
+      if (!parsed.success) throw errors.validation(issuesOf('body', parsed.error))
       body = parsed.data
     }
     let query = undefined as Q
     if (spec.query !== undefined) {
       const parsed = spec.query.safeParse(queryObject(request.query))
-      if (!parsed.success) throw validationError(issuesOf('query', parsed.error))
+      if (!parsed.success) throw errors.validation(issuesOf('query', parsed.error))
       query = parsed.data
     }
     // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.
@@ -178,7 +185,9 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     summary: spec.summary,
     auth: spec.auth,
     body: spec.body,
-    query: spec.query
+    query: spec.query,
+    responses: spec.responses,
+    errors: spec.errors
   }
 }
 
@@ -188,7 +197,7 @@ const numeric = (v: unknown): unknown => typeof v === 'string' && /^\s*[0-9٠-٩
 export const field = {
   // A positive integer id, accepted as a number or a numeric string.
   id: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(2_147_483_647)),
+    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(INT32_MAX)),
   // A non-negative integer count, same leniency.
   count: (name = 'value') => z.preprocess(numeric,
     z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),

@@ -1,19 +1,26 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Handler, Method } from '../http.ts'
-import type { Tier } from '../rate-limit.ts'
+import type { Tier } from '../../src/rate-limit/policy.ts'
 import { errors } from '../../src/errors.ts'
 import { opsRoutes } from './ops.ts'
 import { authRoutes } from './auth.ts'
 import { secretaryRoutes } from './secretaries.ts'
-import { patientRoutes } from './patients.ts'
+import { patientRoutes } from './patients/index.ts'
 import { clinicStatusRoutes } from './clinic-status.ts'
-import { bookingRoutes } from './bookings.ts'
-import { doctorRoutes } from './doctors.ts'
+import { bookingRoutes } from './bookings/index.ts'
+import { doctorRoutes } from './doctors/index.ts'
 import { paymentRoutes } from './payments.ts'
 import { openApiRoutes } from './openapi.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
+//
+// One shape for every area (doctors/ is the fullest example):
+// - routes: workers/routes/<area>.ts, or workers/routes/<area>/ with one file per resource once it outgrows one
+//   file; each route is one defineRoute spec (define.ts) that validates, authorizes, calls a store and shapes the
+//   reply, and never writes SQL;
+// - SQL and row types: src/<area>/store.ts (or a few named files beside it), with the rules the queries need;
+// - errors: src/errors/<area>.ts, one catalogue entry per meaning, imported through src/errors.ts and thrown.
 export function allRoutes (ctx: WorkerContext): RouteDef[] {
   const routes = [
     ...opsRoutes(ctx),

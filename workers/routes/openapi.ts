@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { json } from '../http.ts'
 import type { RouteDef } from '../context.ts'
 import type { DocumentedRoute } from './define.ts'
+import type { ErrorEntry } from '../../src/errors.ts'
 import { VERSION } from './ops.ts'
 
 // The OpenAPI document, generated from the same zod schemas that validate each route: documentation that cannot
@@ -14,6 +15,30 @@ function isDocumented (route: RouteDef): route is DocumentedRoute {
 function schemaOf (schema: z.ZodType): Record<string, unknown> {
   // Input side: what a client sends (before our coercions), with anything JSON Schema cannot express left open.
   return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>
+}
+
+function outputSchemaOf (schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>
+}
+
+// A route's documented answers: its success bodies, and each error status with the catalogue entries behind it
+// (their example bodies, as the wire carries them).
+function responsesOf (route: DocumentedRoute): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [status, schema] of Object.entries(route.responses ?? {})) {
+    out[status] = schema === null || schema === undefined
+      ? { description: status === '204' ? 'No Content' : 'OK' }
+      : { description: 'OK', content: { 'application/json': { schema: outputSchemaOf(schema) } } }
+  }
+  if (Object.keys(out).length === 0) out[200] = { description: 'OK' }
+  const byStatus = new Map<number, ErrorEntry[]>()
+  for (const entry of route.errors ?? []) byStatus.set(entry.status, [...byStatus.get(entry.status) ?? [], entry])
+  for (const [status, entries] of byStatus) {
+    const examples: Record<string, unknown> = {}
+    for (const entry of entries) examples[entry.code] = { summary: entry.text(...entry.example), value: entry(...entry.example).body }
+    out[status] = { description: entries.map((entry) => entry.code).join(', '), content: { 'application/json': { examples } } }
+  }
+  return out
 }
 
 const security = {
@@ -30,6 +55,7 @@ export function openApiDocument (routes: RouteDef[]): Record<string, unknown> {
     const method = route.method === 'del' ? 'delete' : route.method
     const operation: Record<string, unknown> = { responses: { 200: { description: 'OK' } } }
     if (isDocumented(route)) {
+      operation.responses = responsesOf(route)
       operation.summary = route.summary
       operation.security = security[route.auth]
       if (route.body !== undefined) operation.requestBody = { content: { 'application/json': { schema: schemaOf(route.body) } } }

@@ -1,12 +1,17 @@
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
+import { ApiError, errors, isDatabaseUnreachable } from '../../src/errors.ts'
+import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
+import { CoordinatorUnavailable } from '../coordinator-client.ts'
+import { packageRoot } from '../../src/paths.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 
-export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
 // The legacy banner, verbatim: some app builds show it on their "server status" screen.
 const banner = {
@@ -17,27 +22,54 @@ const banner = {
   stats: '/stats'
 }
 
-const DB_CHECK_TIMEOUT_MS = 2000
+// Render restarts an instance whose health check fails, so /health must fail only for what a restart could cure:
+// the database unreachable (503). A busy pool is a healthy instance at work (200, with the pool's figures).
+const DB_CHECK_TIMEOUT_MS = 1000
 
 interface DatabaseCheck {
   status: 'ok' | 'error'
   message: string
   latency_ms: number
+  busy: boolean // every connection of some worker's pool is taken
 }
 
+function poolBusy (pool: PoolStats): boolean {
+  return pool.waiting > 0 || (pool.max > 0 && pool.inUse >= pool.max)
+}
+
+// The coordinator's probe runs on its LISTEN connection, which never waits behind a request or a job: no answer
+// there within a second means the database does not answer. Without a coordinator the worker asks through its own
+// pool, where a slow answer may only mean a busy pool: then it says busy, not down.
+// `busy` here is only this worker's own pool; the caller adds what the other workers' pools say.
 async function checkDatabase (ctx: WorkerContext): Promise<DatabaseCheck> {
+  const busy = poolBusy(ctx.db.stats())
   const started = performance.now()
+  const elapsed = (): number => Math.round(performance.now() - started)
+  try {
+    const probe = await ctx.coordinator.call('db.probe', null, DB_CHECK_TIMEOUT_MS + 250)
+    if (probe.reachable) return { status: 'ok', message: 'Database connection successful', latency_ms: probe.latencyMs, busy }
+    log.warn('database check failed', { error: probe.error })
+    return { status: 'error', message: `Database connection failed: ${probe.error ?? 'unreachable'}`, latency_ms: probe.latencyMs, busy }
+  } catch (error) {
+    if (!(error instanceof CoordinatorUnavailable)) throw error
+  }
+  // A coordinator that is away refuses at once; one that is frozen has already cost its timeout: the whole check
+  // stays near a second either way.
+  const left = Math.max(250, DB_CHECK_TIMEOUT_MS + 250 - elapsed())
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
-      ctx.db.run((sql) => sql`SELECT 1`),
-      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)), DB_CHECK_TIMEOUT_MS) })
+      ctx.db.run(ping),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${left} ms`)), left) })
     ])
-    return { status: 'ok', message: 'Database connection successful', latency_ms: Math.round(performance.now() - started) }
+    return { status: 'ok', message: 'Database connection successful', latency_ms: elapsed(), busy }
   } catch (error) {
+    if (!isDatabaseUnreachable(error) && (poolBusy(ctx.db.stats()) || (error instanceof ApiError && error.code === 'database_busy'))) {
+      return { status: 'ok', message: 'Database busy: every connection is in use', latency_ms: elapsed(), busy: true }
+    }
     log.warn('database check failed', errorFields(error))
     const reason = error instanceof Error ? error.message : String(error)
-    return { status: 'error', message: `Database connection failed: ${reason}`, latency_ms: Math.round(performance.now() - started) }
+    return { status: 'error', message: `Database connection failed: ${reason}`, latency_ms: elapsed(), busy }
   } finally {
     clearTimeout(timer)
   }
@@ -57,7 +89,7 @@ async function cluster (ctx: WorkerContext): Promise<{ stats: ClusterStats | nul
 }
 
 function sumPools (workers: WorkerStats[]): PoolStats {
-  const total: PoolStats = { max: 0, open: 0, inUse: 0, waiting: 0, timeouts: 0, acquired: 0 }
+  const total: PoolStats = { max: 0, open: 0, inUse: 0, waiting: 0, timeouts: 0, acquired: 0, deadlines: 0 }
   for (const { pool } of workers) {
     total.max += pool.max
     total.open += pool.open
@@ -65,6 +97,7 @@ function sumPools (workers: WorkerStats[]): PoolStats {
     total.waiting += pool.waiting
     total.timeouts += pool.timeouts
     total.acquired += pool.acquired
+    total.deadlines += pool.deadlines
   }
   return total
 }
@@ -103,7 +136,8 @@ function uptimeSeconds (startedAt: number): number {
 }
 
 async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Record<string, unknown> }> {
-  const [database, { stats, workers }] = await Promise.all([checkDatabase(ctx), cluster(ctx)])
+  const [checked, { stats, workers }] = await Promise.all([checkDatabase(ctx), cluster(ctx)])
+  const database = { ...checked, busy: checked.busy || workers.some((w) => poolBusy(w.pool)) }
   const healthy = database.status === 'ok'
   return {
     healthy,
@@ -132,15 +166,7 @@ async function healthz (ctx: WorkerContext): Promise<Reply> {
   let counts: Record<string, number> | null = null
   if (result.healthy) {
     try {
-      const [row] = await ctx.db.run((sql) => sql<Array<Record<string, string>>>`
-        SELECT (SELECT count(*) FROM accounts) AS users,
-               (SELECT count(*) FROM patient_profiles) AS patient_profiles,
-               (SELECT count(*) FROM secretaries) AS secretaries,
-               (SELECT count(*) FROM booking_days WHERE lane = 'regular') AS booking_days,
-               (SELECT count(*) FROM booking_days WHERE lane = 'golden') AS golden_booking_days,
-               (SELECT count(*) FROM day_archives WHERE lane = 'regular') AS booking_archives,
-               (SELECT count(*) FROM day_archives WHERE lane = 'golden') AS golden_booking_archives`)
-      counts = Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key, Number(value)]))
+      counts = await ctx.db.run(tableCounts)
     } catch (error) {
       log.warn('healthz counts failed', errorFields(error))
     }
@@ -157,11 +183,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   let connections: Record<string, number> | null = null
   if (database.status === 'ok') {
     try {
-      // Counted by the server, not by us: what pg_stat_activity sees is what the budget is about.
-      const rows = await ctx.db.run((sql) => sql<Array<{ name: string, count: string }>>`
-        SELECT application_name AS name, count(*) AS count FROM pg_stat_activity
-        WHERE application_name LIKE ${`tabeby:${ctx.env.instance}:%`} GROUP BY application_name`)
-      connections = Object.fromEntries(rows.map((row) => [row.name.split(':')[2] ?? row.name, Number(row.count)]))
+      connections = await ctx.db.run((sql) => connectionsByProcess(sql, ctx.env.instance))
     } catch (error) {
       log.warn('connection count failed', errorFields(error))
     }
@@ -175,15 +197,27 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
     timestamp: new Date().toISOString(),
     version: VERSION,
     engine: ctx.engine,
+    // Names this instance's connections in pg_stat_activity (application_name `tabeby:<instance>:<process>`).
+    instance: ctx.env.instance,
     database: {
       connected: database.status === 'ok',
-      pool: { ...legacyPoolShape(ctx, pool), in_use: pool.inUse, timeouts: pool.timeouts, acquired: pool.acquired },
+      pool: { ...legacyPoolShape(ctx, pool), in_use: pool.inUse, timeouts: pool.timeouts, acquired: pool.acquired, deadlines: pool.deadlines },
       budget: { total: ctx.config.dbPoolBudget, coordinator: ctx.config.dbPoolBudget - ctx.env.dbShare * ctx.config.webConcurrency, per_worker: ctx.env.dbShare },
       connections
     },
     coordinator: coordinator === null
       ? null
       : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
+    // Other instances' changes arrive on the coordinator's LISTEN connection; each re-LISTEN after a drop resyncs.
+    changes: clusterStats === null
+      ? null
+      : {
+          listening: clusterStats.changes.listening,
+          resyncs: clusterStats.changes.resyncs,
+          last_gap_ms: clusterStats.changes.lastGapMs,
+          gap_since_ms: clusterStats.changes.gapSinceMs,
+          notifications: clusterStats.changes.notifications
+        },
     cache: clusterStats?.cache ?? null,
     rate_limits: clusterStats === null ? null : { ...clusterStats.limiter, worker_local: workers.reduce((n, w) => n + w.localLimits, 0) },
     sse: { subscribers: sse.subscribers, frames_sent: sse.framesSent, cut_off: sse.cutOff },
@@ -210,7 +244,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
 // seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
 async function cacheStats (ctx: WorkerContext): Promise<Reply> {
   const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
-  if (stats === null) return json(503, { detail: 'coordinator unavailable: the shared cache is bypassed', code: 'cache_unavailable' }, { 'Retry-After': '1' })
+  if (stats === null) throw errors.cacheUnavailable()
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
     timestamp: new Date().toISOString()

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { text } from '../../src/booking/messages.ts'
-import { detail, ApiError } from '../../src/errors.ts'
+import { paymentErrors } from '../../src/errors.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { statusLabel } from '../../src/domain/status.ts'
 import { clinicPayments, ledgerBytes, payingClinicNames, savePayment, setMonthStatus } from '../../src/payments/ledger.ts'
@@ -12,14 +12,6 @@ import { defineRoute, field, type DocumentedRoute } from './define.ts'
 
 // Golden payments (legacy-api.md §2.15, §3.11): the secretary app logs each examined golden visit, the doctor app
 // reads what the clinic owes, an admin marks months paid. Legacy never served these under /backend, so no mirror.
-
-const DUPLICATE = 'this booking was already saved in the payments log'
-
-const paymentErrors = {
-  // The legacy body nests the custom error style inside FastAPI's detail; the apps match on it as it is.
-  duplicate: () => new ApiError(400, 'duplicate', DUPLICATE, { detail: { error: { code: 'duplicate', message: DUPLICATE } } }),
-  monthRequired: () => detail(400, 'payment_fields_required', 'clinic_id and payment_month are required')
-}
 
 // Ids and codes arrive as strings or as numbers, depending on the app.
 const textOrNumber = (name: string, max: number) => z.union([z.string(), z.number()], { message: `${name} must be a string` })

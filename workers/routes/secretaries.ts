@@ -1,41 +1,18 @@
-import { randomInt } from 'node:crypto'
 import { z } from 'zod'
-import { detail } from '../../src/errors.ts'
+import { secretaryErrors } from '../../src/errors.ts'
 import { secretaryCode } from '../../src/domain/identifiers.ts'
 import { capacityFromProfile } from '../../src/domain/queue.ts'
 import { SECRETARIES, secretaryToken } from '../../src/auth/actors.ts'
+import {
+  codeInRange, createSecretary, secretaryByCode, secretaryLogin, secretaryStanding, setSecretaryActive
+} from '../../src/secretaries/store.ts'
 import { json } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute, field } from './define.ts'
 
 // Secretaries (legacy-api.md §2.7 secretary_code_generator, §2.8). A secretary "logs in" with the 6-digit code a
 // doctor generated for it. The login answers an actor token too (AUTH_MODE=strict needs it on every app route).
-
-const FIRST_CODE = 100_000
-const LAST_CODE = 999_999
-// 900 000 codes: a collision is rare until the table is nearly full; a few retries cover the unlucky draws.
-const CODE_ATTEMPTS = 20
-
-const secretaryErrors = {
-  codeNotFound: () => detail(404, 'secretary_code_not_found', 'Secretary code not found'),
-  disabled: () => detail(403, 'secretary_disabled', 'Secretary account is disabled by doctor'),
-  notFound: () => detail(404, 'secretary_not_found', 'Secretary not found'),
-  badId: () => detail(400, 'invalid_secretary_id', 'Invalid secretary_id format'),
-  idRequired: () => detail(400, 'secretary_id_required', 'secretary_id is required'),
-  idType: () => detail(400, 'secretary_id_type', 'secretary_id must be int or string'),
-  statusNotBool: () => detail(400, 'secretary_status_invalid', 'secretary_status must be true or false'),
-  // Legacy answered 500 here; a full code space is a temporary condition for the caller, not a server fault.
-  codesExhausted: () => detail(503, 'secretary_codes_exhausted', 'Unable to generate unique secretary ID. Please try again.')
-}
-
-interface SecretaryRow {
-  code: number
-  clinic_id: number
-  doctor_name: string | null
-  secretary_name: string | null
-  created_date: string | null
-  is_active: boolean
-}
+// SQL in src/secretaries/store.ts.
 
 // The legacy "S-" prefix means the login code on input but the clinic id on output (§2.8); both are kept.
 const displayId = (clinicId: number): string => `S-${clinicId}`
@@ -49,16 +26,24 @@ const codeBody = z.object({
 
 const loginBody = z.object({ secretary_code: field.id('secretary_code') })
 
+// The documented answer of a login (OpenAPI only): the legacy fields, then our additive token.
+const loginReply = z.object({
+  status: z.literal('successfuly'),
+  clinic_id: z.number().int(),
+  secretary_id: z.string().describe('S-<clinic_id>'),
+  doctor_name: z.string().nullable(),
+  secretary_name: z.string().nullable(),
+  created_date: z.string().nullable(),
+  receiving_patients: z.union([z.number(), z.string()]).nullable().describe("the doctor's daily capacity, as the profile holds it"),
+  access_token: z.string().describe('secretary actor token (additive; required in AUTH_MODE=strict)'),
+  token_type: z.literal('bearer')
+})
+
 // The legacy handler took a raw dict and answered its own 400s; the checks stay in the handler for that reason.
 const toggleBody = z.object({
   secretary_id: z.unknown().optional(), // int, "S-<code>" or "<code>"
   secretary_status: z.unknown().optional() // a JSON boolean, nothing else
 })
-
-// The code a request names, or null when it cannot name any secretary (so no query is needed to answer 404).
-function codeInRange (code: number): number | null {
-  return code >= FIRST_CODE && code <= LAST_CODE ? code : null
-}
 
 // Legacy tested Python truthiness first: a missing, empty or zero id is "required", not "invalid".
 function isMissing (raw: unknown): boolean {
@@ -80,8 +65,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
   // The clinic of the secretary a request names by code, for the actor rules; none when no such secretary exists.
   const clinicOfCode = async (code: number | null): Promise<number | null> => {
     if (code === null) return null
-    const [row] = await ctx.db.run((sql) => sql<Array<{ clinic_id: number }>>`SELECT clinic_id FROM secretaries WHERE code = ${code}`)
-    return row?.clinic_id ?? null
+    return (await ctx.db.run((sql) => secretaryStanding(sql, code)))?.clinic_id ?? null
   }
   // As parseToggleId, without its 400s: a request the rules cannot read is the handler's to refuse.
   const namedCode = (raw: unknown): number | null => {
@@ -99,18 +83,10 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       body: codeBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
-        // Uniqueness is the constraint's job: a drawn code that already exists inserts nothing, and we draw again.
-        for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
-          const code = randomInt(FIRST_CODE, LAST_CODE + 1)
-          const rows = await ctx.db.run((sql) => sql<Array<{ code: number }>>`
-            INSERT INTO secretaries (code, clinic_id, doctor_name, secretary_name, created_date)
-            VALUES (${code}, ${body.clinic_id}, ${body.doctor_name}, ${body.secretary_name}, ${body.created_date})
-            ON CONFLICT (code) DO NOTHING
-            RETURNING code`)
-          const created = rows[0]
-          if (created !== undefined) return json(200, { secretary_id: created.code, result: 'successfuly' })
-        }
-        throw secretaryErrors.codesExhausted()
+        const code = await ctx.db.run((sql) => createSecretary(sql, {
+          clinicId: body.clinic_id, doctorName: body.doctor_name, secretaryName: body.secretary_name, createdDate: body.created_date
+        }))
+        return json(200, { secretary_id: code, result: 'successfuly' })
       }
     }),
 
@@ -122,14 +98,11 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       body: loginBody,
       scope: { signIn: true },
+      responses: { 200: loginReply },
+      errors: [secretaryErrors.codeNotFound, secretaryErrors.disabled],
       handler: async ({ body }) => {
-        // clinic_id is the clinics primary key (clinic_id == doctor id): one indexed join, never a scan of profiles.
-        const [row] = await ctx.db.run((sql) => sql<Array<SecretaryRow & { receiving_patients: number | null, general_info: unknown }>>`
-          SELECT s.code, s.clinic_id, s.doctor_name, s.secretary_name, s.created_date, s.is_active,
-                 c.receiving_patients, c.profile -> 'general_info' AS general_info
-          FROM secretaries s LEFT JOIN clinics c ON c.id = s.clinic_id
-          WHERE s.code = ${body.secretary_code}`)
-        if (row === undefined) throw secretaryErrors.codeNotFound()
+        const row = await ctx.db.run((sql) => secretaryLogin(sql, body.secretary_code))
+        if (row === null) throw secretaryErrors.codeNotFound()
         if (!row.is_active) throw secretaryErrors.disabled()
         return json(200, {
           status: 'successfuly',
@@ -157,10 +130,8 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
         if (parsed === null) throw secretaryErrors.badId()
         const code = codeInRange(parsed)
         if (code === null) throw secretaryErrors.notFound()
-        const [row] = await ctx.db.run((sql) => sql<SecretaryRow[]>`
-          SELECT code, clinic_id, doctor_name, secretary_name, created_date, is_active
-          FROM secretaries WHERE code = ${code}`)
-        if (row === undefined) throw secretaryErrors.notFound()
+        const row = await ctx.db.run((sql) => secretaryByCode(sql, code))
+        if (row === null) throw secretaryErrors.notFound()
         return json(200, {
           secretary_id: displayId(row.clinic_id),
           clinic_id: row.clinic_id,
@@ -187,10 +158,8 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
         if (typeof status !== 'boolean') throw secretaryErrors.statusNotBool()
         const code = parseToggleId(body.secretary_id)
         if (code === null) throw secretaryErrors.notFound()
-        const [row] = await ctx.db.run((sql) => sql<Array<{ code: number, clinic_id: number, is_active: boolean }>>`
-          UPDATE secretaries SET is_active = ${status} WHERE code = ${code}
-          RETURNING code, clinic_id, is_active`)
-        if (row === undefined) throw secretaryErrors.notFound()
+        const row = await ctx.db.run((sql) => setSecretaryActive(sql, code, status))
+        if (row === null) throw secretaryErrors.notFound()
         return json(200, {
           message: row.is_active ? 'تم تفعيل السكرتير بنجاح' : 'تم تعطيل السكرتير بنجاح',
           secretary_id: row.code,

@@ -1,0 +1,131 @@
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+
+// What one running server owns on this machine, claimed by the primary before it starts anything: its DATA_DIR,
+// where the embedded PostgreSQL lives. A second server on a live DATA_DIR used to take the first one's database
+// away from it (it stopped the "orphaned" postmaster), leaving the first answering 503 forever. The same claim is
+// where further exclusive resources (the PORT) are checked.
+//
+// The lock is a file created with O_EXCL holding the owner's pid and its start time: a lock whose owner is gone
+// (killed with SIGKILL, the machine rebooted) is stale and taken over; one whose pid now names another process is
+// recognised by the start time. Node has no flock(2), and an O_EXCL file also works on every filesystem.
+
+const LOCK_FILE = 'tabeby.lock'
+// A takeover interrupted by a crash leaves its marker; past this age it is itself stale.
+const TAKEOVER_STALE_MS = 10_000
+
+export interface InstanceClaim {
+  dataDir: string | null // null: no data directory in use (DATABASE_URL is set)
+}
+
+export interface InstanceLock {
+  release: () => void
+}
+
+export class InstanceInUse extends Error {
+  constructor (readonly resource: string, readonly pid: number) {
+    super(`${resource} is in use by pid ${pid}`)
+    this.name = 'InstanceInUse'
+  }
+}
+
+interface Owner {
+  pid: number
+  started: string | null // /proc start time in clock ticks since boot; null where /proc is absent
+}
+
+function startTimeOf (pid: number): string | null {
+  try {
+    // Field 22 of /proc/<pid>/stat, counted after the command name (which may contain spaces) closes with ')'.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')
+    return fields?.[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+function alive (owner: Owner): boolean {
+  try {
+    process.kill(owner.pid, 0)
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    if ((error as { code?: string }).code !== 'EPERM') return false
+  }
+  return owner.started === null || startTimeOf(owner.pid) === owner.started
+}
+
+function readOwner (path: string): Owner | null {
+  try {
+    const owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<Owner>
+    return typeof owner.pid === 'number' ? { pid: owner.pid, started: owner.started ?? null } : null
+  } catch {
+    return null // unreadable or half-written: treated as stale
+  }
+}
+
+function create (path: string, owner: Owner): boolean {
+  let fd: number
+  try {
+    fd = openSync(path, 'wx', 0o644)
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return false
+    throw error
+  }
+  try {
+    writeSync(fd, JSON.stringify(owner))
+  } finally {
+    closeSync(fd)
+  }
+  return true
+}
+
+function removeIfOld (path: string, ageMs: number): void {
+  try {
+    if (Date.now() - statSync(path).mtimeMs > ageMs) unlinkSync(path)
+  } catch {}
+}
+
+function lockDataDir (dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true })
+  const path = join(dataDir, LOCK_FILE)
+  const takeover = `${path}.takeover`
+  const me: Owner = { pid: process.pid, started: startTimeOf(process.pid) }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (create(path, me)) {
+      return () => {
+        // Only our own lock: a release after a takeover by someone else must not remove theirs.
+        if (readOwner(path)?.pid === process.pid) unlinkSync(path)
+      }
+    }
+    const owner = readOwner(path)
+    if (owner !== null && owner.pid !== process.pid && alive(owner)) throw new InstanceInUse(`DATA_DIR ${dataDir}`, owner.pid)
+    // Stale. Two servers starting at once may both see it: only the one that creates the takeover marker removes
+    // the stale lock, so neither can delete the lock the other has just written.
+    removeIfOld(takeover, TAKEOVER_STALE_MS)
+    if (create(takeover, me)) {
+      try {
+        if (readOwner(path)?.pid === owner?.pid) unlinkSync(path)
+      } catch {} finally {
+        unlinkSync(takeover)
+      }
+    }
+  }
+  throw new Error(`could not lock DATA_DIR ${dataDir}: the lock file ${path} keeps changing`)
+}
+
+// Throws InstanceInUse when a live server holds what this one needs. The claim is released at exit, however the
+// process ends short of SIGKILL (which the next start recognises as a dead owner).
+export function claimInstance (claim: InstanceClaim): InstanceLock {
+  const releases: Array<() => void> = []
+  if (claim.dataDir !== null) releases.push(lockDataDir(claim.dataDir))
+  let released = false
+  const release = (): void => {
+    if (released) return
+    released = true
+    for (const fn of releases) {
+      try { fn() } catch {}
+    }
+  }
+  process.once('exit', release)
+  return { release }
+}

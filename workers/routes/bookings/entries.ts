@@ -1,0 +1,167 @@
+import { z } from 'zod'
+import { bookGolden, bookRegular } from '../../../src/booking/book.ts'
+import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
+import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
+import { checkKey, idempotent, type Answer } from '../../../src/booking/idempotency.ts'
+import { text } from '../../../src/booking/messages.ts'
+import { bookingErrors } from '../../../src/errors.ts'
+import { statusLabel } from '../../../src/domain/status.ts'
+import { SECRETARIES } from '../../../src/auth/actors.ts'
+import { json, type Reply } from '../../http.ts'
+import type { WorkerContext } from '../../context.ts'
+import { defineRoute, field, type DocumentedRoute } from '../define.ts'
+import { LANES, paths, publishLane, statusField } from './shared.ts'
+
+// A place in a queue (legacy-api.md §2.13, §2.14): booking one, changing its status, and finding a golden booking
+// by the code the patient shows at the desk.
+
+const optionalText = (max: number) => z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().max(max)).optional()
+
+const bookingBody = z.object({
+  // Legacy answered a missing or zero clinic_id with its own 400 message; kept.
+  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  name: z.string().trim().min(1, 'name must not be empty').max(200),
+  phone: z.string().trim().min(1, 'phone must not be empty').max(40),
+  source: z.enum(['patient_app', 'secretary_app']).default('patient_app'),
+  patient_id: optionalText(64),
+  date: field.date().optional().nullable(),
+  status: statusField.optional(),
+  created_at: z.string().max(64).optional().nullable(),
+  secretary_id: optionalText(64),
+  booking_id: z.unknown().optional(), // accepted and ignored, as legacy did
+  token: z.unknown().optional()
+})
+
+const goldenBody = z.object({
+  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  date: field.date(),
+  patient_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1).max(64)),
+  name: z.string().trim().min(1).max(200),
+  phone: z.string().trim().min(1).max(40),
+  auto_assign: field.bool().default(true)
+})
+
+const editBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  booking_id: z.string().trim().min(1).max(64),
+  status: statusField,
+  token: field.id('token').optional().nullable()
+})
+
+const verifyBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  code: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1).max(8)),
+  date: field.date().optional().nullable()
+})
+
+// The clinic a booking names, for the actor rules; none (the handler's 400) is nothing to check.
+const namedClinic = (value: number | 0 | '0' | undefined): number | null =>
+  value === undefined || value === 0 || value === '0' ? null : value
+
+function clinicIdOf (value: number | 0 | '0' | undefined): number {
+  if (value === undefined || value === 0 || value === '0') throw bookingErrors.clinicIdMissing()
+  return value
+}
+
+function answerReply (answer: Answer & { replayed: boolean }): Reply {
+  return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
+}
+
+const optionalId = (value: string | undefined): string | null => value === undefined || value === '' ? null : value
+
+export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  return [
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/patient_booking', mirror: true, auth: 'secret', body: bookingBody,
+      summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
+      // A patient books for itself, as the patient app; a secretary_app booking (which may overbook) is the clinic's.
+      scope: {
+        clinicId: ({ body }) => namedClinic(body.clinic_id),
+        patientField: 'patient_id',
+        patientId: ({ body }) => body.patient_id,
+        clinicAction: ({ body }) => body.source === 'secretary_app'
+      },
+      handler: async ({ body, request }) => {
+        const clinicId = clinicIdOf(body.clinic_id)
+        const status = body.status?.status ?? 'booked'
+        if (status === 'cancelled') throw bookingErrors.cancelledAtBooking()
+        const key = checkKey(request.headers.get('idempotency-key'))
+        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
+          const booked = await bookRegular(tx, {
+            clinicId,
+            name: body.name,
+            phone: body.phone,
+            source: body.source,
+            patientId: optionalId(body.patient_id),
+            date: body.date ?? null,
+            status,
+            createdAt: body.created_at ?? null,
+            secretaryId: optionalId(body.secretary_id)
+          }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow' })
+          return { status: 200, body: booked.body, version: booked.version }
+        }))
+        await publishLane(ctx, 'regular', clinicId, answer.version)
+        return answerReply(answer)
+      }
+    }),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/patient_golden_booking', mirror: true, auth: 'secret', body: goldenBody,
+      summary: 'Book a place in the golden (paid) queue; a 4-digit code is returned',
+      scope: { clinicId: ({ body }) => namedClinic(body.clinic_id), patientField: 'patient_id', patientId: ({ body }) => body.patient_id },
+      handler: async ({ body, request }) => {
+        const clinicId = clinicIdOf(body.clinic_id)
+        const key = checkKey(request.headers.get('idempotency-key'))
+        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_golden_booking', key, request.body, async () => {
+          const booked = await bookGolden(tx, { clinicId, date: body.date, patientId: body.patient_id, name: body.name, phone: body.phone, autoAssign: body.auto_assign })
+          return { status: 200, body: booked.body, version: booked.version }
+        }))
+        await publishLane(ctx, 'golden', clinicId, answer.version)
+        return answerReply(answer)
+      }
+    }),
+    ...LANES.map((lane) => defineRoute(ctx, {
+      method: 'post', pattern: paths[lane].edit, mirror: true, auth: 'secret', body: editBody,
+      summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
+      scope: {
+        clinicId: ({ body }) => body.clinic_id,
+        bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id))
+      },
+      handler: async ({ body }) => {
+        // The golden edit must match the token when one is sent; the regular one ignores it (legacy-api.md §2.13).
+        const token = lane === 'golden' ? body.token ?? null : null
+        const change = await ctx.db.transaction((tx) => changeStatus(tx, lane, body.clinic_id, body.booking_id, body.status.status, token))
+        await publishLane(ctx, lane, body.clinic_id, change.version)
+        return json(200, {
+          message: lane === 'golden' ? text.goldenStatusUpdated : text.statusUpdated,
+          clinic_id: body.clinic_id,
+          booking_id: body.booking_id,
+          old_status: statusLabel(change.oldStatus),
+          // Legacy echoed the regular status as sent and the golden one normalized to Arabic.
+          new_status: lane === 'golden' ? statusLabel(body.status.status) : body.status.raw,
+          patient_id: change.patientId
+        })
+      }
+    })),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
+      summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
+      // The secretary's check at the desk: for a patient, guessing 4-digit codes would read other patients' names.
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+      handler: async ({ body }) => {
+        const { booking, hasTable } = await ctx.db.run((sql) => bookingOfGoldenCode(sql, body.clinic_id, body.code, body.date ?? null))
+        const empty = { patient_name: null, patient_phone: null, patient_id: null, booking_id: null, token: null, booking_status: null, booking_date: null }
+        if (booking === null) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable.text(), ...empty })
+        return json(200, {
+          status: 'success',
+          patient_name: booking.name,
+          patient_phone: booking.phone,
+          patient_id: booking.patient_id,
+          booking_id: booking.display_id,
+          token: booking.token,
+          booking_status: statusLabel(booking.status),
+          booking_date: booking.day
+        })
+      }
+    })
+  ]
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod'
+import { closeDay, listArchives, saveDay } from '../../../src/booking/archive.ts'
+import { text } from '../../../src/booking/messages.ts'
+import { addDay, createTable, type PostedDay } from '../../../src/booking/tables.ts'
+import { bookingErrors } from '../../../src/errors.ts'
+import { SECRETARIES } from '../../../src/auth/actors.ts'
+import { json } from '../../http.ts'
+import type { WorkerContext } from '../../context.ts'
+import { defineRoute, field, type DocumentedRoute } from '../define.ts'
+import { LANES, paths, publishLane } from './shared.ts'
+
+// The days of a queue, the clinic's work (legacy-api.md §2.13, §2.14, §3.7): creating them, adding one, closing one
+// into the archive or archiving it by hand, and reading the archives.
+
+const dayShape = z.looseObject({
+  capacity_total: field.count('capacity_total').optional(),
+  status: z.string().max(32).optional(),
+  source: z.string().max(32).optional()
+})
+
+const createBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  days: z.record(field.date('days key'), dayShape).refine((days) => Object.keys(days).length <= 366, 'at most 366 days at once')
+})
+
+const addDayBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  capacity_total: field.count('capacity_total').optional().nullable(),
+  status: z.string().max(32).optional(),
+  force_add: field.bool().default(false),
+  // Legacy reads the date from `date_added` only; a key named `date` is ignored (legacy-api.md §2.13).
+  date_added: field.date('date_added').optional().nullable()
+})
+
+const closeBody = z.object({ clinic_id: field.id('clinic_id'), date: field.date() })
+
+const patientEntry = z.record(z.string(), z.union([z.string(), z.number(), z.null(), z.boolean()]))
+
+const saveBody = z.object({
+  clinic_id: field.id('clinic_id'),
+  closed_date: field.date('closed_date'),
+  capacity_total: field.count('capacity_total').optional().nullable(),
+  capacity_served: field.count('capacity_served').optional().nullable(),
+  capacity_cancelled: field.count('capacity_cancelled').optional().nullable(),
+  patients: z.array(patientEntry).max(10_000).optional().nullable()
+})
+
+const archivesQuery = z.object({
+  from_date: field.date('from_date').optional(),
+  to_date: field.date('to_date').optional(),
+  limit: field.id('limit').pipe(z.number().max(1000)).optional()
+})
+
+const clinicParam = field.id('clinic_id')
+const archiveClinic = (params: readonly string[]): number | null => {
+  const parsed = clinicParam.safeParse(params[0])
+  return parsed.success ? parsed.data : null
+}
+
+export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  return [
+    ...LANES.flatMap((lane) => [
+      defineRoute(ctx, {
+        method: 'post', pattern: paths[lane].create, mirror: true, auth: 'secret', body: createBody,
+        summary: `Create ${lane} days for a clinic`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+        handler: async ({ body }) => {
+          const answer = await ctx.db.transaction((tx) => createTable(tx, lane, body.clinic_id, Object.entries(body.days) as Array<[string, PostedDay]>))
+          await publishLane(ctx, lane, body.clinic_id, answer.version)
+          return json(200, answer.body)
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: paths[lane].close, mirror: true, auth: 'secret', body: closeBody,
+        summary: `Close a ${lane} day: unserved bookings are cancelled and the day is archived`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+        handler: async ({ body }) => {
+          const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
+          await publishLane(ctx, lane, body.clinic_id, result.version)
+          return json(200, { status: result.removedAll ? text.dayArchivedAllRemoved : text.dayArchived, removed_all: result.removedAll })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: paths[lane].save, mirror: true, auth: 'secret', body: saveBody,
+        summary: `Archive a ${lane} day by hand`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+        handler: async ({ body }) => {
+          const result = await ctx.db.transaction((tx) => saveDay(tx, body.clinic_id, lane, body.closed_date, {
+            capacityTotal: body.capacity_total ?? null,
+            capacityServed: body.capacity_served ?? null,
+            capacityCancelled: body.capacity_cancelled ?? null,
+            patients: body.patients ?? null
+          }, lane === 'golden'))
+          await publishLane(ctx, lane, body.clinic_id, result.version)
+          if (lane === 'golden') return json(200, { status: 'day saved to archive and removed from the table' })
+          return json(200, { status: result.created ? 'تم إنشاء الأرشيف بنجاح' : 'تم تحديث الأرشيف بنجاح' })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'get', pattern: paths[lane].archives, mirror: true, auth: 'secret', query: archivesQuery,
+        summary: `Archived ${lane} days of a clinic, newest first`,
+        scope: { actors: SECRETARIES, clinicId: ({ params }) => archiveClinic(params) },
+        handler: async ({ query, params }) => {
+          const clinicId = archiveClinic(params)
+          if (clinicId === null) throw bookingErrors.clinicIdMissing()
+          const items = await ctx.db.run((sql) => listArchives(sql, clinicId, lane, query.from_date ?? null, query.to_date ?? null, query.limit ?? 100))
+          return json(200, { clinic_id: clinicId, items })
+        }
+      })
+    ]),
+    defineRoute(ctx, {
+      method: 'post', pattern: '/api/add_day', mirror: true, auth: 'secret', body: addDayBody,
+      summary: 'Add a day to the regular queue: a chosen date, or the day after the last when it is full',
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+      handler: async ({ body }) => {
+        const answer = await ctx.db.transaction((tx) => addDay(tx, {
+          clinicId: body.clinic_id,
+          date: body.date_added ?? null,
+          capacityTotal: body.capacity_total ?? null,
+          status: body.status,
+          forceAdd: body.force_add
+        }))
+        await publishLane(ctx, 'regular', body.clinic_id, answer.version)
+        return json(200, answer.body)
+      }
+    })
+  ]
+}

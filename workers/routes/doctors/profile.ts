@@ -1,0 +1,60 @@
+import { z } from 'zod'
+import { doctorErrors } from '../../../src/errors.ts'
+import { parseAccountId } from '../../../src/domain/identifiers.ts'
+import { saveDoctorProfile } from '../../../src/clinics/store.ts'
+import { doctorOfAccount } from '../../../src/accounts/store.ts'
+import { json } from '../../http.ts'
+import type { WorkerContext } from '../../context.ts'
+import { defineRoute, type DocumentedRoute } from '../define.ts'
+import { announce, customShape, pathId, readClinic, storable, unstorableMessage, withAccountBlock } from './wire.ts'
+
+// The doctor app's /doctor/profile rows (legacy-api.md §2.1), not mirrored under /backend.
+
+const profileBody = z.record(z.string(), z.unknown(), { message: 'the body must be a JSON object' }).refine(storable, unstorableMessage)
+
+export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
+  return [
+    ...['/doctor/profile', '/doctor/profile.json'].flatMap((base) => [
+      // The legacy singleton check validated a constant sample profile, so its answer is a constant.
+      defineRoute(ctx, {
+        method: 'get',
+        pattern: base,
+        summary: 'Legacy doctor-profile check',
+        auth: 'none',
+        handler: () => json(200, { status: 'success', message: 'Profile exists and valid' })
+      }),
+      customShape(defineRoute(ctx, {
+        method: 'post',
+        pattern: base,
+        summary: 'Doctor profile upsert from the doctor app, wrapped ({json_profile, phone, user_server_id}) or raw',
+        auth: 'secret-or-admin', // contract §2.12: the doctor app sends the secret, the dashboard its token
+        body: profileBody,
+        handler: async ({ body }) => {
+          const clinicId = await saveDoctorProfile(ctx.db, body)
+          await announce(ctx, clinicId)
+          return json(200, { message: 'success' })
+        }
+      })),
+      customShape(defineRoute(ctx, {
+        method: 'get',
+        pattern: `${base}/:doctor_id`,
+        summary: 'A doctor profile as stored, with its account block',
+        auth: 'none',
+        handler: async ({ params }) => json(200, withAccountBlock(await readClinic(ctx, pathId(params[0], 'doctor_id')), false))
+      }))
+    ]),
+    customShape(defineRoute(ctx, {
+      method: 'get',
+      pattern: '/doctor/profile/by-user/:user_server_id',
+      summary: 'The doctor linked to a phone account',
+      auth: 'none',
+      handler: async ({ params }) => {
+        const accountId = pathId(params[0], 'user_server_id', parseAccountId)
+        const doctorId = await ctx.db.run((sql) => doctorOfAccount(sql, accountId))
+        if (doctorId === null) throw doctorErrors.notLinked()
+        const row = await readClinic(ctx, doctorId)
+        return json(200, { id: row.id, name: row.name, email: row.email, phone: row.phone, specialty: row.specialty, status: row.status })
+      }
+    }))
+  ]
+}
