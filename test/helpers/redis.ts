@@ -31,22 +31,29 @@ export const redisMissing: string | false = binary === null
 
 export interface TestRedis {
   url: string
+  port: number
   // How many clients are connected, besides the one asking.
   clients: () => Promise<number>
+  // SIGSTOP freezes it, SIGCONT thaws it, SIGKILL ends it.
   kill: (signal?: NodeJS.Signals) => void
+  exited: Promise<void>
 }
 
-export async function startRedis (owner: { teardown: (fn: () => unknown) => void }): Promise<TestRedis> {
+// `port`: where to listen, to start a Redis again where the server expects it.
+export async function startRedis (owner: { teardown: (fn: () => unknown) => void }, options: { port?: number } = {}): Promise<TestRedis> {
   if (binary === null) throw new Error(String(redisMissing))
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const redis = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  owner.teardown(() => { redis.kill('SIGTERM') })
+  const exited = new Promise<void>((resolve) => { redis.once('exit', () => resolve()) })
+  // A frozen (SIGSTOPped) one would keep a SIGTERM pending forever.
+  owner.teardown(() => { redis.kill('SIGCONT'); redis.kill('SIGKILL') })
   await waitFor('redis', async () => await new Promise<boolean>((resolve) => {
     const socket = createConnection(port, '127.0.0.1').once('connect', () => { socket.end(); resolve(true) }).once('error', () => resolve(false))
   }), 10_000)
   const url = `redis://127.0.0.1:${port}`
   return {
     url,
+    port,
     clients: async () => {
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 })
       try {
@@ -57,6 +64,7 @@ export async function startRedis (owner: { teardown: (fn: () => unknown) => void
         client.disconnect()
       }
     },
-    kill: (signal = 'SIGTERM') => { redis.kill(signal) }
+    kill: (signal = 'SIGTERM') => { redis.kill(signal) },
+    exited
   }
 }
