@@ -185,6 +185,31 @@ t.test('reopen_table opens a closed day to the patient app again, with its own m
   t.equal((await api.post('/api/patient_golden_booking', { clinic_id: 708, date: day(2), patient_id: 'P-9', name: 'x', phone: PHONE, auto_assign: false })).status, 200)
 })
 
+t.test('save_table of a reopened date adds the day to its archive; a list the client sends still replaces it', async (t) => {
+  await createDays(712, { [day(2)]: { capacity_total: 3 } })
+  const a = await walkIn(712, day(2), 'أ')
+  await serve(712, a.booking_id)
+  await close(712, day(2))
+  await ok(api.post('/api/reopen_table', { clinic_id: 712, date: day(2) }), 'reopen')
+  const b = await walkIn(712, day(2), 'ب')
+  t.same(await ok(api.post('/api/save_table', { clinic_id: 712, closed_date: day(2) }), 'save'), { status: 'تم تحديث الأرشيف بنجاح' })
+  const [saved] = await archivesOf(712)
+  t.same(saved?.patients.map((p) => [p.booking_id, p.status]), [[a.booking_id, SERVED], [b.booking_id, BOOKED]], 'the closed session is kept')
+
+  const own = [{ booking_id: 'by-hand', token: 1, status: SERVED }]
+  await ok(api.post('/api/save_table', { clinic_id: 712, closed_date: day(2), capacity_total: 3, patients: own }), 'save a list')
+  t.same((await archivesOf(712))[0]?.patients, own, 'the client\'s own list replaces, as legacy')
+
+  await ok(api.post('/api/create_golden_table', { clinic_id: 712, days: { [day(2)]: { capacity_total: 3 } } }), 'golden day')
+  const g1 = await ok(api.post('/api/patient_golden_booking', { clinic_id: 712, date: day(2), patient_id: 'P-1', name: 'x', phone: PHONE, auto_assign: false }), 'golden 1')
+  await ok(api.post('/api/close_table_gold', { clinic_id: 712, date: day(2) }), 'golden close')
+  await ok(api.post('/api/reopen_table_gold', { clinic_id: 712, date: day(2) }), 'golden reopen')
+  const g2 = await ok(api.post('/api/patient_golden_booking', { clinic_id: 712, date: day(2), patient_id: 'P-2', name: 'y', phone: PHONE, auto_assign: false }), 'golden 2')
+  await ok(api.post('/api/save_table_gold', { clinic_id: 712, closed_date: day(2) }), 'golden save')
+  const golden = (await api.get('/api/golden_booking_archives/712')).json<ArchivesBody>().items[0]
+  t.same(golden?.patients.map((p) => p.booking_id), [g1['booking_id'], g2['booking_id']], 'save_table_gold keeps both sessions too')
+})
+
 t.test('reopen_table refuses what it cannot do, with the legacy errors', async (t) => {
   await createDays(709, { [day(2)]: { capacity_total: 2 } })
   const unknown = await api.post('/api/reopen_table', { clinic_id: 709, date: day(4) })

@@ -57,8 +57,8 @@ function counts (patients: PatientEntry[]): { served: number, cancelled: number 
 // One archive per clinic, lane and date, and it is complete: a date closed, then given walk-ins (or reopened) and
 // closed or archived again, has every booking of both in its one archive. `merge` adds the day's entries to an
 // archive already there (an entry with the same booking_id is replaced by the day's, which is newer; entries only
-// the archive has are kept, with their order); `replace` is save_table's manual archive, which overwrites, as
-// legacy's did. The counts always follow the list written. Returns true when the archive row was created.
+// the archive has are kept, with their order) and recounts; `replace` writes save_table's archive from a list the
+// client sent, as legacy's did. Returns true when the archive row was created.
 const ARCHIVE_LOCK = 0x7a6267
 
 async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, date: string, summary: Summary, mode: 'merge' | 'replace'): Promise<boolean> {
@@ -135,7 +135,8 @@ export interface ManualArchive {
 
 // save_table / save_table_gold (§3.8): a manual archive of a day. Whatever the client did not send is taken from
 // the live day; when it sent both capacity_total and patients, missing counts stay null (legacy). The regular day
-// stays live; the golden one leaves the table (`retire`).
+// stays live; the golden one leaves the table (`retire`). A list the client sent replaces the archive, as legacy's
+// did; the live day's own list is added to it (writeArchive), so a date reopened after a close keeps both sessions.
 export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, input: ManualArchive, retire: boolean): Promise<ArchiveResult> {
   const complete = input.capacityTotal !== null && input.patients !== null
   let summary: Summary
@@ -154,7 +155,7 @@ export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane,
       patients
     }
   }
-  const created = await writeArchive(tx, clinicId, lane, date, summary, 'replace')
+  const created = await writeArchive(tx, clinicId, lane, date, summary, input.patients === null ? 'merge' : 'replace')
   let version = 0
   if (retire && dayId !== null) {
     await retireDay(tx, dayId)
