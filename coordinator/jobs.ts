@@ -31,19 +31,32 @@ export async function nightly (sql: Sql, now: Date = new Date()): Promise<Nightl
   return result
 }
 
+// The nightly run at every 00:00 in Baghdad, and once at start: a server that was down at midnight (a deploy, a
+// crash) archives the days it missed as soon as it is back, instead of leaving yesterday's queue live for another day.
+// At start the run also takes up days a finished run left behind (a clinic whose transaction failed): each day is
+// archived once whoever runs first, since a run only takes live days, under the clinic's lock.
+export async function catchUp (sql: Sql, now: Date = new Date()): Promise<NightlyResult> {
+  return await nightly(sql, now) ?? await archivePastDays(sql, now)
+}
+
 export function scheduleNightly (sql: Sql, onDone: (result: NightlyResult) => void): () => void {
   let timer: NodeJS.Timeout
+  let stopped = false
+  const report = (what: string) => (result: NightlyResult | null): void => {
+    if (result === null) return
+    if (what === 'nightly archive done' || result.days > 0) log.info(what, { clinics: result.clinics, days: result.days })
+    onDone(result)
+  }
   const arm = (): void => {
+    if (stopped) return
     timer = setTimeout(() => {
-      nightly(sql).then((result) => {
-        if (result !== null) {
-          log.info('nightly archive done', { clinics: result.clinics, days: result.days })
-          onDone(result)
-        }
-      }, (error: unknown) => log.error('nightly archive failed', errorFields(error))).finally(arm)
+      nightly(sql).then(report('nightly archive done'), (error: unknown) => log.error('nightly archive failed', errorFields(error))).finally(arm)
     }, msUntilIraqMidnight() + 1000)
     timer.unref()
   }
-  arm()
-  return () => clearTimeout(timer)
+  catchUp(sql).then(report('nightly archive caught up'), (error: unknown) => log.error('nightly archive catch-up failed', errorFields(error))).finally(arm)
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+  }
 }

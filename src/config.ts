@@ -98,6 +98,8 @@ export const variables = z.object({
   CACHE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   AUTH_MODE: choice(['legacy', 'strict']).default('legacy'),
   SECRETARY_OVERBOOK: choice(['allow', 'deny']).default('allow'),
+  // How far ahead the patient app may book: a date past today + this many days is refused.
+  BOOKING_HORIZON_DAYS: wholeNumber(60, 1, 3650),
   REDIS_URL: text,
   MAX_BODY_BYTES: wholeNumber(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_URL_BYTES: wholeNumber(8 * 1024, 256, 1024 * 1024),
@@ -167,6 +169,7 @@ export const configSchema = variables.transform((env, ctx) => {
     cacheMaxBytes: env.CACHE_MAX_BYTES,
     authMode: env.AUTH_MODE,
     secretaryOverbook: env.SECRETARY_OVERBOOK,
+    bookingHorizonDays: env.BOOKING_HORIZON_DAYS,
     redisUrl: env.REDIS_URL,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxUrlBytes: env.MAX_URL_BYTES,

@@ -24,6 +24,7 @@ t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
   t.same([config.cacheTtlSeconds, config.cacheMaxEntries, config.cacheMaxBytes], [30, 10_000, 64 * 1024 * 1024])
   t.equal(config.authMode, 'legacy')
   t.equal(config.secretaryOverbook, 'allow')
+  t.equal(config.bookingHorizonDays, 60)
   t.equal(config.redisUrl, null)
   t.ok(config.webConcurrency >= 1, 'WEB_CONCURRENCY defaults to the CPU count')
 })
@@ -54,6 +55,8 @@ const bad: Array<[string, Record<string, string>]> = [
   ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
   ['AUTH_MODE', { AUTH_MODE: 'loose' }],
   ['SECRETARY_OVERBOOK', { SECRETARY_OVERBOOK: 'maybe' }],
+  ['BOOKING_HORIZON_DAYS', { BOOKING_HORIZON_DAYS: '0' }],
+  ['BOOKING_HORIZON_DAYS', { BOOKING_HORIZON_DAYS: 'two months' }],
   ['ENVIRONMENT', { ENVIRONMENT: 'staging' }],
   ['RATE_LIMIT_AUTH', { RATE_LIMIT_AUTH: '1.5' }],
   ['CACHE_TTL_SECONDS', { CACHE_TTL_SECONDS: '0' }],

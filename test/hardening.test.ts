@@ -304,6 +304,7 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
   for (const [name, body] of posts) {
     answers.push([`POST patient_booking: ${name}`, await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body })])
     answers.push([`POST golden_patient_payment: ${name}`, await request(`${server.url}/api/golden_patient_payment`, { method: 'POST', headers: app, body })])
+    answers.push([`POST reopen_table: ${name}`, await request(`${server.url}/api/reopen_table`, { method: 'POST', headers: app, body })])
   }
   const gets = [
     '/api/patient/profile/%E0%A4%A', '/api/patient/profile/%00', '/api/patient/profile/P-1e400', '/api/patient/%E0%A4%A',
@@ -324,6 +325,9 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
   const invalidUtf8 = answers.filter(([name]) => name.includes('invalid UTF-8'))
   for (const [name, res] of invalidUtf8) {
     t.same([res.status, res.json<{ detail: Array<{ type: string }> }>().detail[0]?.type], [422, 'utf8_invalid'], `${name}: refused, not stored with U+FFFD`)
+  }
+  for (const [name, res] of answers.filter(([name]) => name.includes('a lone surrogate'))) {
+    t.same([res.status, res.json<{ code: string }>().code], [400, 'unpaired_surrogate'], `${name}: refused, not stored with U+FFFD`)
   }
   for (const [name, res] of answers) {
     t.ok(res.status >= 200 && res.status < 500, `${name}: ${res.status}`)

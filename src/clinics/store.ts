@@ -160,18 +160,28 @@ export async function setDoctorStatus (db: Database, id: number, status: DoctorS
 const NEW_DOCTOR_ID_LOCK = 0x646f63
 const NEW_ID_ATTEMPTS = 3
 
-/** Creates a doctor with id max(id) + 1 and returns the id. */
+/**
+ * Creates a doctor and returns its id. The clinic id is the row id, so a profile naming one in
+ * `general_info.clinic_id` gets exactly that id (what `/api/doctors/clinic/{id}` looks up; 409 when another doctor
+ * has it); without one, the id is max(id) + 1.
+ */
 export async function createDoctor (db: Database, profile: Profile, account: AccountPatch): Promise<number> {
   const c = withAccount(deriveColumns(profile), account)
+  const requested = requestedClinicId(profile)
   return await db.transaction(async (tx) => {
+    const values = tx`${tx.json(asJson(profile))}, ${c.name}, ${c.email}, ${c.phone}, ${c.image_url}, ${c.specialty},
+      ${c.clinic_state}, ${c.status}, ${c.experience_years}, ${c.patients_count}, ${c.receiving_patients}`
+    const columns = tx`profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years, patients_count, receiving_patients`
+    if (requested !== null) {
+      const [row] = await tx`INSERT INTO clinics (id, ${columns}) VALUES (${requested}, ${values}) ON CONFLICT (id) DO NOTHING RETURNING id`
+      if (row === undefined) throw doctorErrors.clinicIdTaken(requested)
+      return requested
+    }
     await tx`SELECT pg_advisory_xact_lock(${NEW_DOCTOR_ID_LOCK})`
     for (let attempt = 0; attempt < NEW_ID_ATTEMPTS; attempt++) {
       const [row] = await tx<Array<{ id: number }>>`
-        INSERT INTO clinics (id, profile, name, email, phone, image_url, specialty, clinic_state, status,
-                             experience_years, patients_count, receiving_patients)
-        SELECT coalesce(max(id), 0) + 1, ${tx.json(asJson(profile))}, ${c.name}, ${c.email}, ${c.phone},
-               ${c.image_url}, ${c.specialty}, ${c.clinic_state}, ${c.status}, ${c.experience_years},
-               ${c.patients_count}, ${c.receiving_patients}
+        INSERT INTO clinics (id, ${columns})
+        SELECT coalesce(max(id), 0) + 1, ${values}
         FROM clinics HAVING coalesce(max(id), 0) < ${INT32_MAX}
         ON CONFLICT (id) DO NOTHING
         RETURNING id`
@@ -181,6 +191,17 @@ export async function createDoctor (db: Database, profile: Profile, account: Acc
     }
     throw errors.databaseBusy()
   })
+}
+
+// The clinic id a new doctor's profile names, null when it names none (absent, null or ""); 400 when it names one
+// that cannot be an id (a legacy lookup would never have found it either).
+function requestedClinicId (profile: Profile): number | null {
+  const info = profile['general_info']
+  const sent = isRecord(info) ? info['clinic_id'] : undefined
+  if (sent === undefined || sent === null || sent === '') return null
+  const id = clinicIdOf(profile)
+  if (id === null) throw doctorErrors.clinicIdInvalid()
+  return id
 }
 
 /** Deletes a doctor; false when there was none. */

@@ -7,6 +7,7 @@ import type { Tier } from '../../src/rate-limit/policy.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { INT32_MAX } from '../../src/domain/identifiers.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
+import { hasLoneSurrogate } from '../../src/domain/json.ts'
 import { authenticateActor, authenticateAdmin } from '../../src/auth/guard.ts'
 import { bindPatient, judge, type AdminActor, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
 
@@ -89,6 +90,8 @@ function depthExceeds (value: unknown, limit: number): boolean {
 // PostgreSQL text cannot hold U+0000; refusing it here keeps every route from turning it into a 500.
 const NUL = /\\u0000|\u0000/
 
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
+
 // JSON travels as UTF-8 (RFC 8259). Buffer#toString would quietly turn invalid bytes into U+FFFD and store a
 // name the client never sent, so such a body is refused instead.
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -111,6 +114,8 @@ export function parseJsonBody (body: Buffer): unknown {
   if (depthExceeds(value, MAX_JSON_DEPTH)) {
     throw errors.validation([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
   }
+  // Only an escape can make one (the bytes were checked above), so most bodies skip the walk.
+  if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(value)) throw errors.loneSurrogate()
   return value
 }
 
@@ -195,12 +200,18 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
 const numeric = (v: unknown): unknown => typeof v === 'string' && /^\s*[0-9٠-٩۰-۹]+\s*$/.test(v) ? Number(normalizeDigits(v.trim())) : v
 
 export const field = {
-  // A positive integer id, accepted as a number or a numeric string.
-  id: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(INT32_MAX)),
+  // A positive integer id, accepted as a number or a numeric string. Each check stops at its first failure
+  // (`abort`), so a value wrong in several ways (1e308 is too large and past int's safe range) is one issue, not two.
+  id: (name = 'value') => {
+    const message = `${name} must be a positive integer`
+    return z.preprocess(numeric, z.number({ message })
+      .max(INT32_MAX, { message, abort: true }).int({ message, abort: true }).positive({ message, abort: true }))
+  },
   // A non-negative integer count, same leniency.
-  count: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),
+  count: (name = 'value') => z.preprocess(numeric, z.number({ message: `${name} must be a whole number` })
+    .max(100_000, { message: `${name} must be at most 100000`, abort: true })
+    .int({ message: `${name} must be a whole number`, abort: true })
+    .min(0, { message: `${name} must not be negative`, abort: true })),
   // Years 2000-2999: a clinic books near dates, and date arithmetic (the next day, a 30-day search) stays in range.
   date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` })
     .refine((v) => isIsoDate(v) && v >= '2000-01-01' && v <= '2999-12-31', `${name} must be a real date in YYYY-MM-DD form, between 2000 and 2999`),

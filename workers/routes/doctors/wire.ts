@@ -19,6 +19,8 @@ export function customShape (route: DocumentedRoute): DocumentedRoute {
     try {
       return await inner(request)
     } catch (error) {
+      // The body parser's refusal of an unpaired surrogate, in this router's shape.
+      if (error instanceof ApiError && error.code === errors.loneSurrogate.code) throw doctorErrors.unstorableText()
       if (!(error instanceof ApiError) || error.code !== errors.validation.code) throw error
       const issue = (error.body as { detail?: Array<{ loc?: unknown[] }> }).detail?.[0]
       const path = (issue?.loc ?? []).slice(1).join('.')
