@@ -385,7 +385,7 @@ t.test('scripts/create-admin.ts creates an admin from the environment, once', as
   t.equal((await run({ ADMIN_PASSWORD: 'script-password' }, ['--email', 'ops@tabeby.test'])).code, 1, 'an existing e-mail changes nothing')
   t.equal((await run({ ADMIN_PASSWORD: 'short' }, ['--email', 'x@tabeby.test'])).code, 2, 'a short password')
   t.equal((await run({ ADMIN_PASSWORD: 'long-enough' }, [])).code, 2, 'no e-mail')
-  const fromStdin = await run({ ADMIN_EMAIL: 'super@tabeby.test' }, ['--superuser'], 'stdin-password\n')
+  const fromStdin = await run({ ADMIN_EMAIL: 'super@tabeby.test' }, ['--super'], 'stdin-password\n')
   t.equal(fromStdin.code, 0, fromStdin.out)
   const [row] = await sql<Array<{ is_superuser: boolean }>>`SELECT is_superuser FROM admins WHERE email = 'super@tabeby.test'`
   t.equal(row?.is_superuser, true)
