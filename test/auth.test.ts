@@ -181,10 +181,11 @@ t.test('/auth/me answers the legacy AdminOut shape', async (t) => {
   t.same(mine['permissions'], ['staff.read', 'staff.create', 'staff.update', 'staff.invite', 'staff.activate'])
 })
 
-t.test('change-password checks the current one, applies the new one and ends refresh sessions', async (t) => {
+t.test('change-password checks the current one, applies the new one and ends the other sessions', async (t) => {
   const root = await login(url)
   const admin = await newAdmin(root.accessToken, 'old-password-1')
   const session = await login(url, admin.email, admin.password)
+  const elsewhere = await login(url, admin.email, admin.password)
   const change = (body: Json) => adminRequest(url, 'POST', '/auth/change-password', { token: session.accessToken, body })
 
   const wrong = await change({ current_password: 'not-it', new_password: 'new-password-2' })
@@ -198,7 +199,10 @@ t.test('change-password checks the current one, applies the new one and ends ref
   t.same(ok.json(), { message: 'password changed' })
   t.equal((await tryLogin(url, admin.email, 'old-password-1')).status, 401, 'the old password is gone')
   t.equal((await tryLogin(url, admin.email, 'new-password-2')).status, 200, 'the new one works')
-  t.equal((await refresh({ refreshToken: session.refreshToken })).status, 401, 'refresh tokens from before are revoked')
+  t.equal((await refresh({ refreshToken: elsewhere.refreshToken })).status, 401, "another session's refresh token is revoked")
+  t.equal((await me(elsewhere.accessToken)).status, 401, 'and its access token stops at once')
+  t.equal((await me(session.accessToken)).status, 200, 'the session that changed the password goes on')
+  t.equal((await refresh({ refreshToken: session.refreshToken })).status, 200)
 })
 
 t.test('creating an admin: 201, a duplicate e-mail in any case is 400, and racing duplicates make one row', async (t) => {
