@@ -12,7 +12,8 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
 
 // Deliberately loose (one @, something on each side, a dot in the domain): the dashboard validates properly, this
 // only keeps obvious garbage out of the login namespace.
-export const isEmail = (email: string): boolean => email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)
+// An e-mail is an identifier: one with a lone UTF-16 surrogate would be stored as U+FFFD, another address than sent.
+export const isEmail = (email: string): boolean => email.length <= 254 && !/\p{Cs}/u.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)
 
 export interface NewAdmin {
   name: string
