@@ -259,3 +259,31 @@ t.test('nobody is promoted automatically, and the legacy self-promotion routes a
     await sql`UPDATE admins SET is_superuser = true WHERE id = ${root.id}`
   }
 })
+
+t.test('the OpenAPI document covers the dashboard routes: bodies, success shapes, errors, permissions', async (t) => {
+  const doc = (await api.get('/openapi.json')).json<{ paths: Record<string, Record<string, Json & { responses: Record<string, Json>, security?: unknown[] }>> }>()
+  const routes: Array<[string, string]> = [
+    ['/permissions', 'get'], ['/roles', 'get'], ['/roles/{id}/permissions', 'patch'], ['/staff/login', 'post'], ['/staff/me', 'get'],
+    ['/staff/password', 'post'], ['/staff/me/change-password', 'post'], ['/staff', 'get'], ['/staff', 'post'], ['/staff/{id}', 'get'],
+    ['/staff/{id}', 'patch'], ['/staff/{id}', 'delete'], ['/staff/{id}/activate', 'post'], ['/staff/{id}/deactivate', 'post'],
+    ['/staff/{id}/set-password', 'post'], ['/staff/count', 'get'], ['/api/staff/all', 'get'], ['/api/staff/create', 'post'],
+    ['/api/staff/status', 'post'], ['/api/staff/{id}', 'patch'], ['/departments', 'get'], ['/departments', 'post'], ['/departments/stats', 'get'],
+    ['/departments/{id}', 'get'], ['/departments/{id}', 'patch'], ['/departments/{id}', 'delete'], ['/departments/{id}/activate', 'post'],
+    ['/departments/{id}/deactivate', 'post'], ['/users/me', 'get'], ['/users/me', 'patch'], ['/users/me/export', 'get'],
+    ['/users/me/security', 'patch'], ['/users/me/sessions', 'get'], ['/users/me/sessions/{id}', 'delete'], ['/users/me/recovery-codes', 'get'],
+    ['/users/me/recovery-codes', 'post'], ['/users/me/activity', 'get'], ['/activity', 'post'], ['/backend/me', 'get'], ['/backend/users/profile', 'get'],
+    ['/admins/', 'get'], ['/admins/{id}', 'patch'], ['/admins/{id}/promote', 'post'], ['/admins/{id}', 'delete'], ['/auth/forgot-password', 'post'],
+    ['/auth/reset-password/verify', 'get'], ['/auth/reset-password', 'post'], ['/auth/recovery-login', 'post'], ['/auth/refresh', 'post']
+  ]
+  for (const [path, method] of routes) {
+    const operation = doc.paths[path]?.[method]
+    t.ok(operation !== undefined, `${method.toUpperCase()} ${path} is documented`)
+    if (operation === undefined) continue
+    t.type(operation['summary'], 'string', `${method} ${path}: a summary`)
+    const success = Object.keys(operation.responses).filter((status) => status.startsWith('2'))
+    t.ok(success.length > 0 && (operation.responses[success[0] as string]?.['content'] !== undefined || success[0] === '204'), `${method} ${path}: its success shape`)
+  }
+  t.equal(doc.paths['/staff']?.['post']?.['x-permission'], 'staff.create', 'the permission a route needs')
+  t.ok(doc.paths['/staff']?.['post']?.['requestBody'] !== undefined && JSON.stringify(doc.paths['/staff']?.['post']?.['requestBody']).includes('multipart/form-data'), 'form bodies are documented')
+  t.ok(JSON.stringify(doc.paths['/staff/{id}']?.['patch']?.responses['400']).includes('role_unknown'), 'the catalogue errors a route throws')
+})

@@ -24,6 +24,14 @@ const verifyQuery = z.object({ token: z.string().max(200) })
 const resetBody = z.object({ token: z.string().max(200), new_password: newPassword('new_password') })
 const recoveryBody = z.object({ email: z.string().max(320).optional(), code: z.string().max(64).optional() })
 
+const loginReply = z.object({
+  message: z.string(),
+  accessToken: z.string(),
+  tokenType: z.literal('bearer'),
+  refreshToken: z.string(),
+  user: z.object({ id: z.number().int(), name: z.string(), email: z.string() })
+})
+
 const verifyReply = z.object({
   valid: z.boolean(),
   expires_in: z.number().int().nullable().describe('seconds left, when valid'),
@@ -120,6 +128,7 @@ export function recoveryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       body: recoveryBody,
       scope: { signIn: true },
+      responses: { 200: loginReply },
       errors: [authErrors.credentialsMissing, accountErrors.recoveryLoginFailed],
       handler: async ({ body, request }) => {
         const email = normalizeEmail(body.email ?? '')
