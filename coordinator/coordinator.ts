@@ -9,6 +9,8 @@ import { scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
+import { createRevocations } from './sessions.ts'
+import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
 
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
@@ -65,6 +67,9 @@ function applyChange (change: Change): void {
   if (cache.apply(change)) server.broadcast('change', change)
 }
 
+const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
+revocations.reload()
+
 const bus = startChangeBus({
   url: config.databaseDirectUrl ?? config.databaseUrl as string,
   notifySql: jobsDb.sql,
@@ -74,7 +79,9 @@ const bus = startChangeBus({
   onResync: (gapMs) => {
     cache.resync()
     server.broadcast('resync', { gapMs })
-  }
+    revocations.reload()
+  },
+  channels: { [REVOCATIONS_CHANNEL]: (payload) => revocations.onNotify(payload) }
 })
 
 const server = new IpcServer(socketPath, {
@@ -101,7 +108,13 @@ const server = new IpcServer(socketPath, {
   'cache.stats': () => cache.store.stats(),
   'cache.clear': () => ({ cleared: cache.clear() }),
   'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
-  'db.probe': () => bus.probe()
+  'db.probe': () => bus.probe(),
+  // The broadcast is written before this answer, so every worker has it queued before the revoking request's 200.
+  'sessions.revoke': (revoked) => {
+    revocations.revoke(revoked)
+    return null
+  },
+  'sessions.list': () => revocations.list()
 })
 
 server.onDisconnect = (peer) => {

@@ -24,7 +24,8 @@ export async function nightly (sql: Sql, now: Date = new Date()): Promise<Nightl
   const result = await archivePastDays(sql, now)
   // Idempotency keys only need to outlive a phone's retries.
   await sql`DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'`
-  await sql`DELETE FROM revoked_access_tokens WHERE expires_at < now()`
+  await sql`DELETE FROM revoked_families WHERE expires_at < now()`
+  await sql`DELETE FROM password_reset_tokens WHERE expires_at < now() - interval '1 day'`
   await sql`
     UPDATE job_runs SET finished_at = now(), detail = ${sql.json({ clinics: result.clinics, days: result.days })}
     WHERE job = 'nightly-archive' AND run_key = ${runKey}`

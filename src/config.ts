@@ -70,6 +70,21 @@ const postgresUrl = z.preprocess(blank, z.url({ error: 'is not a valid URL', abo
   .nullable()
   .default(null))
 
+function urlWith (protocols: readonly string[], what: string) {
+  return z.preprocess(blank, z.url({ error: 'is not a valid URL', abort: true })
+    .refine((url) => protocols.includes(new URL(url).protocol), {
+      error: (issue) => `must be ${what}, got ${new URL(String(issue.input)).protocol}//…`
+    })
+    .nullable()
+    .default(null))
+}
+
+// `Name <address>` or a bare address; a line break (a header injection) never gets through.
+const mailbox = z.preprocess(blank, z.string()
+  .regex(/^[^\r\n<>]*<[^\s@<>]+@[^\s@<>]+>$|^[^\s@<>]+@[^\s@<>]+$/, { error: (issue) => `must be an e-mail address or "Name <address>", got "${String(issue.input)}"` })
+  .nullable()
+  .default(null))
+
 // Keyed by the variable's name, so an issue's path is the variable an operator has to fix.
 export const variables = z.object({
   ENVIRONMENT: choice(['development', 'production', 'test']).default('development'),
@@ -105,6 +120,12 @@ export const variables = z.object({
   MAX_URL_BYTES: wholeNumber(8 * 1024, 256, 1024 * 1024),
   MAX_HEADER_BYTES: wholeNumber(8 * 1024, 1024, 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: wholeNumber(8000, 100, 60_000),
+  // Password-reset e-mail (src/mail/mailer.ts): handed to nodemailer as it is (smtp:// with STARTTLS when offered,
+  // smtps:// for TLS from the start, credentials in the URL); reset links point at FRONTEND_BASE_URL.
+  SMTP_URL: urlWith(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL'),
+  MAIL_FROM: mailbox,
+  FRONTEND_BASE_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  RESET_TOKEN_EXPIRE_MINUTES: wholeNumber(30, 5, 24 * 60), // legacy's name and default
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
   // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
   LOG_FORMAT: choice(['json', 'pretty']).optional()
@@ -134,6 +155,10 @@ export const configSchema = variables.transform((env, ctx) => {
     if (jwtSecret === null) fail('JWT_SECRET', 'is required when ENVIRONMENT=production (SECRET_KEY is accepted as an alias)')
     else if (jwtSecret.length < 32) fail('JWT_SECRET', 'must be at least 32 characters when ENVIRONMENT=production')
     if (env.LOG_FORMAT === 'pretty') fail('LOG_FORMAT', 'pretty is for a terminal in development; production logs JSON lines')
+    // Without them a password reset would be written to the log, where nobody who forgot a password can read it.
+    if (env.SMTP_URL === null) fail('SMTP_URL', 'is required when ENVIRONMENT=production (password-reset e-mail)')
+    if (env.MAIL_FROM === null) fail('MAIL_FROM', 'is required when ENVIRONMENT=production (password-reset e-mail)')
+    if (env.FRONTEND_BASE_URL === null) fail('FRONTEND_BASE_URL', 'is required when ENVIRONMENT=production (password-reset links)')
   }
   if ((env.ADMIN_EMAIL === null) !== (env.ADMIN_PASSWORD === null)) {
     fail(env.ADMIN_EMAIL === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
@@ -175,6 +200,10 @@ export const configSchema = variables.transform((env, ctx) => {
     maxUrlBytes: env.MAX_URL_BYTES,
     maxHeaderBytes: env.MAX_HEADER_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM ?? 'Tabeby <no-reply@localhost>',
+    frontendBaseUrl: (env.FRONTEND_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, ''), // legacy's default
+    resetTokenMinutes: env.RESET_TOKEN_EXPIRE_MINUTES,
     logLevel: env.LOG_LEVEL,
     logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT)
   }

@@ -47,8 +47,9 @@ const goldenEntryShape = sortedShape({
   booking_id: 'string', token: 'number', patient_id: 'string', name: 'string', phone: 'string', status: 'string', code: 'string', created_at: 'string'
 })
 
+// `message` is there, null, on a success too: pydantic sent every field of the response model (issue 9 item 7).
 const verifyShape = sortedShape({
-  status: 'string', patient_name: 'string', patient_phone: 'string', patient_id: 'string', booking_id: 'string', token: 'number',
+  status: 'string', message: 'null', patient_name: 'string', patient_phone: 'string', patient_id: 'string', booking_id: 'string', token: 'number',
   booking_status: 'string', booking_date: 'string'
 })
 
@@ -361,7 +362,7 @@ t.test('verify_golden_code', async (t) => {
     await goldenBooks(240, day(10), 'P-1')
     const booked = await goldenBooks(240, day(11), 'P-71', 'عمر احمد')
     const expected = {
-      status: 'success', patient_name: 'عمر احمد', patient_phone: PHONE, patient_id: 'P-71', booking_id: booked.booking_id, token: 1,
+      status: 'success', message: null, patient_name: 'عمر احمد', patient_phone: PHONE, patient_id: 'P-71', booking_id: booked.booking_id, token: 1,
       booking_status: text.booked, booking_date: day(11)
     }
     const withDate = await verify({ clinic_id: 240, code: booked.code ?? '', date: day(11) })

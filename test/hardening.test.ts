@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { getJson, request, startDatabase, startServer, waitFor, type Response } from './helpers/server.ts'
+import { inBatches } from './helpers/booking-api.ts'
 
 // What a hostile or broken client can do to a worker, and what it gets back (issue: hardening; contract.md §2).
 //
@@ -29,8 +30,9 @@ const WRONG_PASSWORD = 'wrong-password-hardening-1b7d3f5e'
 const MAX_BODY_BYTES = 64 * 1024
 
 const db = await startDatabase()
+// Limits far out of the way: the dashboard sweep below sends hundreds of requests as one admin from one address.
 const server = await startServer({
-  env: { DATABASE_URL: db.url, DOCTOR_PROFILE_SECRET, JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD }
+  env: { DATABASE_URL: db.url, DOCTOR_PROFILE_SECRET, JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD, RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }
 })
 t.teardown(async () => {
   await server.cleanup()
@@ -362,6 +364,103 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
   t.notMatch(server.output().slice(logBefore), /"msg":"unhandled error"/, 'nothing reached the unhandled-error path')
 })
 
+// The admin dashboard's routes (issue 9): every body, path id and query a hostile client sends gets an answer below 500, as an admin,
+// as a staff member and with the app secret, and nothing reaches the unhandled-error path.
+t.test('the dashboard routes answer hostile input, never with a 5xx, and no worker dies', async (t) => {
+  const before = await workers()
+  const logBefore = server.output().length
+  const leaks = [/\bat .*:\d+:\d+/, /postgres/i, /\bSELECT\b/i, /\bINSERT\b/, /node_modules/, /\.ts\b/, /Error:/, /\bstack\b/i, /syntax error/i]
+  const json = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+    await request(`${server.url}${path}`, { method, headers: { ...app, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+  // A super-admin of its own: a hostile body may be a valid change of the caller's own name or e-mail.
+  const root = (await json('POST', '/auth/admin/auth', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).json<{ accessToken: string }>()
+  const rootAuth = { Authorization: `Bearer ${root.accessToken}` }
+  const created = await json('POST', '/auth/admin/create', { name: 'Sweep', email: 'sweep-admin@tabeby.test', password: 'sweep-admin-password' }, rootAuth)
+  t.equal((await json('POST', `/admins/${String(created.json<{ admin: { id: number } }>().admin.id)}/promote`, undefined, rootAuth)).status, 200)
+  const login = (await json('POST', '/auth/admin/auth', { email: 'sweep-admin@tabeby.test', password: 'sweep-admin-password' })).json<{ accessToken: string }>()
+  const admin = { Authorization: `Bearer ${login.accessToken}` }
+  t.equal((await json('POST', '/staff', { email: 'sweep@tabeby.test', password: 'sweep-password', role: 'manager' }, rootAuth)).status, 201)
+  const staffLogin = (await json('POST', '/staff/login', { email: 'sweep@tabeby.test', password: 'sweep-password' })).json<{ data: { accessToken: string } }>()
+  const staff = { Authorization: `Bearer ${staffLogin.data.accessToken}` }
+
+  const bytes = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))
+  const bodies: Array<[string, string | Buffer, string?]> = [
+    ['invalid UTF-8', bytes('{"email": "', [0xff, 0xfe], '@x.y", "name": "', [0xc3], '"}')],
+    ['1e400 everywhere', '{"email": 1e400, "password": 1e400, "name": 1e400, "permissions": 1e400, "staff_id": 1e400, "budget": 1e400, "page": 1e400}'],
+    ['a 400-digit id', `{"role_id": ${'9'.repeat(400)}, "manager_id": ${'9'.repeat(400)}, "staff_id": ${'9'.repeat(400)}}`],
+    ['__proto__', '{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"polluted": true}}, "name": "x"}'],
+    ['wrong types', '{"email": [], "password": {}, "name": true, "role": 5, "permissions": {"a": 1}, "status": [], "type": 1, "title": [], "token": {}, "is_active": "yes", "active": "no", "revoke_all_sessions": []}'],
+    ['an escaped NUL', '{"email": "a\\u0000@b.c", "name": "a\\u0000b", "title": "\\u0000", "token": "\\u0000"}'],
+    ['a lone surrogate', '{"name": "\\ud800", "email": "\\udfff@x.y", "title": "\\ud800"}'],
+    ['huge strings', JSON.stringify({ name: 'x'.repeat(60_000) })],
+    ['not JSON', '{"email": '],
+    ['a bare array', '[1, 2, 3]'],
+    ['null', 'null'],
+    ['a bad form', '%ZZ=%E0%A4%A&email=%FF', 'application/x-www-form-urlencoded'],
+    ['a form of a thousand fields', Array.from({ length: 1000 }, (_, i) => `f${i}=1`).join('&'), 'application/x-www-form-urlencoded'],
+    ['a multipart without its boundary', '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na\r\n--x--', 'multipart/form-data'],
+    ['a multipart with a file', bytes('--b\r\nContent-Disposition: form-data; name="password"; filename="p.bin"\r\n\r\n', [0, 1, 2], '\r\n--b--\r\n'), 'multipart/form-data; boundary=b']
+  ]
+  const routes: Array<[string, string]> = [
+    ['PATCH', '/roles/{id}/permissions'], ['POST', '/staff/login'], ['POST', '/staff/password'], ['POST', '/staff/me/change-password'],
+    ['POST', '/staff'], ['PATCH', '/staff/{id}'], ['POST', '/staff/{id}/set-password'], ['POST', '/api/staff/create'], ['POST', '/api/staff/status'],
+    ['PATCH', '/api/staff/{id}'], ['POST', '/departments'], ['PATCH', '/departments/{id}'], ['PATCH', '/users/me'], ['PATCH', '/users/me/security'],
+    ['POST', '/activity'], ['PATCH', '/admins/{id}'], ['POST', '/auth/forgot-password'], ['POST', '/auth/reset-password'],
+    ['POST', '/auth/recovery-login'], ['POST', '/auth/refresh'], ['POST', '/auth/change-password']
+  ]
+  const ids = ['%E0%A4%A', '1e400', '-1', '0', '99999999999999999999', '0x10', 'abc', '%00', '1.5']
+  const idRoutes: Array<[string, string]> = [
+    ...routes.filter(([, path]) => path.includes('{id}')),
+    ['GET', '/staff/{id}'], ['DELETE', '/staff/{id}'], ['POST', '/staff/{id}/activate'], ['POST', '/staff/{id}/deactivate'], ['GET', '/departments/{id}'],
+    ['DELETE', '/departments/{id}'], ['POST', '/departments/{id}/activate'], ['POST', '/admins/{id}/promote'], ['DELETE', '/admins/{id}'],
+    ['DELETE', '/users/me/sessions/{id}']
+  ]
+  const gets = [
+    '/staff?page=1e400&limit=-1&search=%E0%A4%A', '/staff?search=%00', '/staff?limit=99999999999999999999', '/staff/count?active_only=%00',
+    '/departments?sort_by=name;DROP%20TABLE%20staff&sort_order=%00', '/departments?status[]=active&page=0x10', '/departments?search=%25%5F%5C',
+    '/users/me/activity?since=9999-99-99&types=%00&page_size=1e400', '/users/me/activity?since=2025-02-30T25:61:00Z', '/users/me/activity?order[]=asc',
+    '/auth/reset-password/verify?token=%E0%A4%A', '/auth/reset-password/verify?token=' + 'f'.repeat(5000), '/users/me/sessions',
+    '/permissions', '/roles', '/staff/me', '/users/me', '/users/me/export', '/users/me/security', '/users/me/recovery-codes', '/backend/me',
+    '/backend/users/profile', '/admins/', '/departments/stats', '/api/staff/all'
+  ]
+  const send = async (method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Response> =>
+    await request(`${server.url}${path}`, { method, headers: { 'Doctor-Secret': DOCTOR_PROFILE_SECRET, ...headers }, body })
+  const calls: Array<{ label: string, send: () => Promise<Response> }> = []
+  for (const identity of [admin, staff]) {
+    const who = identity === admin ? 'admin' : 'staff'
+    for (const [method, template] of routes) {
+      for (const [name, body, contentType] of bodies) {
+        const path = template.replace('{id}', '424242')
+        calls.push({ label: `${who} ${method} ${path}: ${name}`, send: () => send(method, path, body, { ...identity, 'Content-Type': contentType ?? 'application/json' }) })
+      }
+    }
+    for (const [method, template] of idRoutes) {
+      for (const id of ids) {
+        const path = template.replace('{id}', id)
+        calls.push({ label: `${who} ${method} ${path}`, send: () => send(method, path, method === 'GET' || method === 'DELETE' ? undefined : '{}', { ...identity, 'Content-Type': 'application/json' }) })
+      }
+    }
+    for (const path of gets) calls.push({ label: `${who} GET ${path}`, send: () => send('GET', path, undefined, identity) })
+  }
+  for (const token of ['e30.e30.AAAA', 'a'.repeat(3000), `${login.accessToken}x`]) {
+    calls.push({ label: `a forged token on /users/me/sessions: ${token.slice(0, 12)}`, send: () => send('GET', '/users/me/sessions', undefined, { Authorization: `Bearer ${token}` }) })
+  }
+  const answers = await inBatches(calls.map((call) => async () => ({ label: call.label, res: await call.send() })), 16)
+  for (const { label, res } of answers) {
+    // Not a 429 either: the sweep must reach the routes. (A body that only leaves optional fields out, `null` or
+    // `{"__proto__": …}` on PATCH /users/me/security, is a legitimate no-op: 200.)
+    t.ok(res.status < 500 && res.status !== 429, `${label}: ${res.status}`)
+    t.equal(leaks.find((pattern) => pattern.test(res.text)), undefined, `${label}: the body gives nothing away`)
+  }
+  t.ok(answers.length > 900, `${answers.length} hostile requests`)
+  t.equal((await json('GET', '/users/me', undefined, admin)).status, 200, 'the admin is still signed in: no hostile body ended a session')
+
+  const after = await workers()
+  t.same(pidsOf(after), pidsOf(before), 'the same worker processes before and after')
+  t.equal(errors5xx(after), errors5xx(before), 'no 5xx was counted')
+  t.notMatch(server.output().slice(logBefore), /"msg":"unhandled error"/, 'nothing reached the unhandled-error path')
+})
+
 t.test('secrets and issued tokens never reach the log, through logins, bookings, errors and a shutdown', async (t) => {
   const tokens = new Set<string>()
   // Every string under a key that names a token, wherever it sits in an answer.
@@ -383,11 +482,13 @@ t.test('secrets and issued tokens never reach the log, through logins, bookings,
   t.equal((await call('POST', '/auth/admin/auth', { email: ADMIN_EMAIL, password: WRONG_PASSWORD })).status, 401, 'a wrong password')
   const login = await call('POST', '/auth/admin/auth', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })
   t.equal(login.status, 200, 'the right one')
-  const { accessToken, refreshToken } = login.json<{ accessToken: string, refreshToken: string }>()
-  const bearer = { Authorization: `Bearer ${accessToken}` }
-  t.equal((await call('GET', '/auth/me', undefined, bearer)).status, 200)
+  const { accessToken: first, refreshToken } = login.json<{ accessToken: string, refreshToken: string }>()
+  t.equal((await call('GET', '/auth/me', undefined, { Authorization: `Bearer ${first}` })).status, 200)
   t.equal((await call('POST', '/auth/refresh', { refreshToken })).status, 200, 'a refresh')
   t.equal((await call('POST', '/auth/refresh', { refreshToken })).status, 401, 'the same refresh token again (logged as reuse)')
+  // The reuse ended that session, its access tokens included: the rest goes on in a new one.
+  const { accessToken } = (await call('POST', '/auth/admin/auth', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).json<{ accessToken: string }>()
+  const bearer = { Authorization: `Bearer ${accessToken}` }
   const change = await call('POST', '/auth/change-password', { current_password: WRONG_PASSWORD, new_password: `${WRONG_PASSWORD}-new` }, bearer)
   t.equal(change.status, 400, 'a password change with the wrong current password')
   await call('GET', '/auth/me', undefined, { Authorization: `Bearer ${accessToken}x` })

@@ -8,6 +8,7 @@ import type { CpuPool } from './cpu/pool.ts'
 import type { WorkerCache } from './cache.ts'
 import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
+import type { SessionRevocations } from './sessions.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
 
@@ -30,6 +31,7 @@ export interface WorkerContext {
   lanes: LaneReader
   views: LaneViews // patients' redacted views of lanes, AUTH_MODE=strict only
   sse: SseHub
+  sessions: SessionRevocations // revoked dashboard sessions: the guard's copy, and how a route publishes one
 }
 
 export interface RouteDef {

@@ -3,7 +3,7 @@ import { Database } from '../src/db/pool.ts'
 import { log, setProcessName } from '../src/log.ts'
 import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/children.ts'
 import { loadUws, type ListenSocket } from '../src/uws.ts'
-import type { Change, WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, Revocations, WorkerStats } from '../src/ipc/messages.ts'
 import { CoordinatorClient } from './coordinator-client.ts'
 import { errors } from '../src/errors.ts'
 import { errorReply, route, serve, type ServeOptions, type Traffic } from './http.ts'
@@ -14,6 +14,7 @@ import { WorkerCache } from './cache.ts'
 import { LaneViews, laneReader } from './lanes.ts'
 import { SseHub } from './sse.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
+import { SessionRevocations } from './sessions.ts'
 import type { Lane } from '../src/booking/days.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
@@ -40,6 +41,7 @@ const coordinator = new CoordinatorClient({
   onConnect: () => {
     coordinator.notify('stats.push', localStats())
     sse.refreshAll()
+    void sessions.resync()
   },
   onEvent: (name, payload) => {
     if (name === 'change') {
@@ -48,9 +50,12 @@ const coordinator = new CoordinatorClient({
     } else if (name === 'resync') {
       cache.forgetAll()
       sse.refreshAll()
+    } else if (name === 'revoked') {
+      sessions.apply(payload as Revocations)
     }
   }
 })
+const sessions = new SessionRevocations(coordinator)
 coordinator.connect()
 const cache = new WorkerCache(coordinator)
 const lanes = laneReader(db, cache)
@@ -88,7 +93,7 @@ async function publishChange (change: Change): Promise<void> {
 }
 
 const cpu = new CpuPool()
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse }
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions }
 
 const limits = new RateLimits(config, coordinator)
 
@@ -123,6 +128,9 @@ for (const deadline = Date.now() + COORDINATOR_WAIT_MS; !coordinator.connected &
   await new Promise((resolve) => setTimeout(resolve, 10))
 }
 
+// The sessions revoked so far, before the first request: a restarted worker must not accept a token another one refuses.
+await sessions.loadFrom(db)
+
 let listenSocket: ListenSocket | null = null
 app.listen(config.host, config.port, (socket) => {
   if (socket === false) {
@@ -147,6 +155,7 @@ async function drain (): Promise<void> {
   while (traffic.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })
   coordinator.close()
+  sessions.close()
   await Promise.all([db.close(2), cpu.close()])
   log.info('worker drained', { requests: traffic.requests })
   process.exit(0)

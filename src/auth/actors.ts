@@ -1,6 +1,8 @@
 import { accountOfPatientRef, accountRef, parseAccountId } from '../domain/identifiers.ts'
 import { isRecord } from '../domain/json.ts'
 import { signToken } from './tokens.ts'
+import type { Permission } from './permissions.ts'
+import type { Account } from './sessions.ts'
 
 // Who is behind an app request and what it may touch (contract.md §3). Secretary login and patient registration
 // hand out actor tokens in both modes; with AUTH_MODE=strict every app route also needs one, and the rules below
@@ -10,15 +12,38 @@ import { signToken } from './tokens.ts'
 export const SECRETARY_TOKEN_SECONDS = 12 * 60 * 60 // a working day: the secretary logs in with its code each morning
 export const PATIENT_TOKEN_SECONDS = 30 * 24 * 60 * 60 // the app re-registers (same account, new token) when it expires
 
+// The access token a dashboard request came with, and the session (refresh-token family) it belongs to.
+export interface SessionToken {
+  jti: string
+  exp: number
+  family: string
+}
+
 export interface AdminActor {
   kind: 'admin'
   id: number
   name: string
   email: string
   isSuperuser: boolean
-  // The access token this request came with: logout revokes exactly this one.
-  token: { jti: string, exp: number }
+  // The caller's own effective permissions (src/auth/permissions.ts), read with the row on every request.
+  permissions: readonly Permission[]
+  token: SessionToken
 }
+
+// A staff member signed in to the dashboard (legacy-api.md §2.5): an active row, its effective permissions.
+export interface StaffActor {
+  kind: 'staff'
+  id: number
+  name: string
+  email: string
+  roleKey: string | null
+  permissions: readonly Permission[]
+  token: SessionToken
+}
+
+export type DashboardActor = AdminActor | StaffActor
+
+export const accountOf = (actor: DashboardActor): Account => ({ kind: actor.kind, id: actor.id })
 
 export interface SecretaryActor {
   kind: 'secretary'

@@ -11,6 +11,8 @@ export const authErrors = {
   tokenType: detail(401, 'token_type', 'wrong token type', { shown: 'نوع الرمز غير صحيح', headers: bearer }),
   adminUnavailable: detail(401, 'admin_unavailable', 'the admin account is inactive or gone', { shown: 'المستخدم غير متاح', headers: bearer }),
   // A secretary token whose secretary was disabled (or deleted) since login: log in again, which says why.
+  // A staff token whose member was deactivated, put on leave or deleted since login.
+  staffUnavailable: detail(401, 'staff_unavailable', 'the staff account is inactive or gone', { shown: 'المستخدم غير متاح', headers: bearer }),
   actorUnavailable: detail(401, 'actor_unavailable', 'the secretary account is disabled or gone', { shown: 'المستخدم غير متاح', headers: bearer }),
   // One answer for an unknown e-mail, a wrong password and an inactive account: the legacy server's three
   // messages told anyone which e-mails had accounts.
@@ -23,7 +25,7 @@ export const authErrors = {
   invalidEmail: detail(400, 'invalid_email', 'invalid email'),
   passwordTooShort: detail(400, 'password_too_short', 'password must be at least 8 characters'),
   emailTaken: detail(400, 'email_exists', 'email already exists'),
-  adminNotFound: detail(404, 'admin_not_found', 'admin not found', { shown: 'غير موجود' }),
+  adminNotFound: detail(404, 'admin_not_found', 'admin not found', { shown: 'المستخدم غير موجود' }), // the admins router's text
   deleteSelf: detail(400, 'cannot_delete_self', 'an admin cannot delete their own account'),
   insufficient: detail(403, 'insufficient_permission', 'insufficient permission', { shown: 'ليست لديك صلاحية كافية' }),
   // main.py style, as the legacy /auth/phones answered

@@ -135,6 +135,9 @@ export function stalePrefixes (change: Change): string[] {
   return [`days:${change.topic}:${change.clinicId}:`]
 }
 
+// Revoked dashboard session families and the moment each stops mattering (src/auth/revocations.ts).
+export type Revocations = Array<[family: string, until: number]>
+
 export interface Ops {
   ping: { req: null, res: { pid: number, at: number } }
   'stats.push': { req: WorkerStats, res: null }
@@ -146,6 +149,9 @@ export interface Ops {
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
   'db.probe': { req: null, res: DatabaseProbe }
+  // Answered once the families are pushed to every worker.
+  'sessions.revoke': { req: Revocations, res: null }
+  'sessions.list': { req: null, res: Revocations }
 }
 
 export type OpName = keyof Ops
@@ -157,6 +163,7 @@ export interface Events {
   // Changes from other instances may have been missed (the LISTEN connection dropped): drop every cached copy and
   // re-render every live SSE channel.
   resync: { gapMs: number }
+  revoked: Revocations
 }
 
 export type EventName = keyof Events

@@ -8,6 +8,11 @@ import { bookingRoutes } from './bookings/index.ts'
 import { doctorRoutes } from './doctors/index.ts'
 import { paymentRoutes } from './payments.ts'
 import { openApiRoutes } from './openapi.ts'
+import { staffRoutes } from './staff/index.ts'
+import { departmentRoutes } from './departments.ts'
+import { userRoutes } from './users.ts'
+import { adminRoutes } from './admins.ts'
+import { recoveryRoutes } from './recovery.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
@@ -22,6 +27,11 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
   const routes = [
     ...opsRoutes(ctx),
     ...authRoutes(ctx),
+    ...recoveryRoutes(ctx),
+    ...userRoutes(ctx),
+    ...adminRoutes(ctx),
+    ...staffRoutes(ctx),
+    ...departmentRoutes(ctx),
     ...secretaryRoutes(ctx),
     ...patientRoutes(ctx),
     ...clinicStatusRoutes(ctx),

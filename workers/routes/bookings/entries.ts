@@ -165,6 +165,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         if (booking === null) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable.text(), ...empty })
         return json(200, {
           status: 'success',
+          message: null, // legacy's response model sent every field, this one included
           patient_name: booking.name,
           patient_phone: booking.phone,
           patient_id: booking.patient_id,
