@@ -5,12 +5,14 @@ import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/child
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
-import { scheduleNightly } from './jobs.ts'
+import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
 import { createRevocations } from './sessions.ts'
+import { ActorStanding } from './standing.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
+import { STANDING_CHANNEL, announceStanding, parseStandingNotice } from '../src/auth/standing.ts'
 
 // The one process per instance that holds what workers share (architecture.md §1). It never touches HTTP.
 
@@ -69,6 +71,8 @@ function applyChange (change: Change): void {
 
 const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
 revocations.reload()
+// Deactivated and deleted patients and doctors (src/auth/standing.ts): loaded, reloaded every 30 s, pushed to workers.
+const standing = new ActorStanding(jobsDb.sql, (change) => server.broadcast('standing', change))
 
 const bus = startChangeBus({
   url: config.databaseDirectUrl ?? config.databaseUrl as string,
@@ -80,8 +84,15 @@ const bus = startChangeBus({
     cache.resync()
     server.broadcast('resync', { gapMs })
     revocations.reload()
+    standing.reload().catch(() => {}) // a deactivation announced while LISTEN was away is in the rows
   },
-  channels: { [REVOCATIONS_CHANNEL]: (payload) => revocations.onNotify(payload) }
+  channels: {
+    [REVOCATIONS_CHANNEL]: (payload) => revocations.onNotify(payload),
+    [STANDING_CHANNEL]: (payload) => {
+      const change = parseStandingNotice(payload, instance)
+      if (change !== null) standing.publish(change)
+    }
+  }
 })
 
 const server = new IpcServer(socketPath, {
@@ -96,8 +107,8 @@ const server = new IpcServer(socketPath, {
   // worker's next read of the same data misses the old copy.
   'change.publish': (change) => {
     applyChange(change)
-    // Lane changes were NOTIFYed by their own transaction; a clinic change is told to the other instances here.
-    if (change.topic === 'clinic') bus.announce(change)
+    // Lane changes were NOTIFYed by their own transaction; clinic and ads changes are told to the other instances here.
+    if (change.topic === 'clinic' || change.topic === 'ads') bus.announce(change)
     return null
   },
   'cache.lease': ({ key, have }) => cache.lease(key, have),
@@ -114,7 +125,14 @@ const server = new IpcServer(socketPath, {
     revocations.revoke(revoked)
     return null
   },
-  'sessions.list': () => revocations.list()
+  'sessions.list': () => revocations.list(),
+  'standing.read': () => ({ entries: standing.entriesForWorker() }),
+  // As sessions.revoke: every worker has the change queued before the deactivating request's 200.
+  'standing.publish': (change) => {
+    standing.publish(change)
+    announceStanding(jobsDb.sql, instance, change)
+    return null
+  }
 })
 
 server.onDisconnect = (peer) => {
@@ -128,6 +146,14 @@ const stopNightly = scheduleNightly(jobsDb.sql, (result) => {
   }
 })
 
+const stopStanding = standing.start()
+const stopAdExpiry = scheduleAdExpiry(jobsDb.sql, (result) => {
+  if (result.expired === 0) return
+  const change: Change = { topic: 'ads', clinicId: 0, version: Date.now() }
+  applyChange(change)
+  bus.announce(change)
+})
+
 await server.listen()
 log.info('coordinator listening', { socketPath, workers: config.webConcurrency })
 tellParent({ type: 'ready' })
@@ -138,6 +164,8 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal
 onParentMessage((message) => {
   if (message.type === 'shutdown') {
     stopNightly()
+    stopStanding()
+    stopAdExpiry()
     server.close()
     void Promise.all([jobsDb.close(1), bus.close(), limiter.close()]).finally(() => process.exit(0))
   }

@@ -85,6 +85,10 @@ const mailbox = z.preprocess(blank, z.string()
   .nullable()
   .default(null))
 
+// Where Google publishes the keys that sign Firebase ID tokens, as JWKS (Firebase: "Verify ID tokens using a
+// third-party JWT library").
+export const GOOGLE_SECURETOKEN_JWKS = 'https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com'
+
 // Keyed by the variable's name, so an issue's path is the variable an operator has to fix.
 export const variables = z.object({
   ENVIRONMENT: choice(['development', 'production', 'test']).default('development'),
@@ -127,6 +131,14 @@ export const variables = z.object({
   FRONTEND_BASE_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   RESET_TOKEN_EXPIRE_MINUTES: wholeNumber(30, 5, 24 * 60), // legacy's name and default
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
+  // Phone sign-in (POST /auth/after-phone-login, strict-mode registration): Firebase ID tokens of this project,
+  // checked against the keys published at FIREBASE_JWKS_URL (Google's when unset). Unset project: not configured.
+  FIREBASE_PROJECT_ID: z.preprocess(blank, z.string()
+    .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, { error: (issue) => `must be a Firebase project id (lower-case letters, digits and dashes), got "${String(issue.input)}"` })
+    .nullable()
+    .default(null)),
+  FIREBASE_JWKS_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  MAX_AD_IMAGE_BYTES: wholeNumber(2 * 1024 * 1024, 1024, 32 * 1024 * 1024),
   // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
   LOG_FORMAT: choice(['json', 'pretty']).optional()
 })
@@ -159,6 +171,9 @@ export const configSchema = variables.transform((env, ctx) => {
     if (env.SMTP_URL === null) fail('SMTP_URL', 'is required when ENVIRONMENT=production (password-reset e-mail)')
     if (env.MAIL_FROM === null) fail('MAIL_FROM', 'is required when ENVIRONMENT=production (password-reset e-mail)')
     if (env.FRONTEND_BASE_URL === null) fail('FRONTEND_BASE_URL', 'is required when ENVIRONMENT=production (password-reset links)')
+    if (env.AUTH_MODE === 'strict' && env.FIREBASE_PROJECT_ID === null) {
+      fail('FIREBASE_PROJECT_ID', 'is required when ENVIRONMENT=production and AUTH_MODE=strict (patients and doctors get tokens only for a verified phone)')
+    }
   }
   if ((env.ADMIN_EMAIL === null) !== (env.ADMIN_PASSWORD === null)) {
     fail(env.ADMIN_EMAIL === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
@@ -205,7 +220,10 @@ export const configSchema = variables.transform((env, ctx) => {
     frontendBaseUrl: (env.FRONTEND_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, ''), // legacy's default
     resetTokenMinutes: env.RESET_TOKEN_EXPIRE_MINUTES,
     logLevel: env.LOG_LEVEL,
-    logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT)
+    logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT),
+    firebaseProjectId: env.FIREBASE_PROJECT_ID,
+    firebaseJwksUrl: env.FIREBASE_JWKS_URL ?? GOOGLE_SECURETOKEN_JWKS,
+    maxAdImageBytes: env.MAX_AD_IMAGE_BYTES
   }
 })
 

@@ -1,4 +1,5 @@
 import { accountErrors } from './errors/account.ts'
+import { adErrors } from './errors/ads.ts'
 import { authErrors } from './errors/auth.ts'
 import { bookingErrors } from './errors/booking.ts'
 import { departmentErrors } from './errors/departments.ts'
@@ -19,7 +20,7 @@ import type { ErrorEntry } from './errors/entry.ts'
 
 export { ApiError, type ErrorEntry, type Issue, type Shape } from './errors/entry.ts'
 export {
-  accountErrors, authErrors, bookingErrors, departmentErrors, doctorErrors, errors, patientErrors, paymentErrors, platformErrors,
+  accountErrors, adErrors, authErrors, bookingErrors, departmentErrors, doctorErrors, errors, patientErrors, paymentErrors, platformErrors,
   secretaryErrors, staffErrors
 }
 
@@ -34,7 +35,8 @@ export const catalogue: Record<string, Record<string, ErrorEntry>> = {
   platform: platformErrors,
   staff: staffErrors,
   departments: departmentErrors,
-  account: accountErrors
+  account: accountErrors,
+  ads: adErrors
 }
 
 // Which failures of the driver the HTTP layer answers with the catalogue's 503s (workers/http.ts errorReply).

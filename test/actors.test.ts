@@ -4,19 +4,23 @@ import { request, startDatabase, startServer, waitFor, type Response, type TestS
 import { day, framesOf, openStream, type DaysBody, type DetailBody, type PatientEntry } from './helpers/booking-api.ts'
 import { JWT_SECRET, login, withAdmin } from './helpers/admin.ts'
 import { SECRET } from './helpers/legacy-client.ts'
+import { startFirebase } from './helpers/firebase.ts'
 
 // Actor tokens and AUTH_MODE=strict (contract.md §3, docs/COMPATIBILITY.md): secretary login and patient
 // registration hand out tokens in both modes; legacy mode needs none, strict mode needs one on every app route and
 // keeps a secretary to its clinic and a patient to its own bookings, and shows a patient only its own name and phone.
 
 const db = await startDatabase()
+// Strict mode hands patients tokens only for a phone a Firebase ID token proves (test/helpers/firebase.ts).
+const firebase = await startFirebase()
 const [legacy, strict] = await Promise.all([
   startServer({ env: withAdmin(db.url) }),
-  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict' }) })
+  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict', ...firebase.env }) })
 ])
 t.teardown(async () => {
   await Promise.all([legacy.cleanup(), strict.cleanup()])
   await db.destroy()
+  await firebase.close()
 })
 
 const INSUFFICIENT = 'ليست لديك صلاحية كافية'
@@ -69,7 +73,8 @@ async function newSecretary (server: TestServer, clinicId: number, adminToken?: 
 let nextPhone = 9647705000000
 async function newPatient (server: TestServer): Promise<Patient> {
   const phone = `+${nextPhone++}`
-  const reg = await ok(server, '/api/patient/register', { body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
+  const proof = server === strict ? { headers: { Authorization: `Bearer ${await firebase.idToken({ phone })}` } } : {}
+  const reg = await ok(server, '/api/patient/register', { ...proof, body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
   return { ref: reg['user_server_id'] as string, token: reg['access_token'] as string }
 }
 
@@ -147,8 +152,9 @@ t.test('strict mode: every app route needs a valid actor token besides the secre
   const now = Math.floor(Date.now() / 1000)
   const sub = patient.ref
   const refused = {
-    forged: signToken('some-other-signing-key-entirely', { sub, type: 'patient', ttlSeconds: 3600 }).token,
-    expired: signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 60, now: now - 120 }).token,
+    forged: signToken('some-other-signing-key-entirely', { sub, type: 'patient', ttlSeconds: 3600, phoneVerified: true }).token,
+    expired: signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 60, now: now - 120, phoneVerified: true }).token,
+    'a patient token issued without a verified phone (legacy mode)': signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 3600 }).token,
     tampered: `${patient.token.slice(0, -2)}${patient.token.endsWith('AA') ? 'BB' : 'AA'}`,
     'alg none': `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${patient.token.split('.')[1] ?? ''}.`,
     'a refresh token': admin.refreshToken,
@@ -167,7 +173,8 @@ t.test('strict mode: every app route needs a valid actor token besides the secre
 
   // The routes that hand out tokens, and the phone check that precedes registration, need none.
   t.equal((await call(strict, '/api/secretary_login_code', { body: { secretary_code: secretary.code } })).status, 200)
-  t.equal((await call(strict, '/api/patient/register', { body: { user_uid: 'x', user_role: 'patient', phone_number: '+9647705999100' } })).status, 200)
+  const proof = { Authorization: `Bearer ${await firebase.idToken({ phone: '+9647705999100' })}` }
+  t.equal((await call(strict, '/api/patient/register', { headers: proof, body: { user_uid: 'x', user_role: 'patient', phone_number: '+9647705999100' } })).status, 200)
   t.equal((await call(strict, '/auth/check-phone?phone=%2B9647705999100')).status, 200)
   t.equal((await call(strict, '/api/maintenance/status', { token: patient.token })).status, 200)
 })

@@ -4,6 +4,7 @@ import { request, startDatabase, startServer, type Response } from './helpers/se
 import { connect, SECRET } from './helpers/legacy-client.ts'
 import { bookingApi, day, today, type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json } from './helpers/booking-api.ts'
 import { login, withAdmin } from './helpers/admin.ts'
+import { startFirebase } from './helpers/firebase.ts'
 
 // A closed day stays closed (issue: a secretary's walk-in after close_table reopened the day, and what was booked
 // after the close reached no archive). Walk-ins are still taken on a closed day: the patient is at the desk, legacy's
@@ -13,9 +14,12 @@ import { login, withAdmin } from './helpers/admin.ts'
 
 const db = await startDatabase()
 t.teardown(db.destroy)
+// Strict mode gives a patient a token only for a phone a Firebase ID token proves (test/helpers/firebase.ts).
+const firebase = await startFirebase()
+t.teardown(firebase.close)
 const [server, strict] = await Promise.all([
   startServer({ env: withAdmin(db.url) }),
-  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict' }) })
+  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict', ...firebase.env }) })
 ])
 t.teardown(server.cleanup)
 t.teardown(strict.cleanup)
@@ -249,7 +253,9 @@ t.test('strict mode: only the clinic\'s own secretary, or an admin, reopens its 
   const own = await secretaryOf(710)
   const other = await secretaryOf(711)
   const registered = await ok(request(`${strict.url}/api/patient/register`, {
-    method: 'POST', headers: { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json' }, body: JSON.stringify({ user_uid: 'u-710', user_role: 'patient', phone_number: '+9647705007100' })
+    method: 'POST',
+    headers: { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json', Authorization: `Bearer ${await firebase.idToken({ phone: '+9647705007100' })}` },
+    body: JSON.stringify({ user_uid: 'u-710', user_role: 'patient', phone_number: '+9647705007100' })
   }), 'patient')
   const patient = registered['access_token'] as string
 

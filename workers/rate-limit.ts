@@ -30,7 +30,7 @@ export function clientAddress (request: Request, trustedHops: number): string {
 // The bucket of a token's holder: an admin's access and refresh tokens share `admin:<id>`, a staff member's share
 // `staff:<id>` (its subject already reads so), and the apps' actors have theirs.
 function bucketOf (type: TokenType, sub: string): string {
-  if (type === 'secretary' || type === 'patient') return `${type}:${sub}`
+  if (type === 'secretary' || type === 'patient' || type === 'doctor') return `${type}:${sub}`
   return sub.startsWith('staff:') ? sub : `admin:${sub}`
 }
 

@@ -13,6 +13,9 @@ import { CpuPool } from './cpu/pool.ts'
 import { WorkerCache } from './cache.ts'
 import { LaneViews, laneReader } from './lanes.ts'
 import { SseHub } from './sse.ts'
+import { WorkerStanding } from './standing.ts'
+import { FirebaseVerifier } from '../src/auth/firebase.ts'
+import type { StandingChange } from '../src/auth/standing.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import { SessionRevocations } from './sessions.ts'
 import type { Lane } from '../src/booking/days.ts'
@@ -40,6 +43,7 @@ const coordinator = new CoordinatorClient({
   timeoutMs: 250,
   onConnect: () => {
     coordinator.notify('stats.push', localStats())
+    standing.onConnect()
     sse.refreshAll()
     void sessions.resync()
   },
@@ -52,10 +56,13 @@ const coordinator = new CoordinatorClient({
       sse.refreshAll()
     } else if (name === 'revoked') {
       sessions.apply(payload as Revocations)
+    } else if (name === 'standing') {
+      standing.onEvent(payload as StandingChange)
     }
   }
 })
 const sessions = new SessionRevocations(coordinator)
+const standing = new WorkerStanding(coordinator)
 coordinator.connect()
 const cache = new WorkerCache(coordinator)
 const lanes = laneReader(db, cache)
@@ -93,7 +100,8 @@ async function publishChange (change: Change): Promise<void> {
 }
 
 const cpu = new CpuPool()
-const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions }
+const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
+const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone }
 
 const limits = new RateLimits(config, coordinator)
 
@@ -114,9 +122,10 @@ const serveOptions: ServeOptions = {
 const app = uws.App()
 for (const def of allRoutes(context)) {
   const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
-  route(app, def.method, def.pattern, def.handler, serveOptions, tier)
+  const options = def.maxBodyBytes === undefined ? serveOptions : { ...serveOptions, maxBodyBytes: def.maxBodyBytes }
+  route(app, def.method, def.pattern, def.handler, options, tier)
   // The legacy server serves most routers again under /backend (legacy-api.md §2 preamble).
-  if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, serveOptions, tier)
+  if (def.mirror === true) route(app, def.method, `/backend${def.pattern}`, def.handler, options, tier)
 }
 app.any('/*', serve(() => { throw errors.notFound() }, serveOptions))
 
@@ -156,6 +165,7 @@ async function drain (): Promise<void> {
   if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })
   coordinator.close()
   sessions.close()
+  standing.close()
   await Promise.all([db.close(2), cpu.close()])
   log.info('worker drained', { requests: traffic.requests })
   process.exit(0)

@@ -8,7 +8,11 @@ import { adminStanding } from './admins.ts'
 import { PERMISSIONS, effectivePermissions } from './permissions.ts'
 import type { RevokedFamilies } from './revocations.ts'
 import { accountOfSubject } from './sessions.ts'
-import { patientActor, type AdminActor, type AppActor, type DashboardActor, type SecretaryActor, type SessionToken, type StaffActor } from './actors.ts'
+import {
+  patientActor, type AdminActor, type AppActor, type DashboardActor, type DoctorActor, type PatientActor, type SecretaryActor, type SessionToken,
+  type StaffActor
+} from './actors.ts'
+import { doctorKey, patientKey, standingOf, voids, type ActorKey, type StandingView } from './standing.ts'
 
 // The one check behind every dashboard route (workers/routes/define.ts calls it for `auth: 'admin'`, `'staff'`,
 // `'admin-or-staff'` and `'secret-or-admin'`): a valid HS256 access token whose session (family) is not revoked, of
@@ -21,6 +25,8 @@ export interface TokenGate {
   db: Database
   jwtSecret: string
   revoked: RevokedFamilies
+  // Deactivated and deleted patients and doctors (src/auth/standing.ts), for the apps' tokens in AUTH_MODE=strict.
+  standing: StandingView
 }
 
 function claimsOf (gate: TokenGate, authorization: string | undefined): Claims {
@@ -59,7 +65,7 @@ export async function authenticateDashboard (gate: TokenGate, authorization: str
   throw authErrors.tokenType()
 }
 
-// An admin's access token, a secretary's or a patient's. A refresh token is no actor token.
+// An admin's access token, a secretary's, a patient's or a doctor's. A refresh token is no actor token.
 export async function authenticateActor (gate: TokenGate, authorization: string | undefined): Promise<AppActor> {
   const claims = claimsOf(gate, authorization)
   switch (claims.type) {
@@ -67,15 +73,47 @@ export async function authenticateActor (gate: TokenGate, authorization: string 
       return await activeAdmin(gate, claims)
     case 'secretary':
       return await activeSecretary(gate.db, claims)
-    case 'patient': {
-      // Stateless: a patient token is good until it expires, so the many patient reads cost no query.
-      const accountId = accountOfPatientRef(claims.sub)
-      if (accountId === null || accountId > INT32_MAX) throw authErrors.tokenInvalid()
-      return patientActor(accountId)
-    }
+    case 'patient':
+      return await standingPatient(gate, claims)
+    case 'doctor':
+      return await standingDoctor(gate, claims)
     default:
       throw authErrors.tokenType()
   }
+}
+
+// Patients and doctors are many and read often: their tokens are checked against the set of deactivated and deleted
+// actors the coordinator keeps (src/auth/standing.ts), a lookup in memory; only a worker without a current copy
+// reads the rows. A token issued without a verified phone (legacy mode) is no strict-mode token at all.
+async function standing (gate: TokenGate, claims: Claims, key: ActorKey): Promise<void> {
+  if (claims.phv !== true) throw authErrors.phoneUnverified()
+  let state = gate.standing.stateOf(key)
+  if (state === 'unknown') {
+    const read = await gate.db.run((sql) => standingOf(sql, key))
+    state = read === false ? undefined : read
+  }
+  if (voids(state, claims.iat)) throw authErrors.actorUnavailable()
+}
+
+async function standingPatient (gate: TokenGate, claims: Claims): Promise<PatientActor> {
+  const accountId = accountOfPatientRef(claims.sub)
+  if (accountId === null || accountId > INT32_MAX) throw authErrors.tokenInvalid()
+  await standing(gate, claims, patientKey(accountId))
+  return patientActor(accountId)
+}
+
+// A doctor's token names its phone account and, once it has one, its clinic; the clinic is what is deactivated.
+async function standingDoctor (gate: TokenGate, claims: Claims): Promise<DoctorActor> {
+  const accountId = intId(claims.sub)
+  if (accountId === null) throw authErrors.tokenInvalid()
+  const clinicId = claims.clinic_id ?? null
+  if (clinicId !== null && clinicId > INT32_MAX) throw authErrors.tokenInvalid()
+  if (clinicId === null) {
+    if (claims.phv !== true) throw authErrors.phoneUnverified()
+  } else {
+    await standing(gate, claims, doctorKey(clinicId))
+  }
+  return { kind: 'doctor', accountId, clinicId }
 }
 
 // A doctor disables a secretary by its code; the token it already holds must stop working then, not at the end of

@@ -30,7 +30,7 @@ export type ActorOf<A extends Auth> =
   A extends 'admin' ? AdminActor
     : A extends 'staff' ? StaffActor
       : A extends 'admin-or-staff' ? DashboardActor
-        : A extends 'secret-or-admin' ? AdminActor | null
+        : A extends 'secret-or-admin' ? AppActor | null
           : A extends 'secret' ? AppActor | null
             : null
 
@@ -53,6 +53,11 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   // Also accept the body as an HTML form (urlencoded or multipart), as the legacy staff routes did; the fields arrive
   // as strings, so the schema must accept those.
   form?: true
+  // A body read otherwise than as JSON or a form of fields (a multipart upload with its file): into the value the
+  // body schema then validates.
+  readBody?: (request: Request) => Promise<unknown>
+  // This route's request body limit, when it must differ from MAX_BODY_BYTES (an image upload).
+  maxBodyBytes?: number
   // The answer to a body the schema refuses, where the legacy route answered its own 400 instead of FastAPI's 422.
   invalid?: (issues: Issue[]) => ApiError
   query?: z.ZodType<Q>
@@ -166,7 +171,7 @@ export function secretMatches (sent: string | undefined, expected: string): bool
 // route also needs an actor token (a secretary's, a patient's or an admin's), except the sign-in routes that issue one.
 async function authorize (ctx: WorkerContext, auth: Auth, request: Request, signIn: boolean): Promise<AppActor | StaffActor | null> {
   const authorization = request.headers.get('authorization')
-  const gate: TokenGate = { db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked }
+  const gate: TokenGate = { db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked, standing: ctx.standing }
   switch (auth) {
     case 'none':
       return null
@@ -181,7 +186,10 @@ async function authorize (ctx: WorkerContext, auth: Auth, request: Request, sign
     case 'admin-or-staff':
       return await authenticateDashboard(gate, authorization)
     case 'secret-or-admin':
-      if (secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) return null
+      if (secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) {
+        // Strict mode: the secret is the app's, not a person's; the route's scope says whose token it takes.
+        return ctx.config.authMode === 'legacy' ? null : await authenticateActor(gate, authorization)
+      }
       if (authorization === undefined) throw errors.forbidden()
       return await authenticateAdmin(gate, authorization)
   }
@@ -201,7 +209,7 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     }
     let body = undefined as B
     if (spec.body !== undefined) {
-      let raw = await rawBody(request, spec.form === true)
+      let raw = spec.readBody === undefined ? await rawBody(request, spec.form === true) : await spec.readBody(request)
       const patientField = spec.scope?.patientField
       if (actor?.kind === 'patient' && patientField !== undefined) raw = bindPatient(raw, patientField, actor)
       const parsed = spec.body.safeParse(raw)
@@ -225,6 +233,7 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     handler,
     mirror: spec.mirror,
     tier: spec.tier,
+    maxBodyBytes: spec.maxBodyBytes,
     summary: spec.summary,
     auth: spec.auth,
     permission: spec.permission,

@@ -13,6 +13,9 @@ import { departmentRoutes } from './departments.ts'
 import { userRoutes } from './users.ts'
 import { adminRoutes } from './admins.ts'
 import { recoveryRoutes } from './recovery.ts'
+import { adRoutes } from './ads/index.ts'
+import { phoneLoginRoutes } from './phone-login.ts'
+import { legacyPatientRoutes } from './legacy-patients.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
@@ -37,7 +40,10 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
     ...clinicStatusRoutes(ctx),
     ...bookingRoutes(ctx),
     ...doctorRoutes(ctx),
-    ...paymentRoutes(ctx)
+    ...paymentRoutes(ctx),
+    ...adRoutes(ctx),
+    ...phoneLoginRoutes(ctx),
+    ...legacyPatientRoutes(ctx)
   ]
   return [...routes, ...openApiRoutes(routes)]
 }

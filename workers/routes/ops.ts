@@ -150,7 +150,11 @@ async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Re
         database,
         coordinator: stats === null
           ? { status: 'degraded', message: 'coordinator unreachable: workers use local fallbacks' }
-          : { status: 'ok', message: 'Coordinator connected', pid: stats.coordinator.pid }
+          : { status: 'ok', message: 'Coordinator connected', pid: stats.coordinator.pid },
+        // From the configuration alone: a health check never calls Google.
+        phone_login: ctx.phone === null
+          ? { status: 'disabled', configured: false, message: 'FIREBASE_PROJECT_ID is not set: phone sign-in answers 503' }
+          : { status: 'ok', configured: true, project_id: ctx.phone.projectId, key_fetches: ctx.phone.keyFetches }
       },
       performance: {
         connection_pool: legacyPoolShape(ctx, sumPools(workers)),

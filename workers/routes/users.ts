@@ -192,7 +192,7 @@ export function userRoutes (ctx: WorkerContext): DocumentedRoute[] {
       responses: { 200: z.array(sessionOut) },
       handler: async ({ request }) => {
         const authorization = request.headers.get('authorization')
-        const actor = await authenticateDashboard({ db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked }, authorization)
+        const actor = await authenticateDashboard({ db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked, standing: ctx.standing }, authorization)
           .catch((error: unknown) => {
             if (authorization === undefined || !(error instanceof ApiError) || error.status !== 401) throw error
             return null

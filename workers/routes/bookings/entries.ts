@@ -136,7 +136,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
       scope: {
         clinicId: ({ body }) => body.clinic_id,
-        bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id))
+        bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id)),
+        // A patient may cancel its own booking; served, in progress, no-show (or back to booked) are the desk's to say.
+        clinicAction: ({ body }) => body.status.status !== 'cancelled'
       },
       handler: async ({ body }) => {
         // The golden edit must match the token when one is sent; the regular one ignores it (legacy-api.md §2.13).
