@@ -43,6 +43,9 @@ export interface ChangeBusOptions {
   onForeign: (change: Change) => void
   // After a re-LISTEN: changes may have been missed during `gapMs`.
   onResync: (gapMs: number) => void
+  // Other channels on the same LISTEN connection (revoked sessions): the budget has no connection to spare. They are
+  // resynced with the rest: a listener of one catches up in onResync.
+  channels?: Record<string, (payload: string) => void>
 }
 
 export interface ChangeBus {
@@ -73,7 +76,15 @@ export function startChangeBus (options: ChangeBusOptions): ChangeBus {
     onnotice: () => {},
     connection: { application_name: options.applicationName },
     onnotify: (channel, payload) => {
-      if (channel !== CHANNEL) return
+      if (channel !== CHANNEL) {
+        try {
+          options.channels?.[channel]?.(payload)
+        } catch (error) {
+          counters.malformed++
+          log.warn('ignored a malformed notification', { channel, ...errorFields(error) })
+        }
+        return
+      }
       counters.notifications++
       try {
         const wire = JSON.parse(payload) as Wire
@@ -99,7 +110,8 @@ export function startChangeBus (options: ChangeBusOptions): ChangeBus {
   function listen (): void {
     if (closed || listening || attempt !== null) return
     clearTimeout(retry)
-    attempt = client.unsafe(`LISTEN "${CHANNEL}"`).then(() => {
+    // One round trip for every channel: several statements need the simple protocol.
+    attempt = client.unsafe([CHANNEL, ...Object.keys(options.channels ?? {})].map((channel) => `LISTEN "${channel}";`).join(' ')).simple().then(() => {
       listening = true
       if (!everListened) {
         everListened = true

@@ -3,14 +3,19 @@ import { processStats, rssOf } from '../src/process-stats.ts'
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
-import { scheduleNightly } from './jobs.ts'
+import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
+import { createRevocations } from './sessions.ts'
+import { ActorStanding } from './standing.ts'
+import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
+import { STANDING_CHANNEL, announceStanding, parseStandingNotice } from '../src/auth/standing.ts'
 
 // What the coordinator holds for the instance's workers (architecture.md §1): the shared cache, the rate-limit
-// counters, the workers' figures, the change fan-out and the nightly jobs, answering on its IPC socket. It never
-// touches HTTP. coordinator.ts runs it as the primary's child; the in-process route tests run it beside their worker.
+// counters, the workers' figures, the change fan-out, revoked sessions and actor standing, and the scheduled jobs,
+// answering on its IPC socket. It never touches HTTP. coordinator.ts runs it as the primary's child; the in-process
+// route tests run it beside their worker.
 
 // A worker pushes its figures every second; one that stopped pushing for 5 s is gone (killed, or wedged).
 const STALE_MS = 5000
@@ -73,6 +78,11 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     if (cache.apply(change)) server.broadcast('change', change)
   }
 
+  const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
+  revocations.reload()
+  // Deactivated and deleted patients and doctors (src/auth/standing.ts): loaded, reloaded every 30 s, pushed to workers.
+  const standing = new ActorStanding(jobsDb.sql, (change) => server.broadcast('standing', change))
+
   const bus = startChangeBus({
     url: config.databaseDirectUrl ?? config.databaseUrl as string,
     notifySql: jobsDb.sql,
@@ -82,6 +92,15 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     onResync: (gapMs) => {
       cache.resync()
       server.broadcast('resync', { gapMs })
+      revocations.reload()
+      standing.reload().catch(() => {}) // a deactivation announced while LISTEN was away is in the rows
+    },
+    channels: {
+      [REVOCATIONS_CHANNEL]: (payload) => revocations.onNotify(payload),
+      [STANDING_CHANNEL]: (payload) => {
+        const change = parseStandingNotice(payload, instance)
+        if (change !== null) standing.publish(change)
+      }
     }
   })
 
@@ -97,8 +116,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     // worker's next read of the same data misses the old copy.
     'change.publish': (change) => {
       applyChange(change)
-      // Lane changes were NOTIFYed by their own transaction; a clinic change is told to the other instances here.
-      if (change.topic === 'clinic') bus.announce(change)
+      // Lane changes were NOTIFYed by their own transaction; clinic and ads changes are told to the other instances here.
+      if (change.topic === 'clinic' || change.topic === 'ads') bus.announce(change)
       return null
     },
     'cache.lease': ({ key, have }) => cache.lease(key, have),
@@ -109,7 +128,20 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     'cache.stats': () => cache.store.stats(),
     'cache.clear': () => ({ cleared: cache.clear() }),
     'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
-    'db.probe': () => bus.probe()
+    'db.probe': () => bus.probe(),
+    // The broadcast is written before this answer, so every worker has it queued before the revoking request's 200.
+    'sessions.revoke': (revoked) => {
+      revocations.revoke(revoked)
+      return null
+    },
+    'sessions.list': () => revocations.list(),
+    'standing.read': () => ({ entries: standing.entriesForWorker() }),
+    // As sessions.revoke: every worker has the change queued before the deactivating request's 200.
+    'standing.publish': (change) => {
+      standing.publish(change)
+      announceStanding(jobsDb.sql, instance, change)
+      return null
+    }
   })
 
   server.onDisconnect = (peer) => {
@@ -123,11 +155,21 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     }
   })
 
+  const stopStanding = standing.start()
+  const stopAdExpiry = scheduleAdExpiry(jobsDb.sql, (result) => {
+    if (result.expired === 0) return
+    const change: Change = { topic: 'ads', clinicId: 0, version: Date.now() }
+    applyChange(change)
+    bus.announce(change)
+  })
+
   await server.listen()
   return {
     close: async () => {
       clearInterval(sweeper)
       stopNightly()
+      stopStanding()
+      stopAdExpiry()
       server.close()
       await Promise.all([jobsDb.close(1), bus.close(), limiter.close()])
     }

@@ -1,6 +1,6 @@
 // Creates an admin account, for operators: the dashboard can only create admins once someone can log in.
 //
-//   DATABASE_URL=postgres://… ADMIN_PASSWORD=… node dist/scripts/create-admin.js --email a@b.c --name "Ali" [--superuser]
+//   DATABASE_URL=postgres://… ADMIN_PASSWORD=… node dist/scripts/create-admin.js --email a@b.c --name "Ali" [--super]
 //
 // (compiled with the server by `npm run build`; from a checkout, `node --import tsx scripts/create-admin.ts` too).
 //
@@ -29,9 +29,11 @@ const { values } = parseArgs({
   options: {
     email: { type: 'string' },
     name: { type: 'string' },
-    superuser: { type: 'boolean', default: false }
+    super: { type: 'boolean', default: false },
+    superuser: { type: 'boolean', default: false } // the earlier spelling
   }
 })
+const superuser = values.super || values.superuser
 
 const databaseUrl = process.env.DATABASE_URL
 if (databaseUrl === undefined || databaseUrl === '') fail('DATABASE_URL is required')
@@ -44,12 +46,12 @@ if (Array.from(password).length < 8) fail('a password of at least 8 characters i
 
 const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'tabeby:create-admin' } })
 try {
-  const admin = await insertAdmin(sql, { name, email, passwordHash: await hashPassword(password), superuser: values.superuser })
+  const admin = await insertAdmin(sql, { name, email, passwordHash: await hashPassword(password), superuser })
   if (admin === null) {
     process.stderr.write(`create-admin: ${email} already has an account; nothing changed\n`)
     process.exitCode = 1
   } else {
-    process.stdout.write(`created admin ${admin.id} <${admin.email}>${values.superuser ? ' (superuser)' : ''}\n`)
+    process.stdout.write(`created admin ${admin.id} <${admin.email}>${superuser ? ' (superuser)' : ''}\n`)
   }
 } catch (error) {
   process.stderr.write(`create-admin: ${error instanceof Error ? error.message : String(error)}\n`)

@@ -70,6 +70,25 @@ const postgresUrl = z.preprocess(blank, z.url({ error: 'is not a valid URL', abo
   .nullable()
   .default(null))
 
+function urlWith (protocols: readonly string[], what: string) {
+  return z.preprocess(blank, z.url({ error: 'is not a valid URL', abort: true })
+    .refine((url) => protocols.includes(new URL(url).protocol), {
+      error: (issue) => `must be ${what}, got ${new URL(String(issue.input)).protocol}//…`
+    })
+    .nullable()
+    .default(null))
+}
+
+// `Name <address>` or a bare address; a line break (a header injection) never gets through.
+const mailbox = z.preprocess(blank, z.string()
+  .regex(/^[^\r\n<>]*<[^\s@<>]+@[^\s@<>]+>$|^[^\s@<>]+@[^\s@<>]+$/, { error: (issue) => `must be an e-mail address or "Name <address>", got "${String(issue.input)}"` })
+  .nullable()
+  .default(null))
+
+// Where Google publishes the keys that sign Firebase ID tokens, as JWKS (Firebase: "Verify ID tokens using a
+// third-party JWT library").
+export const GOOGLE_SECURETOKEN_JWKS = 'https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com'
+
 // Keyed by the variable's name, so an issue's path is the variable an operator has to fix.
 export const variables = z.object({
   ENVIRONMENT: choice(['development', 'production', 'test']).default('development'),
@@ -98,12 +117,28 @@ export const variables = z.object({
   CACHE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   AUTH_MODE: choice(['legacy', 'strict']).default('legacy'),
   SECRETARY_OVERBOOK: choice(['allow', 'deny']).default('allow'),
+  // How far ahead the patient app may book: a date past today + this many days is refused.
+  BOOKING_HORIZON_DAYS: wholeNumber(60, 1, 3650),
   REDIS_URL: text,
   MAX_BODY_BYTES: wholeNumber(64 * 1024, 1024, 16 * 1024 * 1024),
   MAX_URL_BYTES: wholeNumber(8 * 1024, 256, 1024 * 1024),
   MAX_HEADER_BYTES: wholeNumber(8 * 1024, 1024, 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: wholeNumber(8000, 100, 60_000),
+  // Password-reset e-mail (src/mail/mailer.ts): handed to nodemailer as it is (smtp:// with STARTTLS when offered,
+  // smtps:// for TLS from the start, credentials in the URL); reset links point at FRONTEND_BASE_URL.
+  SMTP_URL: urlWith(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL'),
+  MAIL_FROM: mailbox,
+  FRONTEND_BASE_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  RESET_TOKEN_EXPIRE_MINUTES: wholeNumber(30, 5, 24 * 60), // legacy's name and default
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
+  // Phone sign-in (POST /auth/after-phone-login, strict-mode registration): Firebase ID tokens of this project,
+  // checked against the keys published at FIREBASE_JWKS_URL (Google's when unset). Unset project: not configured.
+  FIREBASE_PROJECT_ID: z.preprocess(blank, z.string()
+    .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, { error: (issue) => `must be a Firebase project id (lower-case letters, digits and dashes), got "${String(issue.input)}"` })
+    .nullable()
+    .default(null)),
+  FIREBASE_JWKS_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  MAX_AD_IMAGE_BYTES: wholeNumber(2 * 1024 * 1024, 1024, 32 * 1024 * 1024),
   // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
   LOG_FORMAT: choice(['json', 'pretty']).optional()
 })
@@ -132,6 +167,13 @@ export const configSchema = variables.transform((env, ctx) => {
     if (jwtSecret === null) fail('JWT_SECRET', 'is required when ENVIRONMENT=production (SECRET_KEY is accepted as an alias)')
     else if (jwtSecret.length < 32) fail('JWT_SECRET', 'must be at least 32 characters when ENVIRONMENT=production')
     if (env.LOG_FORMAT === 'pretty') fail('LOG_FORMAT', 'pretty is for a terminal in development; production logs JSON lines')
+    // Without them a password reset would be written to the log, where nobody who forgot a password can read it.
+    if (env.SMTP_URL === null) fail('SMTP_URL', 'is required when ENVIRONMENT=production (password-reset e-mail)')
+    if (env.MAIL_FROM === null) fail('MAIL_FROM', 'is required when ENVIRONMENT=production (password-reset e-mail)')
+    if (env.FRONTEND_BASE_URL === null) fail('FRONTEND_BASE_URL', 'is required when ENVIRONMENT=production (password-reset links)')
+    if (env.AUTH_MODE === 'strict' && env.FIREBASE_PROJECT_ID === null) {
+      fail('FIREBASE_PROJECT_ID', 'is required when ENVIRONMENT=production and AUTH_MODE=strict (patients and doctors get tokens only for a verified phone)')
+    }
   }
   if ((env.ADMIN_EMAIL === null) !== (env.ADMIN_PASSWORD === null)) {
     fail(env.ADMIN_EMAIL === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
@@ -167,13 +209,21 @@ export const configSchema = variables.transform((env, ctx) => {
     cacheMaxBytes: env.CACHE_MAX_BYTES,
     authMode: env.AUTH_MODE,
     secretaryOverbook: env.SECRETARY_OVERBOOK,
+    bookingHorizonDays: env.BOOKING_HORIZON_DAYS,
     redisUrl: env.REDIS_URL,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxUrlBytes: env.MAX_URL_BYTES,
     maxHeaderBytes: env.MAX_HEADER_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM ?? 'Tabeby <no-reply@localhost>',
+    frontendBaseUrl: (env.FRONTEND_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, ''), // legacy's default
+    resetTokenMinutes: env.RESET_TOKEN_EXPIRE_MINUTES,
     logLevel: env.LOG_LEVEL,
-    logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT)
+    logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT),
+    firebaseProjectId: env.FIREBASE_PROJECT_ID,
+    firebaseJwksUrl: env.FIREBASE_JWKS_URL ?? GOOGLE_SECURETOKEN_JWKS,
+    maxAdImageBytes: env.MAX_AD_IMAGE_BYTES
   }
 })
 

@@ -1,10 +1,14 @@
+import { accountErrors } from './errors/account.ts'
+import { adErrors } from './errors/ads.ts'
 import { authErrors } from './errors/auth.ts'
 import { bookingErrors } from './errors/booking.ts'
+import { departmentErrors } from './errors/departments.ts'
 import { doctorErrors } from './errors/doctors.ts'
 import { patientErrors } from './errors/patients.ts'
 import { paymentErrors } from './errors/payments.ts'
 import { platformErrors } from './errors/platform.ts'
 import { secretaryErrors } from './errors/secretaries.ts'
+import { staffErrors } from './errors/staff.ts'
 import { errors } from './errors/server.ts'
 import type { ErrorEntry } from './errors/entry.ts'
 
@@ -15,7 +19,10 @@ import type { ErrorEntry } from './errors/entry.ts'
 // then checks them with the rest.
 
 export { ApiError, type ErrorEntry, type Issue, type Shape } from './errors/entry.ts'
-export { authErrors, bookingErrors, doctorErrors, errors, patientErrors, paymentErrors, platformErrors, secretaryErrors }
+export {
+  accountErrors, adErrors, authErrors, bookingErrors, departmentErrors, doctorErrors, errors, patientErrors, paymentErrors, platformErrors,
+  secretaryErrors, staffErrors
+}
 
 export const catalogue: Record<string, Record<string, ErrorEntry>> = {
   server: errors,
@@ -25,7 +32,11 @@ export const catalogue: Record<string, Record<string, ErrorEntry>> = {
   patients: patientErrors,
   secretaries: secretaryErrors,
   payments: paymentErrors,
-  platform: platformErrors
+  platform: platformErrors,
+  staff: staffErrors,
+  departments: departmentErrors,
+  account: accountErrors,
+  ads: adErrors
 }
 
 // Which failures of the driver the HTTP layer answers with the catalogue's 503s (workers/http.ts errorReply).

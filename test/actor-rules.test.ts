@@ -47,7 +47,7 @@ t.test('judge: secretaries by clinic, patients by patient and booking owner, adm
   t.equal(await judge(me, scope, { clinic: 8, secretaryApp: true }), 'refused')
   t.equal(await judge(me, { actors: ['secretary'] }, {}), 'refused')
   t.equal(await judge(secretary, { actors: [] }, {}), 'refused')
-  t.equal(await judge({ kind: 'admin', id: 1, name: 'a', email: 'a@b', isSuperuser: false, token: { jti: 'j', exp: 0 } }, { actors: [] }, {}), 'allowed')
+  t.equal(await judge({ kind: 'admin', id: 1, name: 'a', email: 'a@b', isSuperuser: false, permissions: [], token: { jti: 'j', exp: 0, family: 'f' } }, { actors: [] }, {}), 'allowed')
 })
 
 t.test('redaction hides other patients\' name, phone, patient_id and code, and keeps everything else', async (t) => {

@@ -5,14 +5,18 @@ import { client, SECRET, type Response, type Target } from './helpers/client.ts'
 import { day, framesOf, type DaysBody, type DetailBody, type PatientEntry } from './helpers/booking-api.ts'
 import { JWT_SECRET, login, withAdmin } from './helpers/admin.ts'
 import { startStack } from './helpers/stack.ts'
+import { startFirebase } from './helpers/firebase.ts'
 
 // Actor tokens and AUTH_MODE=strict (contract.md §3, docs/COMPATIBILITY.md): secretary login and patient
 // registration hand out tokens in both modes; legacy mode needs none, strict mode needs one on every app route and
 // keeps a secretary to its clinic and a patient to its own bookings, and shows a patient only its own name and phone.
 
+// Strict mode hands patients tokens only for a phone a Firebase ID token proves (test/helpers/firebase.ts).
+const firebase = await startFirebase()
+t.teardown(() => firebase.close())
 // Two apps on one database: the same data seen in each mode.
 const { app: legacy, launch } = await startStack(t, { mode: 'in-process', env: withAdmin() })
-const strict = await launch(t, { AUTH_MODE: 'strict' })
+const strict = await launch(t, { AUTH_MODE: 'strict', ...firebase.env })
 
 const INSUFFICIENT = 'ليست لديك صلاحية كافية'
 const TOKEN_INVALID = 'رمز الوصول غير صالح'
@@ -57,7 +61,8 @@ async function newSecretary (app: Target, clinicId: number, adminToken?: string)
 let nextPhone = 9647705000000
 async function newPatient (app: Target): Promise<Patient> {
   const phone = `+${nextPhone++}`
-  const reg = await ok(app, '/api/patient/register', { body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
+  const proof = app === strict ? { headers: { Authorization: `Bearer ${await firebase.idToken({ phone })}` } } : {}
+  const reg = await ok(app, '/api/patient/register', { ...proof, body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
   return { ref: reg['user_server_id'] as string, token: reg['access_token'] as string }
 }
 
@@ -135,8 +140,9 @@ t.test('strict mode: every app route needs a valid actor token besides the secre
   const now = Math.floor(Date.now() / 1000)
   const sub = patient.ref
   const refused = {
-    forged: signToken('some-other-signing-key-entirely', { sub, type: 'patient', ttlSeconds: 3600 }).token,
-    expired: signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 60, now: now - 120 }).token,
+    forged: signToken('some-other-signing-key-entirely', { sub, type: 'patient', ttlSeconds: 3600, phoneVerified: true }).token,
+    expired: signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 60, now: now - 120, phoneVerified: true }).token,
+    'a patient token issued without a verified phone (legacy mode)': signToken(JWT_SECRET, { sub, type: 'patient', ttlSeconds: 3600 }).token,
     tampered: `${patient.token.slice(0, -2)}${patient.token.endsWith('AA') ? 'BB' : 'AA'}`,
     'alg none': `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${patient.token.split('.')[1] ?? ''}.`,
     'a refresh token': admin.refreshToken,
@@ -155,7 +161,8 @@ t.test('strict mode: every app route needs a valid actor token besides the secre
 
   // The routes that hand out tokens, and the phone check that precedes registration, need none.
   t.equal((await call(strict, '/api/secretary_login_code', { body: { secretary_code: secretary.code } })).status, 200)
-  t.equal((await call(strict, '/api/patient/register', { body: { user_uid: 'x', user_role: 'patient', phone_number: '+9647705999100' } })).status, 200)
+  const proof = { Authorization: `Bearer ${await firebase.idToken({ phone: '+9647705999100' })}` }
+  t.equal((await call(strict, '/api/patient/register', { headers: proof, body: { user_uid: 'x', user_role: 'patient', phone_number: '+9647705999100' } })).status, 200)
   t.equal((await call(strict, '/auth/check-phone?phone=%2B9647705999100')).status, 200)
   t.equal((await call(strict, '/api/maintenance/status', { token: patient.token })).status, 200)
 })

@@ -75,13 +75,22 @@ t.test('two runs at once (two instances at midnight) archive each day exactly on
   t.same(await snapshot(), { archives: 9, liveBefore: 0, liveFromToday: 6 })
 })
 
-t.test('a manual archive saved earlier is kept, as legacy did', async (t) => {
+t.test('an archive saved earlier is completed with the day as it stands, never discarded (legacy dropped the day)', async (t) => {
   await seed()
+  const manual = [
+    { booking_id: 'X-2-regular--2-1', token: 1, name: 'a', status: 'تم الحجز' }, // the day's booking, before it was served
+    { booking_id: 'by-hand', token: 9, name: 'written by the secretary', status: 'تمت المعاينة' }
+  ]
   await sql`INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
-            VALUES (2, 'regular', ${addDays(today, -2)}, 99, 7, 0, '[]')`
+            VALUES (2, 'regular', ${addDays(today, -2)}, 99, 7, 0, ${JSON.stringify(manual)}::text::json)`
   await archivePastDays(sql)
-  const [kept] = await sql<Array<{ capacity_total: number }>>`SELECT capacity_total FROM day_archives WHERE clinic_id = 2 AND lane = 'regular' AND day = ${addDays(today, -2)}`
-  t.equal(kept?.capacity_total, 99)
+  const [merged] = await sql<Array<{ capacity_total: number, capacity_served: number, patients: Array<{ booking_id: string, status: string }> }>>`
+    SELECT capacity_total, capacity_served, patients FROM day_archives WHERE clinic_id = 2 AND lane = 'regular' AND day = ${addDays(today, -2)}`
+  t.same(merged?.patients.map((p) => [p.booking_id, p.status]), [
+    ['X-2-regular--2-1', 'تمت المعاينة'], ['by-hand', 'تمت المعاينة'], ['X-2-regular--2-2', 'تم الحجز']
+  ], 'the day\'s entries replace their earlier copies in place; an entry only the archive had stays; new ones follow')
+  t.equal(merged?.capacity_served, 2, 'the counts follow the merged list')
+  t.equal(merged?.capacity_total, 10, 'the day\'s capacity')
 })
 
 t.test('the scheduled job runs once per night, and is armed for 00:00 in Baghdad', async (t) => {

@@ -90,7 +90,7 @@ t.test('malformed tokens are refused without throwing', async (t) => {
   }
   const badClaims: Array<[unknown, string]> = [
     ['a string', 'a payload that is not an object'],
-    [{ ...validClaims, type: 'staff' }, 'an unknown type'],
+    [{ ...validClaims, type: 'superuser' }, 'an unknown type'],
     [{ ...validClaims, jti: 'not-a-uuid' }, 'a jti that is not a uuid'],
     [{ ...validClaims, sub: 1 }, 'a numeric sub'],
     [{ ...validClaims, sub: '' }, 'an empty sub'],

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -124,7 +125,7 @@ t.test('an expired or revoked refresh token is refused', async (t) => {
   t.equal((await refresh({ refreshToken: expired.token })).status, 401, 'expired by its exp (and unknown)')
 })
 
-t.test('logout revokes the access token and every refresh token of the admin', async (t) => {
+t.test('logout ends every session of the admin: its access tokens and refresh tokens all stop working', async (t) => {
   const root = await login(app)
   const admin = await newAdmin(root.accessToken)
   const a = await login(app, admin.email, admin.password)
@@ -141,9 +142,12 @@ t.test('logout revokes the access token and every refresh token of the admin', a
   t.equal((await adminRequest(app, 'POST', '/auth/logout', { token: a.accessToken })).status, 401)
   t.equal((await refresh({ refreshToken: a.refreshToken })).status, 401, 'this session cannot refresh')
   t.equal((await refresh({ refreshToken: b.refreshToken })).status, 401, 'nor can the other session')
-  t.equal((await me(b.accessToken)).status, 200, "the other session's access token lives out its 15 minutes")
-  const [row] = await sql`SELECT expires_at FROM revoked_access_tokens WHERE jti = ${(JSON.parse(Buffer.from(a.accessToken.split('.')[1] as string, 'base64url').toString()) as { jti: string }).jti}`
-  t.ok(row, 'the jti is stored with its expiry')
+  t.equal((await me(b.accessToken)).status, 401, "the other session's access token stops too (legacy: it lived out its 15 minutes)")
+  const familyOf = (token: string): string => (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { fam: string }).fam
+  const rows = await sql`SELECT family FROM revoked_families WHERE family IN (${familyOf(a.accessToken)}, ${familyOf(b.accessToken)})`
+  t.equal(rows.length, 2, 'both families are stored as revoked, with their expiry')
+  const again = await login(app, admin.email, admin.password)
+  t.equal((await me(again.accessToken)).status, 200, 'a new login is a new session')
 })
 
 t.test('/auth/me answers the legacy AdminOut shape', async (t) => {
@@ -172,10 +176,11 @@ t.test('/auth/me answers the legacy AdminOut shape', async (t) => {
   t.same(mine['permissions'], ['staff.read', 'staff.create', 'staff.update', 'staff.invite', 'staff.activate'])
 })
 
-t.test('change-password checks the current one, applies the new one and ends refresh sessions', async (t) => {
+t.test('change-password checks the current one, applies the new one and ends the other sessions', async (t) => {
   const root = await login(app)
   const admin = await newAdmin(root.accessToken, 'old-password-1')
   const session = await login(app, admin.email, admin.password)
+  const elsewhere = await login(app, admin.email, admin.password)
   const change = (body: Json) => adminRequest(app, 'POST', '/auth/change-password', { token: session.accessToken, body })
 
   const wrong = await change({ current_password: 'not-it', new_password: 'new-password-2' })
@@ -189,7 +194,10 @@ t.test('change-password checks the current one, applies the new one and ends ref
   t.same(ok.json(), { message: 'password changed' })
   t.equal((await tryLogin(app, admin.email, 'old-password-1')).status, 401, 'the old password is gone')
   t.equal((await tryLogin(app, admin.email, 'new-password-2')).status, 200, 'the new one works')
-  t.equal((await refresh({ refreshToken: session.refreshToken })).status, 401, 'refresh tokens from before are revoked')
+  t.equal((await refresh({ refreshToken: elsewhere.refreshToken })).status, 401, "another session's refresh token is revoked")
+  t.equal((await me(elsewhere.accessToken)).status, 401, 'and its access token stops at once')
+  t.equal((await me(session.accessToken)).status, 200, 'the session that changed the password goes on')
+  t.equal((await refresh({ refreshToken: session.refreshToken })).status, 200)
 })
 
 t.test('creating an admin: 201, a duplicate e-mail in any case is 400, and racing duplicates make one row', async (t) => {
@@ -237,7 +245,7 @@ t.test('DELETE /admins/{id} needs an admin token; the app secret alone no longer
   t.equal((await del(victim.id, { secret: true })).status, 401, 'legacy accepted the secret alone')
 
   t.equal((await del(root.user.id, { token: root.accessToken })).status, 400, 'nobody deletes themself')
-  t.equal((await del(root.user.id, { token: victimSession.accessToken })).status, 403, 'a plain admin cannot delete a superuser')
+  t.equal((await del(root.user.id, { token: victimSession.accessToken })).status, 403, 'a plain admin cannot delete anyone')
 
   const res = await del(victim.id, { token: root.accessToken })
   t.equal(res.status, 200)
@@ -298,7 +306,7 @@ t.test('expired, tampered, foreign and wrong-type tokens are refused with the le
 
   const [inactive] = await sql<Array<{ id: number }>>`
     INSERT INTO admins (name, email, password_hash, is_active) VALUES ('Gone', 'gone@tabeby.test', 'x', false) RETURNING id`
-  const forInactive = signToken(JWT_SECRET, { sub: String(inactive?.id), type: 'access', ttlSeconds: 900 })
+  const forInactive = signToken(JWT_SECRET, { sub: String(inactive?.id), type: 'access', ttlSeconds: 900, family: randomUUID() })
   const res = await me(forInactive.token)
   t.equal(res.status, 401)
   t.equal(detailOf(res), 'المستخدم غير متاح', 'a valid token of an inactive admin')
@@ -378,7 +386,7 @@ t.test('scripts/create-admin.ts creates an admin from the environment, once', as
   t.equal((await run({ ADMIN_PASSWORD: 'script-password' }, ['--email', 'ops@tabeby.test'])).code, 1, 'an existing e-mail changes nothing')
   t.equal((await run({ ADMIN_PASSWORD: 'short' }, ['--email', 'x@tabeby.test'])).code, 2, 'a short password')
   t.equal((await run({ ADMIN_PASSWORD: 'long-enough' }, [])).code, 2, 'no e-mail')
-  const fromStdin = await run({ ADMIN_EMAIL: 'super@tabeby.test' }, ['--superuser'], 'stdin-password\n')
+  const fromStdin = await run({ ADMIN_EMAIL: 'super@tabeby.test' }, ['--super'], 'stdin-password\n')
   t.equal(fromStdin.code, 0, fromStdin.out)
   const [row] = await sql<Array<{ is_superuser: boolean }>>`SELECT is_superuser FROM admins WHERE email = 'super@tabeby.test'`
   t.equal(row?.is_superuser, true)

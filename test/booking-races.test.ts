@@ -114,3 +114,31 @@ t.test('a retried request with one Idempotency-Key books once, even when the ret
   const [row] = await sql`SELECT count(*)::int AS n FROM bookings b JOIN booking_days d ON d.id = b.day_id WHERE d.clinic_id = 106`
   t.equal(row?.n, 1, 'one booking stored')
 })
+
+t.test('walk-ins and patient bookings racing close_table: every booking answered 200 is in the one archive, once', async (t) => {
+  const date = future(8)
+  await post('/api/create_table', { clinic_id: 107, days: { [date]: { capacity_total: 200 }, [future(9)]: { capacity_total: 5 } } })
+  const walkIn = (i: number) => post('/api/patient_booking', { clinic_id: 107, name: `w${i}`, phone: '1', source: 'secretary_app', date })
+  const patient = (i: number) => post('/api/patient_booking', { clinic_id: 107, name: `p${i}`, phone: '1', patient_id: `P-${7000 + i}`, date })
+  const close = () => post('/api/close_table', { clinic_id: 107, date })
+  const [walkIns, patients, closes] = await Promise.all([
+    Promise.all(Array.from({ length: 50 }, (_, i) => walkIn(i))),
+    Promise.all(Array.from({ length: 50 }, (_, i) => patient(i))),
+    Promise.all(Array.from({ length: 3 }, async (_, i) => { await new Promise((resolve) => setTimeout(resolve, 20 * i)); return await close() }))
+  ])
+  t.ok(walkIns.every((a) => a.status === 200), 'every walk-in was taken, before or after a close')
+  t.ok(patients.every((a) => a.status === 200 || a.json<{ code?: string }>().code === 'day_closed'), 'the patient app booked before the close, or was told it is closed')
+  t.ok(closes.some((a) => a.status === 200), 'the day was closed')
+  t.ok(closes.every((a) => a.status === 200 || a.status === 404), 'a close that found no live day is the legacy 404')
+
+  // Whatever the walk-ins left live after the last close is closed now, into the same archive.
+  const tail = await close()
+  t.ok(tail.status === 200 || tail.status === 404)
+  const booked = [...walkIns, ...patients].filter((a) => a.status === 200).map((a) => a.json<Booked>().booking_id)
+  const [archive] = await sql<Array<{ patients: Array<{ booking_id: string }> }>>`
+    SELECT patients FROM day_archives WHERE clinic_id = 107 AND lane = 'regular' AND day = ${date}`
+  const archived = archive?.patients.map((p) => p.booking_id) ?? []
+  t.equal(new Set(archived).size, archived.length, 'no entry twice')
+  t.same([...archived].sort(), [...booked].sort(), `all ${booked.length} bookings answered 200, and nothing else`)
+  t.notOk(date in await days(107), 'the date is closed')
+})

@@ -41,8 +41,9 @@ const goldenEntryShape = sortedShape({
   booking_id: 'string', token: 'number', patient_id: 'string', name: 'string', phone: 'string', status: 'string', code: 'string', created_at: 'string'
 })
 
+// `message` is there, null, on a success too: pydantic sent every field of the response model (issue 9 item 7).
 const verifyShape = sortedShape({
-  status: 'string', patient_name: 'string', patient_phone: 'string', patient_id: 'string', booking_id: 'string', token: 'number',
+  status: 'string', message: 'null', patient_name: 'string', patient_phone: 'string', patient_id: 'string', booking_id: 'string', token: 'number',
   booking_status: 'string', booking_date: 'string'
 })
 
@@ -272,15 +273,19 @@ t.test('patient_golden_booking', async (t) => {
     t.equal(res.json<BookingAnswer>().booking_id, `G-227-${compact(day(10))}-0001`)
   })
 
-  t.test('dates past 2999 are refused at the door, so auto_assign never walks off the calendar', async (t) => {
+  t.test('dates past 2999 are refused at the door, dates past the booking horizon by it: auto_assign never walks past it', async (t) => {
     const created = await api.post('/api/create_golden_table', { clinic_id: 228, days: { '9999-12-31': { capacity_total: 1 } } })
     t.equal(created.status, 422)
     const res = await api.post('/api/patient_golden_booking', { clinic_id: 228, date: '9999-12-31', patient_id: 'P-2', name: 'x', phone: PHONE })
     t.equal(res.status, 422, `answered ${res.status}`)
-    await createGolden(228, { '2999-12-31': { capacity_total: 1 } })
-    await goldenBooks(228, '2999-12-31', 'P-1')
-    const next = await api.post('/api/patient_golden_booking', { clinic_id: 228, date: '2999-12-31', patient_id: 'P-2', name: 'x', phone: PHONE })
-    t.equal(next.status, 200, 'the last allowed day full: auto_assign moves on without an error')
+    const far = await api.post('/api/patient_golden_booking', { clinic_id: 228, date: '2999-12-31', patient_id: 'P-2', name: 'x', phone: PHONE })
+    t.equal(far.status, 400, 'BOOKING_HORIZON_DAYS (60 by default)')
+    t.equal(far.json<DetailBody>().code, 'beyond_booking_horizon')
+    await createGolden(228, { [day(60)]: { capacity_total: 1 } })
+    await goldenBooks(228, day(60), 'P-1')
+    const next = await api.post('/api/patient_golden_booking', { clinic_id: 228, date: day(60), patient_id: 'P-2', name: 'x', phone: PHONE })
+    t.equal(next.status, 400, 'the horizon\'s last day full: auto_assign does not go past it')
+    t.equal(next.json<DetailBody>().code, 'no_days_available')
   })
 })
 
@@ -351,7 +356,7 @@ t.test('verify_golden_code', async (t) => {
     await goldenBooks(240, day(10), 'P-1')
     const booked = await goldenBooks(240, day(11), 'P-71', 'عمر احمد')
     const expected = {
-      status: 'success', patient_name: 'عمر احمد', patient_phone: PHONE, patient_id: 'P-71', booking_id: booked.booking_id, token: 1,
+      status: 'success', message: null, patient_name: 'عمر احمد', patient_phone: PHONE, patient_id: 'P-71', booking_id: booked.booking_id, token: 1,
       booking_status: text.booked, booking_date: day(11)
     }
     const withDate = await verify({ clinic_id: 240, code: booked.code ?? '', date: day(11) })
@@ -578,6 +583,13 @@ t.test('a burst of malformed requests on every golden POST route gets 4xx and ch
         patients: ['x', 5, {}, [1], [[]], [{ a: [] }]]
       },
       required: ['clinic_id', 'closed_date']
+    },
+    {
+      // An open day: the unbroken body answers 200 and changes nothing.
+      path: '/api/reopen_table_gold',
+      base: { clinic_id: clinicId, date: day(11) },
+      fields: { clinic_id: bad.id, date: bad.date },
+      required: ['clinic_id', 'date']
     },
     {
       path: '/api/close_table_gold',

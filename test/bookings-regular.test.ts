@@ -535,13 +535,17 @@ t.test('add_day', async (t) => {
     t.ok(day(10) in (await daysOf(158)).days, 'an answer of "exists" would name a day the apps cannot see')
   })
 
-  t.test('a date opened again after close_table continues its booking ids, never repeating one', async (t) => {
+  t.test('a date added again after close_table stays closed until reopen_table, and continues its booking ids', async (t) => {
     await createDays(159, { [day(10)]: { capacity_total: 5 } })
     const first = await secretaryBooks(159, day(10))
     const second = await secretaryBooks(159, day(10))
     t.equal((await api.post('/api/close_table', { clinic_id: 159, date: day(10) })).status, 200)
     t.equal((await api.post('/api/add_day', { clinic_id: 159, date_added: day(10), capacity_total: 5 })).status, 200)
+    t.equal((await daysOf(159)).days[day(10)]?.status, 'closed', 'add_day does not reopen a closed date')
     const again = await secretaryBooks(159, day(10))
+    const refused = await api.post('/api/patient_booking', { clinic_id: 159, name: 'x', phone: PHONE, date: day(10), patient_id: 'P-159' })
+    t.equal(refused.status, 409, 'closed to the patient app')
+    t.equal((await api.post('/api/reopen_table', { clinic_id: 159, date: day(10) })).status, 200)
     const patientApp = await api.post('/api/patient_booking', { clinic_id: 159, name: 'x', phone: PHONE, date: day(10), patient_id: 'P-159' })
     t.equal(patientApp.status, 200, 'the patient app books the reopened day')
     const ids = [first.booking_id, second.booking_id, again.booking_id, patientApp.json<{ booking_id: string }>().booking_id]
@@ -891,6 +895,13 @@ t.test('a burst of malformed requests on every regular POST route gets 4xx and c
         patients: ['x', 5, {}, [1, 2], [[]], [{ a: { b: 1 } }], [null]]
       },
       required: ['clinic_id', 'closed_date']
+    },
+    {
+      // An open day: the unbroken body answers 200 and changes nothing.
+      path: '/api/reopen_table',
+      base: { clinic_id: clinicId, date: day(10) },
+      fields: { clinic_id: bad.id, date: bad.date },
+      required: ['clinic_id', 'date']
     },
     {
       path: '/api/close_table',

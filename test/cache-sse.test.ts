@@ -214,14 +214,14 @@ t.test('doctor profiles and the directory come from the cache and never outlive 
   const etag = first.headers.etag as string
   t.match(etag, /^"c409-\d+"$/)
   t.equal((await server.request(url, { headers: { ...appHeaders, 'If-None-Match': etag } })).status, 304, 'a 304 while nothing changed')
-  const listed = (await server.request('/api/doctors?q=ذاكرة')).json<{ items: Array<{ id: number, status: string }> }>()
+  const listed = (await server.request('/api/doctors?q=ذاكرة', { headers: appHeaders })).json<{ items: Array<{ id: number, status: string }> }>()
   t.same(listed.items.map((i) => [i.id, i.status]), [[409, 'active']])
   for (let i = 0; i < 10; i++) {
     const active = i % 2 === 1
     t.equal((await post(server, '/api/doctor/status', { doctor_id: 409, is_active: active })).status, 200)
     const status = active ? 'active' : 'inactive'
     const profileNow = (await server.request(url, { headers: appHeaders })).json<{ profile: { account: { status: string } } }>()
-    const listNow = (await server.request('/api/doctors?q=ذاكرة')).json<{ items: Array<{ status: string }> }>()
+    const listNow = (await server.request('/api/doctors?q=ذاكرة', { headers: appHeaders })).json<{ items: Array<{ status: string }> }>()
     t.equal(profileNow.profile.account.status, status, `profile after change ${i}`)
     t.equal(listNow.items[0]?.status, status, `directory after change ${i}`)
   }

@@ -6,7 +6,10 @@ const productionSecrets = {
   ENVIRONMENT: 'production',
   DATABASE_URL: 'postgres://u:p@db.example:5432/tabeby',
   DOCTOR_PROFILE_SECRET: 'a-secret-the-apps-send',
-  JWT_SECRET: 'x'.repeat(40)
+  JWT_SECRET: 'x'.repeat(40),
+  SMTP_URL: 'smtps://mailer:pw@smtp.example:465',
+  MAIL_FROM: 'Tabeby <no-reply@tabeby.example>',
+  FRONTEND_BASE_URL: 'https://dashboard.tabeby.example'
 }
 
 t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
@@ -24,6 +27,7 @@ t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
   t.same([config.cacheTtlSeconds, config.cacheMaxEntries, config.cacheMaxBytes], [30, 10_000, 64 * 1024 * 1024])
   t.equal(config.authMode, 'legacy')
   t.equal(config.secretaryOverbook, 'allow')
+  t.equal(config.bookingHorizonDays, 60)
   t.equal(config.redisUrl, null)
   t.ok(config.webConcurrency >= 1, 'WEB_CONCURRENCY defaults to the CPU count')
 })
@@ -54,6 +58,8 @@ const bad: Array<[string, Record<string, string>]> = [
   ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
   ['AUTH_MODE', { AUTH_MODE: 'loose' }],
   ['SECRETARY_OVERBOOK', { SECRETARY_OVERBOOK: 'maybe' }],
+  ['BOOKING_HORIZON_DAYS', { BOOKING_HORIZON_DAYS: '0' }],
+  ['BOOKING_HORIZON_DAYS', { BOOKING_HORIZON_DAYS: 'two months' }],
   ['ENVIRONMENT', { ENVIRONMENT: 'staging' }],
   ['RATE_LIMIT_AUTH', { RATE_LIMIT_AUTH: '1.5' }],
   ['CACHE_TTL_SECONDS', { CACHE_TTL_SECONDS: '0' }],
@@ -61,7 +67,13 @@ const bad: Array<[string, Record<string, string>]> = [
   ['ADMIN_PASSWORD', { ADMIN_EMAIL: 'a@b.c' }],
   ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
   ['LOG_FORMAT', { LOG_FORMAT: 'colour' }],
-  ['LOG_FORMAT', { ...productionSecrets, LOG_FORMAT: 'pretty' }]
+  ['LOG_FORMAT', { ...productionSecrets, LOG_FORMAT: 'pretty' }],
+  ['SMTP_URL', { SMTP_URL: 'http://smtp.example' }],
+  ['SMTP_URL', { SMTP_URL: 'smtp server' }],
+  ['MAIL_FROM', { MAIL_FROM: 'Tabeby' }],
+  ['MAIL_FROM', { MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }],
+  ['FRONTEND_BASE_URL', { FRONTEND_BASE_URL: 'javascript:alert(1)' }],
+  ['RESET_TOKEN_EXPIRE_MINUTES', { RESET_TOKEN_EXPIRE_MINUTES: '0' }]
 ]
 for (const [variable, env] of bad) {
   t.test(`a bad ${variable} is an error naming it (${JSON.stringify(env)})`, async (t) => {
@@ -71,7 +83,7 @@ for (const [variable, env] of bad) {
 
 t.test('ENVIRONMENT=production refuses missing secrets and the embedded database', async (t) => {
   t.doesNotThrow(() => loadConfig(productionSecrets))
-  for (const missing of ['DATABASE_URL', 'DOCTOR_PROFILE_SECRET', 'JWT_SECRET'] as const) {
+  for (const missing of ['DATABASE_URL', 'DOCTOR_PROFILE_SECRET', 'JWT_SECRET', 'SMTP_URL', 'MAIL_FROM', 'FRONTEND_BASE_URL'] as const) {
     const env: Record<string, string> = { ...productionSecrets }
     delete env[missing]
     t.equal(variableOf(env), missing, `without ${missing}`)
@@ -119,6 +131,23 @@ t.test('the server refuses to start on a bad value and says which variable', asy
   const { code } = await server.exited
   t.equal(code, 2)
   t.match(server.output(), /configuration error: DB_POOL_BUDGET: must be a whole number/)
+})
+
+t.test('password-reset mail: without SMTP_URL outside production it goes to the log; the link points at FRONTEND_BASE_URL', async (t) => {
+  const development = loadConfig({})
+  t.same([development.smtpUrl, development.frontendBaseUrl, development.resetTokenMinutes], [null, 'http://localhost:3000', 30])
+  const set = loadConfig({ SMTP_URL: 'smtp://127.0.0.1:2525', MAIL_FROM: 'ops@tabeby.example', FRONTEND_BASE_URL: 'https://dash.example/admin/' })
+  t.same([set.smtpUrl, set.mailFrom, set.frontendBaseUrl], ['smtp://127.0.0.1:2525', 'ops@tabeby.example', 'https://dash.example/admin'])
+})
+
+t.test('the server refuses to start in production without an SMTP server for password resets', async (t) => {
+  const env: Record<string, string> = { ...productionSecrets }
+  delete env['SMTP_URL']
+  const server = await startServer({ waitForReady: false, env })
+  t.teardown(server.cleanup)
+  const { code } = await server.exited
+  t.equal(code, 2)
+  t.match(server.output(), /configuration error: SMTP_URL: is required when ENVIRONMENT=production/)
 })
 
 t.test('the server refuses to start in production without its secrets', async (t) => {

@@ -54,7 +54,7 @@ interface ListItem {
 interface ListReply { items: ListItem[], total: number, page: number, pageSize: number }
 
 async function list (query = ''): Promise<ListReply> {
-  const res = await api.get(`/api/doctors${query}`, { secret: null })
+  const res = await api.get(`/api/doctors${query}`)
   if (res.status !== 200) throw new Error(`list answered ${res.status}: ${res.text}`)
   return res.json<ListReply>()
 }
@@ -101,7 +101,7 @@ t.test('a raw profile post stores the doctor under its clinic_id, normalized as 
   t.equal(res.status, 200)
   t.same(res.json(), { message: 'success' })
 
-  const read = await api.get('/doctor/profile/7', { secret: null })
+  const read = await api.get('/doctor/profile/7')
   t.equal(read.status, 200)
   const profile = read.json<{ general_info: Json, certifications: string[], clinic_waiting_time: Json, specializations: unknown[], account: Json }>()
   t.equal(profile.general_info['doctor_name'], 'عمر حازم')
@@ -112,7 +112,7 @@ t.test('a raw profile post stores the doctor under its clinic_id, normalized as 
   t.same(profile.specializations, ['طب الأسنان', { id: 40, name: 'تقويم' }, 'الغدد الصماء'], 'specializations as sent')
   t.same(profile.account, { email: 'Omar.Hazim@example.com', phone: '07701234569', status: 'active' })
 
-  const same = await api.get('/doctor/profile.json/7', { secret: null })
+  const same = await api.get('/doctor/profile.json/7')
   t.same(same.json(), profile, 'the .json path answers the same')
 
   const [row] = await sql<Array<Json>>`
@@ -163,7 +163,7 @@ t.test('a wrapped post links the doctor’s phone account and keeps its login ph
   const [linked] = await sql<Array<{ doctor_id: number | null }>>`SELECT doctor_id FROM accounts WHERE id = ${accountId}`
   t.equal(linked?.doctor_id, 11, 'the account now names its doctor')
 
-  const byUser = await api.get(`/doctor/profile/by-user/${accountId}`, { secret: null })
+  const byUser = await api.get(`/doctor/profile/by-user/${accountId}`)
   t.equal(byUser.status, 200)
   t.same(byUser.json(), { id: 11, name: 'سارة', email: 'Omar.Hazim@example.com', phone: '+9647701111111', specialty: 'طب الأسنان', status: 'active' })
 
@@ -178,7 +178,7 @@ t.test('a wrapped post links the doctor’s phone account and keeps its login ph
     SELECT a.doctor_id, c.phone FROM accounts a, clinics c WHERE a.id = ${other?.id ?? 0} AND c.id = 13`
   t.same(byPhone, { doctor_id: 13, phone: '+9647702222222' }, 'a phone in Arabic digits finds its account too')
 
-  const unmapped = await api.get('/doctor/profile/by-user/999999', { secret: null })
+  const unmapped = await api.get('/doctor/profile/by-user/999999')
   t.equal(unmapped.status, 404)
   t.same(unmapped.json(), { error: { code: 'not_found', message: 'No doctor mapped to this user' } })
 })
@@ -209,7 +209,7 @@ t.test('a profile re-post does not re-activate a doctor the admin deactivated', 
   t.same(status.json(), { doctor_id: 7, name: 'عمر حازم الجديد', status: 'inactive', is_active: false }, 'still inactive, profile updated')
 
   // The app posting back the profile it read keeps the admin's choice as well.
-  const { account: _account, ...readBack } = (await api.get('/doctor/profile/7', { secret: null })).json<Json>()
+  const { account: _account, ...readBack } = (await api.get('/doctor/profile/7')).json<Json>()
   t.equal((readBack['general_info'] as Json)['account_status'], false, 'the profile shows the admin’s choice')
   await postProfile(readBack)
   t.equal((await api.get('/api/doctor/7/status')).json<Json>()['is_active'], false)
@@ -218,16 +218,29 @@ t.test('a profile re-post does not re-activate a doctor the admin deactivated', 
   t.equal(on.json<Json>()['status'], 'active')
 })
 
-t.test('a profile that states its account status sets it', async (t) => {
+t.test('a profile that states its account status sets it, except that the app cannot re-activate', async (t) => {
   await postProfile(appProfile(9, { account_status: false, accountStatus: undefined }))
   t.equal((await api.get('/api/doctor/9/status')).json<Json>()['status'], 'inactive', 'a new doctor created inactive')
   await postProfile(appProfile(9, { account_status: 'true' }))
-  t.equal((await api.get('/api/doctor/9/status')).json<Json>()['status'], 'active')
+  t.equal((await api.get('/api/doctor/9/status')).json<Json>()['status'], 'inactive', 'only an admin brings a doctor back')
+  const { account: _account, ...stored } = (await api.get('/doctor/profile/9')).json<Json>()
+  t.equal((stored['general_info'] as Json)['account_status'], false, 'the stored profile says what holds')
+  await api.post('/api/doctor/status', { doctor_id: 9, is_active: true })
+  await postProfile(appProfile(9, { account_status: false }))
+  t.equal((await api.get('/api/doctor/9/status')).json<Json>()['status'], 'inactive', 'the app may still switch its doctor off')
+})
+
+t.test("doctors' e-mails, phones and licence numbers need the app secret (legacy: open to anyone)", async (t) => {
+  for (const path of ['/api/doctors', '/backend/api/doctors', '/doctor/profile/7', '/doctor/profile.json/7', '/doctor/profile/by-user/1']) {
+    const res = await api.get(path, { secret: null })
+    t.equal(res.status, 403, path)
+    t.same(res.json(), { detail: 'forbidden', code: 'forbidden' }, path)
+  }
 })
 
 t.test('a doctor profile that does not exist is a custom 404', async (t) => {
   for (const path of ['/doctor/profile/404', '/doctor/profile.json/404']) {
-    const res = await api.get(path, { secret: null })
+    const res = await api.get(path)
     t.equal(res.status, 404)
     t.same(res.json(), { error: { code: 'not_found', message: 'Doctor not found' } })
   }
@@ -371,7 +384,7 @@ t.test('the counts list active and inactive doctors', async (t) => {
 })
 
 t.test('the doctors router is also served under /backend, the doctor-profile routes are not', async (t) => {
-  t.same(await api.get('/backend/api/doctors', { secret: null }).then((r) => r.json()), await list())
+  t.same(await api.get('/backend/api/doctors').then((r) => r.json()), await list())
   for (const path of ['/backend/api/doctors/7', '/backend/api/doctor_profile?doctor_id=7', '/backend/api/clinics', '/backend/api/lookups/specialties', '/backend/api/doctors/stats/count']) {
     t.equal((await api.get(path)).status, 200, path)
   }

@@ -45,8 +45,10 @@ t.test('a wire code is shared only where legacy shared it, and differs from the 
   for (const { name, entry } of entries) if (entry.wire !== null) byWire.set(entry.wire, [...byWire.get(entry.wire) ?? [], name])
   const shared = [...byWire].filter(([, names]) => names.length > 1).map(([wire]) => wire).sort()
   // bad_request: the doctors router and main.py extras; not_found: FastAPI's 404 and the doctors router;
-  // invalid_user_server_id: three patient routes; internal_error: FastAPI's 500 and the doctors directory.
-  t.same(shared, ['bad_request', 'internal_error', 'invalid_user_server_id', 'not_found'])
+  // invalid_user_server_id: three patient routes; internal_error: FastAPI's 500 and the doctors directory;
+  // image_error: update_ad_with_image's one code for an image it could not take; unauthorized: after-phone-login's one
+  // code for a missing and a refused token.
+  t.same(shared, ['bad_request', 'image_error', 'internal_error', 'invalid_user_server_id', 'not_found', 'unauthorized'])
   const codes = new Set(entries.map(({ entry }) => entry.code))
   for (const { name, entry } of entries) {
     if (entry.wire === null || entry.wire === entry.code) continue

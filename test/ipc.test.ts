@@ -28,6 +28,10 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'cache.clear': () => ({ cleared: 0 }),
     'limit.hit': ({ limit }) => ({ allowed: true, limit, remaining: limit - 1, resetMs: 60_000 }),
     'db.probe': () => ({ reachable: true, latencyMs: 0, error: null }),
+    'sessions.revoke': () => null,
+    'sessions.list': () => [],
+    'standing.read': () => ({ entries: [] }),
+    'standing.publish': () => null,
     ...overrides
   }
 }

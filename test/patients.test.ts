@@ -332,3 +332,18 @@ t.test('a burst of malformed account and patient requests is answered 4xx and ch
   t.same(wrong.map(({ what, res }) => `${what} → ${res.status} ${res.text.slice(0, 100)}`), [], 'every one answered 4xx')
   t.same(await digests(sql, ['accounts', 'patient_profiles']), before, 'no account or profile changed')
 })
+
+t.test('the legacy /patients list: add a name and a unique e-mail, list them; the app secret is needed', async (t) => {
+  const first = await api.post('/patients', { name: 'Amal', email: 'amal@example.com' })
+  t.equal(first.status, 200)
+  const created = first.json<{ id: number, name: string, email: string }>()
+  t.same(Object.keys(created), ['id', 'name', 'email'])
+  t.match(created, { name: 'Amal', email: 'amal@example.com' })
+  const twice = await api.post('/patients', { name: 'Other', email: 'amal@example.com' })
+  t.same([twice.status, twice.json()], [400, { detail: 'Email already exists', code: 'patient_email_exists' }])
+  const invalid = await api.post('/patients', { name: 'X', email: 'not-an-email' })
+  t.equal(invalid.status, 422, "pydantic's EmailStr: FastAPI's 422")
+  t.same((await api.get('/patients')).json(), [created])
+  t.equal((await api.get('/patients', { secret: null })).status, 403, 'legacy: open to anyone; names and e-mails need the secret')
+  t.equal((await api.post('/patients', { name: 'Y', email: 'y@example.com' }, { secret: null })).status, 403)
+})

@@ -8,6 +8,9 @@ import type { CpuPool } from './cpu/pool.ts'
 import type { WorkerCache } from './cache.ts'
 import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
+import type { SessionRevocations } from './sessions.ts'
+import type { WorkerStanding } from './standing.ts'
+import type { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
 
@@ -31,6 +34,11 @@ export interface WorkerContext {
   lanes: LaneReader
   views: LaneViews // patients' redacted views of lanes, AUTH_MODE=strict only
   sse: SseHub
+  sessions: SessionRevocations // revoked dashboard sessions: the guard's copy, and how a route publishes one
+  // App actors whose tokens no longer count (AUTH_MODE=strict), kept current by the coordinator.
+  standing: WorkerStanding
+  // Firebase ID-token verification for phone login; null when FIREBASE_PROJECT_ID is not set.
+  phone: FirebaseVerifier | null
 }
 
 export interface RouteDef {
@@ -40,4 +48,6 @@ export interface RouteDef {
   mirror?: boolean // also served under /backend, like the legacy routers that had the mirror
   // Rate-limit tier; by default `auth` for /auth/*, `default` otherwise (architecture.md §6).
   tier?: Tier
+  // This route's request body limit, when it is not MAX_BODY_BYTES (an image upload's is higher).
+  maxBodyBytes?: number
 }

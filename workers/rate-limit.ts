@@ -27,8 +27,12 @@ export function clientAddress (request: Request, trustedHops: number): string {
   return hops[hops.length - trustedHops] ?? hops[0] ?? request.ip
 }
 
-// Bucket prefixes by token type: an admin's access and refresh tokens share the admin's bucket.
-const actorOf: Record<TokenType, string> = { access: 'admin', refresh: 'admin', secretary: 'secretary', patient: 'patient' }
+// The bucket of a token's holder: an admin's access and refresh tokens share `admin:<id>`, a staff member's share
+// `staff:<id>` (its subject already reads so), and the apps' actors have theirs.
+function bucketOf (type: TokenType, sub: string): string {
+  if (type === 'secretary' || type === 'patient' || type === 'doctor') return `${type}:${sub}`
+  return sub.startsWith('staff:') ? sub : `admin:${sub}`
+}
 
 export class RateLimits {
   private readonly local: RateLimiter
@@ -58,7 +62,7 @@ export class RateLimits {
     const token = bearerToken(request.headers.get('authorization'))
     if (token !== null) {
       const verified = verifyToken(this.config.jwtSecret, token)
-      if (verified.ok) return { key: `${actorOf[verified.claims.type]}:${verified.claims.sub}`, byAddress: false }
+      if (verified.ok) return { key: bucketOf(verified.claims.type, verified.claims.sub), byAddress: false }
     }
     return { key: `ip:${clientAddress(request, this.config.trustProxyHops)}`, byAddress: true }
   }

@@ -45,6 +45,7 @@ interface Subscriber {
   deadline: number
   heartbeatMs: number
   viewer: number | null
+  showsEmpty: boolean // was last sent the empty lane (its last day closed or archived)
 }
 
 export type Renderer = (channel: string) => Promise<CachedResponse | null>
@@ -56,6 +57,9 @@ export class SseHub {
   private readonly timer: NodeJS.Timeout
   // Per channel, the current version's payloads by view key ('' is the full view).
   private readonly frames = new Map<string, { version: number, payloads: Map<string, Buffer> }>()
+  // Per channel with subscribers, the newest version a change announced: the id of the empty update, which has no
+  // rendering to carry one.
+  private readonly announced = new Map<string, number>()
   private counters = { framesSent: 0, cutOff: 0 }
   private total = 0
   private closed = false
@@ -86,7 +90,8 @@ export class SseHub {
       nextKeepalive: now + KEEPALIVE_MS,
       deadline: now + params.timeoutMs,
       heartbeatMs: params.heartbeatMs,
-      viewer: params.viewer
+      viewer: params.viewer,
+      showsEmpty: false
     }
     let members = this.channels.get(channel)
     if (members === undefined) this.channels.set(channel, members = new Set())
@@ -121,6 +126,7 @@ export class SseHub {
   onChange (change: Change): void {
     const channel = `${change.topic}:${change.clinicId}`
     if (!this.channels.has(channel)) return
+    if (change.version > (this.announced.get(channel) ?? 0)) this.announced.set(channel, change.version)
     if (this.rendering.has(channel)) {
       this.rendering.set(channel, true) // render again once the current render lands
       return
@@ -151,7 +157,9 @@ export class SseHub {
     try {
       const state = await this.render(channel)
       const members = this.channels.get(channel)
-      if (state !== null && members !== undefined) {
+      if (state === null && members !== undefined) {
+        this.pushEmpty(channel, members)
+      } else if (state !== null && members !== undefined) {
         const built = new Map<string, Buffer>() // one frame per view, the same bytes to everyone who shares it
         for (const subscriber of members) {
           if (subscriber.sentVersion >= state.version) continue
@@ -160,6 +168,7 @@ export class SseHub {
           if (frame === undefined) built.set(key, frame = frameOf('update', state.version, payload))
           this.send(subscriber, frame)
           subscriber.sentVersion = state.version
+          subscriber.showsEmpty = false
         }
       }
     } catch (error) {
@@ -168,6 +177,28 @@ export class SseHub {
     const again = this.rendering.get(channel) === true
     this.rendering.delete(channel)
     if (again) this.onChange(channelChange(channel))
+  }
+
+  // The lane's last day was closed or archived: there is no rendering (the JSON route answers 404), but a screen
+  // showing the queue must not keep showing it. Every subscriber gets an update with no days, the same payload shape,
+  // and stays subscribed: the next day created arrives as an update. (Legacy sent an update with {} when its
+  // nightly run emptied the table, and an error frame when close_table deleted it.)
+  private pushEmpty (channel: string, members: Set<Subscriber>): void {
+    const version = this.announced.get(channel) ?? 0
+    const clinicId = Number(channel.split(':')[1])
+    const body = Buffer.from(JSON.stringify({ clinic_id: clinicId, days: {} }))
+    const hash = createHash('sha1').update(body).digest('hex')
+    const payload = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
+    // Without a known version (a refresh after the coordinator came back) the frame goes without an id.
+    const frame = version > 0
+      ? frameOf('update', version, payload)
+      : Buffer.concat([Buffer.from('event: update\ndata: '), payload, Buffer.from('\n\n')])
+    for (const subscriber of members) {
+      if (subscriber.showsEmpty || (version > 0 && subscriber.sentVersion >= version)) continue
+      this.send(subscriber, frame)
+      subscriber.showsEmpty = true
+      if (version > 0) subscriber.sentVersion = version
+    }
   }
 
   // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the payload is
@@ -223,6 +254,7 @@ export class SseHub {
     if (members !== undefined && members.size === 0) {
       this.channels.delete(subscriber.channel)
       this.frames.delete(subscriber.channel)
+      this.announced.delete(subscriber.channel)
     }
   }
 }

@@ -28,7 +28,10 @@ const serveOptions: ServeOptions = {
 }
 
 const app = uws.App()
-for (const mounted of mountRoutes(worker.context)) route(app, mounted.method, mounted.pattern, mounted.handler, serveOptions, mounted.tier)
+for (const mounted of mountRoutes(worker.context)) {
+  const options = mounted.maxBodyBytes === undefined ? serveOptions : { ...serveOptions, maxBodyBytes: mounted.maxBodyBytes }
+  route(app, mounted.method, mounted.pattern, mounted.handler, options, mounted.tier)
+}
 app.any('/*', serve(notFound, serveOptions))
 
 // Take traffic only once the coordinator answers (it normally does within milliseconds): a worker that listened
@@ -38,6 +41,8 @@ const COORDINATOR_WAIT_MS = 2000
 for (const deadline = Date.now() + COORDINATOR_WAIT_MS; !coordinator.connected && Date.now() < deadline;) {
   await new Promise((resolve) => setTimeout(resolve, 10))
 }
+
+await worker.beforeServing()
 
 let listenSocket: ListenSocket | null = null
 app.listen(config.host, config.port, (socket) => {

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/pool.ts'
+import type { Sql, TransactionSql } from '../db/pool.ts'
 import { errors } from '../errors.ts'
 
 // Phone accounts (legacy-api.md §1.1): what the apps call user_server_id, a patient sees as `P-<id>`. The
@@ -62,9 +62,43 @@ export async function doctorOfAccount (sql: Sql, accountId: number): Promise<num
  * Deletes a patient's account, its profile with it (ON DELETE CASCADE). Another role's account is left alone and
  * its role told, so the route can say why it refused.
  */
-export async function deletePatientAccount (sql: Sql, accountId: number): Promise<{ deleted: true } | { deleted: false, role: string | null }> {
+export async function deletePatientAccount (sql: Sql | TransactionSql, accountId: number): Promise<{ deleted: true } | { deleted: false, role: string | null }> {
   const [deleted] = await sql<Array<{ id: number }>>`DELETE FROM accounts WHERE id = ${accountId} AND user_role = 'patient' RETURNING id`
   if (deleted !== undefined) return { deleted: true }
   const [other] = await sql<Array<{ user_role: string }>>`SELECT user_role FROM accounts WHERE id = ${accountId}`
   return { deleted: false, role: other?.user_role ?? null }
+}
+
+/**
+ * The doctor a verified phone signs in as (legacy after-phone-login): the one its account is linked to, else the
+ * newest doctor whose login phone it is, which the account is then linked to. A phone with no account gets a doctor
+ * account (the legacy server answered without one; a doctor token names its account). Null when no doctor matches.
+ */
+export async function signInDoctor (tx: TransactionSql, phone: string, userUid: string): Promise<{ doctorId: number, accountId: number } | null> {
+  const [account] = await tx<Array<{ id: number, doctor_id: number | null }>>`
+    SELECT id, doctor_id FROM accounts WHERE phone_number = ${phone} FOR UPDATE`
+  let doctorId: number | null
+  if (account?.doctor_id !== null && account?.doctor_id !== undefined) {
+    const [linked] = await tx<Array<{ id: number }>>`SELECT id FROM clinics WHERE id = ${account.doctor_id}`
+    doctorId = linked?.id ?? null
+  } else {
+    const [byPhone] = await tx<Array<{ id: number }>>`SELECT id FROM clinics WHERE phone = ${phone} ORDER BY id DESC LIMIT 1`
+    doctorId = byPhone?.id ?? null
+  }
+  if (doctorId === null) return null
+  if (account === undefined) {
+    const [created] = await tx<Array<{ id: number }>>`
+      INSERT INTO accounts (user_uid, user_role, phone_number, doctor_id) VALUES (${userUid}, 'doctor', ${phone}, ${doctorId})
+      ON CONFLICT (phone_number) DO UPDATE SET doctor_id = coalesce(accounts.doctor_id, EXCLUDED.doctor_id)
+      RETURNING id`
+    return { doctorId, accountId: (created as { id: number }).id }
+  }
+  if (account.doctor_id === null) await tx`UPDATE accounts SET doctor_id = ${doctorId} WHERE id = ${account.id} AND doctor_id IS NULL`
+  return { doctorId, accountId: account.id }
+}
+
+export async function accountById (sql: Sql | TransactionSql, accountId: number): Promise<(AccountRow & { doctor_id: number | null }) | null> {
+  const [row] = await sql<Array<AccountRow & { doctor_id: number | null }>>`
+    SELECT id, user_uid, user_role, phone_number, doctor_id FROM accounts WHERE id = ${accountId}`
+  return row ?? null
 }

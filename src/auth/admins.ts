@@ -1,31 +1,19 @@
 import postgres from 'postgres'
 import type { Sql, TransactionSql } from '../db/pool.ts'
-import { authErrors } from '../errors.ts'
 import { log } from '../log.ts'
 import { hashPassword } from './password.ts'
-import { revokeRefreshTokens } from './sessions.ts'
 
 // Admin accounts: the one way a row is created (the dashboard's POST /auth/admin/create, the start-up bootstrap and
-// scripts/create-admin.ts), and the permissions an admin has (legacy-api.md §2.5).
-
-export const PERMISSIONS = [
-  'staff.read', 'staff.create', 'staff.update', 'staff.delete', 'staff.invite', 'staff.activate',
-  'appointments.read', 'appointments.create', 'appointments.update', 'appointments.delete'
-] as const
-
-// Legacy's `admin` role defaults; a superuser holds all ten.
-const ADMIN_DEFAULTS = ['staff.read', 'staff.create', 'staff.update', 'staff.invite', 'staff.activate'] as const
-
-export function roleOf (isSuperuser: boolean): { role: 'super-admin' | 'admin', permissions: string[] } {
-  return isSuperuser ? { role: 'super-admin', permissions: [...PERMISSIONS] } : { role: 'admin', permissions: [...ADMIN_DEFAULTS] }
-}
+// scripts/create-admin.ts), and what the guard and the login read of one. Managing admins (list, change, delete,
+// promote) is src/admins/store.ts.
 
 // Legacy lower-cased e-mails; the unique index is on lower(email), so two spellings are one account either way.
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase()
 
 // Deliberately loose (one @, something on each side, a dot in the domain): the dashboard validates properly, this
 // only keeps obvious garbage out of the login namespace.
-export const isEmail = (email: string): boolean => email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)
+// An e-mail is an identifier: one with a lone UTF-16 surrogate would be stored as U+FFFD, another address than sent.
+export const isEmail = (email: string): boolean => email.length <= 254 && !/\p{Cs}/u.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)
 
 export interface NewAdmin {
   name: string
@@ -67,36 +55,18 @@ export async function adminForLogin (sql: Sql, email: string): Promise<LoginRow 
   return row ?? null
 }
 
-export async function passwordHashOf (sql: Sql, adminId: number): Promise<string | null> {
-  const [row] = await sql<Array<{ password_hash: string }>>`SELECT password_hash FROM admins WHERE id = ${adminId}`
-  return row?.password_hash ?? null
+export interface AdminStanding extends AdminRow {
+  is_active: boolean
+  is_superuser: boolean
+  granted: string[] // the `admin` role's row: a super-admin may grant admins more than the defaults
 }
 
-/**
- * Replaces the password whose hash was just verified, and revokes the admin's refresh tokens. Compare-and-set on
- * that hash: of two changes racing, only the first applies, and the second gets false (its current password is no
- * longer current).
- */
-export async function replacePassword (tx: TransactionSql, adminId: number, verifiedHash: string, newHash: string): Promise<boolean> {
-  const updated = await tx`UPDATE admins SET password_hash = ${newHash} WHERE id = ${adminId} AND password_hash = ${verifiedHash} RETURNING id`
-  if (updated.length === 0) return false
-  await revokeRefreshTokens(tx, adminId)
-  return true
-}
-
-/** An admin deletes another; their refresh tokens go with the row (ON DELETE CASCADE). */
-export async function deleteAdmin (tx: TransactionSql, actorId: number, targetId: number): Promise<void> {
-  // Both rows locked in id order: two admins deleting each other at once cannot both succeed, and the caller is
-  // re-checked under the lock.
-  const rows = await tx<Array<{ id: number, is_active: boolean, is_superuser: boolean }>>`
-    SELECT id, is_active, is_superuser FROM admins WHERE id IN (${actorId}, ${targetId}) ORDER BY id FOR UPDATE`
-  const self = rows.find((row) => row.id === actorId)
-  const target = rows.find((row) => row.id === targetId)
-  if (self === undefined || !self.is_active) throw authErrors.adminUnavailable()
-  if (target === undefined) throw authErrors.adminNotFound()
-  // Otherwise any admin could remove the superuser who created them.
-  if (target.is_superuser && !self.is_superuser) throw authErrors.insufficient()
-  await tx`DELETE FROM admins WHERE id = ${targetId}`
+export async function adminStanding (sql: Sql, adminId: number): Promise<AdminStanding | null> {
+  const [row] = await sql<AdminStanding[]>`
+    SELECT a.id, a.name, a.email, a.is_active, a.is_superuser,
+           ARRAY(SELECT rp.permission::text FROM role_permissions rp JOIN roles r ON r.id = rp.role_id WHERE r.key = 'admin') AS granted
+    FROM admins a WHERE a.id = ${adminId}`
+  return row ?? null
 }
 
 // The first admin (contract.md §3), run by the primary after the migrations: created as a superuser when no admin

@@ -1,15 +1,17 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { isRecord } from '../domain/json.ts'
 
-// HS256 JSON Web Tokens with node:crypto alone: one algorithm, five claims (six for a secretary, whose clinic rides
-// in the token so scoping a request costs no lookup of it).
+// HS256 JSON Web Tokens with node:crypto alone: one algorithm, five claims, plus the clinic of a secretary or a doctor
+// (so scoping a request costs no lookup of it), a dashboard session's family (so revoking a session costs no query
+// per request), and the phone-verified mark of patient and doctor tokens.
 // A general JWT library would have to honour the header's `alg`; we never do: the header must say HS256, and the
 // signature is always recomputed with HMAC-SHA256, so `alg: none` or an RS256/HS256 confusion has nothing to hold on to.
 
-// 'access' and 'refresh' are the admin dashboard's; 'secretary' and 'patient' are the apps' actor tokens
-// (src/auth/actors.ts). Every guard checks the type, so no token opens a door meant for another kind.
-export type TokenType = 'access' | 'refresh' | 'secretary' | 'patient'
-const TOKEN_TYPES: readonly string[] = ['access', 'refresh', 'secretary', 'patient']
+// 'access' (an admin's), 'staff' (a staff member's, sub `staff:<id>`, as legacy had it) and 'refresh' (either's) are
+// the admin dashboard's; 'secretary', 'patient' and 'doctor' are the apps' actor tokens (src/auth/actors.ts). Every
+// guard checks the type, so no token opens a door meant for another kind.
+export type TokenType = 'access' | 'staff' | 'refresh' | 'secretary' | 'patient' | 'doctor'
+const TOKEN_TYPES: readonly string[] = ['access', 'staff', 'refresh', 'secretary', 'patient', 'doctor']
 const isTokenType = (value: unknown): value is TokenType => typeof value === 'string' && TOKEN_TYPES.includes(value)
 
 export interface Claims {
@@ -18,7 +20,11 @@ export interface Claims {
   jti: string
   iat: number // seconds since the epoch, as RFC 7519 has it
   exp: number
-  clinic_id?: number // secretary tokens only
+  clinic_id?: number // secretary tokens, and doctor tokens once the doctor has a clinic
+  fam?: string // dashboard access tokens: the session (refresh-token family) that issued it (src/auth/sessions.ts)
+  // Patient and doctor tokens issued against a verified Firebase ID token of the account's phone; AUTH_MODE=strict
+  // accepts no other (one issued in legacy mode proves only that its holder knew the app secret).
+  phv?: true
 }
 
 export type VerifyFailure = 'malformed' | 'algorithm' | 'signature' | 'expired'
@@ -47,6 +53,8 @@ export interface SignOptions {
   type: TokenType
   ttlSeconds: number
   clinicId?: number
+  family?: string
+  phoneVerified?: boolean
   jti?: string
   now?: number // seconds; tests use it to mint expired tokens
 }
@@ -55,6 +63,8 @@ export function signToken (secret: string, options: SignOptions): { token: strin
   const iat = options.now ?? nowSeconds()
   const claims: Claims = { sub: options.sub, type: options.type, jti: options.jti ?? randomUUID(), iat, exp: iat + options.ttlSeconds }
   if (options.clinicId !== undefined) claims.clinic_id = options.clinicId
+  if (options.family !== undefined) claims.fam = options.family
+  if (options.phoneVerified === true) claims.phv = true
   const signingInput = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
   return { token: `${signingInput}.${signature(secret, signingInput)}`, claims }
 }
@@ -69,7 +79,7 @@ function decodeJson (segment: string): unknown {
 
 function claimsOf (payload: unknown): Claims | null {
   if (!isRecord(payload)) return null
-  const { sub, type, jti, iat, exp, clinic_id: clinicId } = payload
+  const { sub, type, jti, iat, exp, clinic_id: clinicId, fam, phv } = payload
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) return null
   if (!isTokenType(type)) return null
   // jti is looked up in uuid columns: anything else would be a query error rather than a refusal.
@@ -80,6 +90,11 @@ function claimsOf (payload: unknown): Claims | null {
     if (!Number.isSafeInteger(clinicId) || (clinicId as number) <= 0) return null
     claims.clinic_id = clinicId as number
   }
+  if (fam !== undefined) {
+    if (typeof fam !== 'string' || !UUID.test(fam)) return null
+    claims.fam = fam
+  }
+  if (phv === true) claims.phv = true
   return claims
 }
 

@@ -54,25 +54,49 @@ function counts (patients: PatientEntry[]): { served: number, cancelled: number 
   return { served, cancelled }
 }
 
-// Returns true when the archive row was created, false when an existing one was replaced (or kept).
-async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, date: string, summary: Summary, replace: boolean): Promise<boolean> {
+// One archive per clinic, lane and date, and it is complete: a date closed, then given walk-ins (or reopened) and
+// closed or archived again, has every booking of both in its one archive. `merge` adds the day's entries to an
+// archive already there (an entry with the same booking_id is replaced by the day's, which is newer; entries only
+// the archive has are kept, with their order) and recounts; `replace` writes save_table's archive from a list the
+// client sent, as legacy's did. Returns true when the archive row was created.
+const ARCHIVE_LOCK = 0x7a6267
+
+async function writeArchive (tx: TransactionSql, clinicId: number, lane: Lane, date: string, summary: Summary, mode: 'merge' | 'replace'): Promise<boolean> {
+  // Two writers of one date (a close and the nightly run, a save_table) take turns: the merge reads what it adds to.
+  await tx`SELECT pg_advisory_xact_lock(${ARCHIVE_LOCK}, hashtext(${`${clinicId}:${lane}:${date}`}))`
+  let written = summary
+  if (mode === 'merge') {
+    const [existing] = await tx<Array<{ patients: unknown }>>`
+      SELECT patients FROM day_archives WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
+    if (existing !== undefined && Array.isArray(existing.patients)) {
+      const patients = mergeEntries(existing.patients as PatientEntry[], summary.patients)
+      const { served, cancelled } = counts(patients)
+      written = { capacity_total: summary.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }
+    }
+  }
   // Sent as text and cast to json (not jsonb), so each entry keeps its key order on the wire; the ::text keeps the
   // driver from encoding the already-encoded string a second time.
-  const patients = JSON.stringify(summary.patients)
-  const rows = replace
-    ? await tx<Array<{ created: boolean }>>`
-      INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
-      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients}::text::json)
-      ON CONFLICT (clinic_id, lane, day) DO UPDATE
-        SET capacity_total = EXCLUDED.capacity_total, capacity_served = EXCLUDED.capacity_served,
-            capacity_cancelled = EXCLUDED.capacity_cancelled, patients = EXCLUDED.patients, updated_at = now()
-      RETURNING (xmax = 0) AS created`
-    : await tx<Array<{ created: boolean }>>`
-      INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
-      VALUES (${clinicId}, ${lane}, ${date}, ${summary.capacity_total}, ${summary.capacity_served}, ${summary.capacity_cancelled}, ${patients}::text::json)
-      ON CONFLICT (clinic_id, lane, day) DO NOTHING
-      RETURNING true AS created`
-  return rows[0]?.created ?? false
+  const patients = JSON.stringify(written.patients)
+  const [row] = await tx<Array<{ created: boolean }>>`
+    INSERT INTO day_archives (clinic_id, lane, day, capacity_total, capacity_served, capacity_cancelled, patients)
+    VALUES (${clinicId}, ${lane}, ${date}, ${written.capacity_total}, ${written.capacity_served}, ${written.capacity_cancelled}, ${patients}::text::json)
+    ON CONFLICT (clinic_id, lane, day) DO UPDATE
+      SET capacity_total = EXCLUDED.capacity_total, capacity_served = EXCLUDED.capacity_served,
+          capacity_cancelled = EXCLUDED.capacity_cancelled, patients = EXCLUDED.patients, updated_at = now()
+    RETURNING (xmax = 0) AS created`
+  return row?.created ?? false
+}
+
+function mergeEntries (archived: PatientEntry[], day: PatientEntry[]): PatientEntry[] {
+  const fresh = new Map<unknown, PatientEntry>()
+  for (const entry of day) fresh.set(entry.booking_id, entry)
+  const merged = archived.map((entry) => {
+    const newer = typeof entry.booking_id === 'string' ? fresh.get(entry.booking_id) : undefined
+    if (newer === undefined) return entry
+    fresh.delete(entry.booking_id)
+    return newer
+  })
+  return [...merged, ...fresh.values()]
 }
 
 async function retireDay (tx: TransactionSql, dayId: string): Promise<void> {
@@ -90,14 +114,14 @@ export interface ArchiveResult {
 }
 
 // close_table / close_table_gold (legacy-api.md §3.7): every booking not served is cancelled, the day is frozen
-// into its archive (replacing an earlier one) and leaves the live table.
+// into its archive (added to an earlier archive of the date: writeArchive) and leaves the live table.
 export async function closeDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<ArchiveResult> {
   const day = await lockDay(tx, clinicId, lane, date)
   const before = await activeBookings(tx, day.id)
   await tx`UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE day_id = ${day.id} AND status NOT IN ('served', 'cancelled')`
   const patients = before.map((row) => renderPatient({ ...row, status: row.status === 'served' ? 'served' : 'cancelled' }, lane))
   const { served, cancelled } = counts(patients)
-  const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, true)
+  const created = await writeArchive(tx, clinicId, lane, date, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, 'merge')
   await retireDay(tx, day.id)
   return { version: await bumpLane(tx, clinicId, lane), removedAll: !await hasLiveDays(tx, clinicId, lane), created }
 }
@@ -111,7 +135,8 @@ export interface ManualArchive {
 
 // save_table / save_table_gold (§3.8): a manual archive of a day. Whatever the client did not send is taken from
 // the live day; when it sent both capacity_total and patients, missing counts stay null (legacy). The regular day
-// stays live; the golden one leaves the table (`retire`).
+// stays live; the golden one leaves the table (`retire`). A list the client sent replaces the archive, as legacy's
+// did; the live day's own list is added to it (writeArchive), so a date reopened after a close keeps both sessions.
 export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, input: ManualArchive, retire: boolean): Promise<ArchiveResult> {
   const complete = input.capacityTotal !== null && input.patients !== null
   let summary: Summary
@@ -130,7 +155,7 @@ export async function saveDay (tx: TransactionSql, clinicId: number, lane: Lane,
       patients
     }
   }
-  const created = await writeArchive(tx, clinicId, lane, date, summary, true)
+  const created = await writeArchive(tx, clinicId, lane, date, summary, input.patients === null ? 'merge' : 'replace')
   let version = 0
   if (retire && dayId !== null) {
     await retireDay(tx, dayId)
@@ -158,7 +183,8 @@ export async function listArchives (sql: Sql, clinicId: number, lane: Lane, from
 }
 
 // The nightly archive (legacy: 00:00 Asia/Baghdad): every live day before today (Iraq) is frozen as it stands,
-// keeping an archive already saved by hand, one transaction per clinic. A second runner at the same time (another
+// added to the date's archive when one exists (a close, then walk-ins; a save_table, then more bookings), one
+// transaction per clinic. A second runner at the same time (another
 // instance's coordinator, or a re-run) waits on the clinic's advisory lock, then finds nothing left to archive.
 const NIGHTLY_LOCK = 0x7a6266
 
@@ -185,7 +211,7 @@ export async function archivePastDays (sql: Sql, now: Date = new Date()): Promis
         for (const day of days) {
           const patients = (await activeBookings(tx, day.id)).map((row) => renderPatient(row, day.lane))
           const { served, cancelled } = counts(patients)
-          await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, false)
+          await writeArchive(tx, clinicId, day.lane, day.day, { capacity_total: day.capacity_total, capacity_served: served, capacity_cancelled: cancelled, patients }, 'merge')
           await retireDay(tx, day.id)
           lanes.add(day.lane)
         }

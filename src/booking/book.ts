@@ -1,12 +1,15 @@
 import type { TransactionSql } from '../db/pool.ts'
-import { addDays, iraqToday } from '../domain/calendar.ts'
+import { addDays, iraqToday, weekdayOf } from '../domain/calendar.ts'
 import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } from '../domain/identifiers.ts'
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
-import { bookingErrors } from '../errors.ts'
+import { bookingErrors, type ApiError } from '../errors.ts'
 import { text } from './messages.ts'
 import { bumpLane } from './versions.ts'
-import { activeBookingOf, assertBookable, clinicRules, ensureDay, explainNoSeat, newDayCapacity, reserveSeat, violated, type ClinicRules, type ExistingBooking, type Seat } from './seats.ts'
+import {
+  activeBookingOf, assertBookable, clinicRules, dateState, ensureDay, explainNoSeat, newDayCapacity, noSeatError, reserveSeat, violated,
+  type ClinicRules, type ExistingBooking, type Seat
+} from './seats.ts'
 import type { Lane } from './days.ts'
 
 // A booking is one short transaction: reserve a seat (conditional UPDATE of the day row), insert the booking,
@@ -29,6 +32,27 @@ export interface BookingAnswer {
   version: number
 }
 
+export interface BookingOptions {
+  horizonDays: number // BOOKING_HORIZON_DAYS: the patient app books today … today + horizonDays
+  now?: Date
+}
+
+// The dates a patient may ask for: not before today, not past the horizon.
+function assertWithinHorizon (date: string, today: string, horizonDays: number): void {
+  if (date < today) throw bookingErrors.pastDate(date)
+  if (date > addDays(today, horizonDays)) throw bookingErrors.beyondHorizon(date, horizonDays)
+}
+
+// How many days a search from `from` may look at: SEARCH_HORIZON_DAYS, and never past the horizon.
+function searchLength (from: string, today: string, horizonDays: number): number {
+  const last = addDays(today, horizonDays)
+  let n = 0
+  while (n < SEARCH_HORIZON_DAYS && addDays(from, n) <= last) n++
+  return n
+}
+
+const worksOn = (rules: ClinicRules, date: string): boolean => rules.working === null || rules.working.has(weekdayOf(date))
+
 interface Placed {
   seat: Seat
   date: string
@@ -37,8 +61,8 @@ interface Placed {
 // The patient app's automatic search (legacy-api.md §3.3): from today in Iraq over the next 30 calendar days, on the
 // clinic's working days, the first open day with room. Unlike legacy, a patient already booked on the day the
 // search reaches is told so (409 naming the booking) instead of being moved silently to the next day.
-async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput, rules: ClinicRules, today: string): Promise<Placed> {
-  const candidates = candidateDays(today, SEARCH_HORIZON_DAYS, rules.working)
+async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput, rules: ClinicRules, today: string, horizonDays: number): Promise<Placed> {
+  const candidates = candidateDays(today, searchLength(today, today, horizonDays), rules.working)
   if (candidates.length === 0) throw bookingErrors.noDaysAvailable()
   // A live day of a date wins over its archived predecessor (ORDER BY puts archived rows first, later ones overwrite).
   const states = await tx<Array<{ day: string, status: string, active_count: number, capacity_total: number }>>`
@@ -68,13 +92,13 @@ async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput,
       await ensureDay(tx, input.clinicId, 'regular', date, 'patient_app', capacity)
     }
     // Another request may have taken the last seat since the read above: the UPDATE is the judge.
-    const seat = await reserveSeat(tx, input.clinicId, 'regular', date, true)
+    const seat = await reserveSeat(tx, input.clinicId, 'regular', date, 'patient')
     if (seat !== null) return { seat, date }
   }
   throw bookingErrors.noDaysAvailable()
 }
 
-export async function bookRegular (tx: TransactionSql, input: RegularBookingInput, options: { secretaryOverbook: boolean, now?: Date }): Promise<BookingAnswer> {
+export async function bookRegular (tx: TransactionSql, input: RegularBookingInput, options: BookingOptions & { secretaryOverbook: boolean }): Promise<BookingAnswer> {
   const today = iraqToday(options.now)
   const fromPatientApp = input.source === 'patient_app'
   // The clinic's rules are read only when needed: the patient app must find the clinic bookable; a secretary's
@@ -89,22 +113,22 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   let placed: Placed
   if (input.date === null) {
     if (!fromPatientApp) throw bookingErrors.dateRequired()
-    placed = await searchAndReserve(tx, input, await rulesOf(), today)
+    placed = await searchAndReserve(tx, input, await rulesOf(), today, options.horizonDays)
   } else {
     const date = input.date
-    if (fromPatientApp && date < today) throw bookingErrors.pastDate(date)
-    const withinCapacity = fromPatientApp || !options.secretaryOverbook
+    if (fromPatientApp) assertWithinHorizon(date, today, options.horizonDays)
+    const rule = fromPatientApp ? 'patient' : options.secretaryOverbook ? 'walk-in-overbook' : 'walk-in'
     // The common case first: the day exists and has room, and one UPDATE takes the seat. Everything else (a day
     // to create, a closed or full one) is looked at only when it did not.
-    let seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
-    if (seat === null) {
-      // A day closed by close_table is archived: the patient app may not reopen it by booking (the secretary may,
-      // for a walk-in, and create_table/add_day open it again on purpose).
-      if (fromPatientApp && await onlyArchived(tx, input.clinicId, 'regular', date)) throw bookingErrors.dayClosed(date)
+    let seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
+    // A live day that gave the patient app no seat is closed or full: explainNoSeat says which. Otherwise the patient
+    // app may create the day, but not on a date close_table closed, nor on a day the doctor does not work. A
+    // secretary's walk-in may create it anywhere: on a closed date the day it creates stays closed (ensureDay).
+    if (seat === null && (!fromPatientApp || await patientMayOpen(tx, input.clinicId, 'regular', date, await rulesOf()))) {
       const capacity = await newDayCapacity(tx, input.clinicId, 'regular', await rulesOf())
       // Try again whether this call created the day or a concurrent first booking did (it waited for that one).
       await ensureDay(tx, input.clinicId, 'regular', date, input.source, capacity)
-      seat = await reserveSeat(tx, input.clinicId, 'regular', date, withinCapacity)
+      seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
     }
     placed = { seat: seat ?? await explainNoSeat(tx, input.clinicId, 'regular', date), date }
   }
@@ -144,10 +168,14 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   }
 }
 
-async function onlyArchived (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<boolean> {
-  const [row] = await tx<Array<{ live: boolean }>>`
-    SELECT bool_or(status <> 'archived') AS live FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
-  return row?.live === false
+// Whether the patient app may create the date's day: false when a live day exists (its status and capacity decide),
+// a refusal when close_table closed the date or the doctor does not work that day.
+async function patientMayOpen (tx: TransactionSql, clinicId: number, lane: Lane, date: string, rules: ClinicRules): Promise<boolean> {
+  const state = await dateState(tx, clinicId, lane, date)
+  if (state.live) return false
+  if (state.closed) throw bookingErrors.dayClosed(date)
+  if (!worksOn(rules, date)) throw bookingErrors.notWorkingDay(date)
+  return true
 }
 
 export interface GoldenBookingInput {
@@ -160,30 +188,41 @@ export interface GoldenBookingInput {
 }
 
 // Golden (paid) queue, legacy-api.md §3.10: the requested date, or with auto_assign the first day with room within
-// 30 days from it. Missing days are created with the clinic's golden capacity. A closed golden day now refuses
-// bookings (legacy ignored it), and a patient already booked is told so instead of being moved.
-export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput): Promise<BookingAnswer> {
+// 30 days from it (and within the booking horizon). Missing days are created with the clinic's golden capacity, on
+// working days only. A closed golden day now refuses bookings (legacy ignored it), and a patient already booked is
+// told so instead of being moved.
+export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput, options: BookingOptions): Promise<BookingAnswer> {
+  const today = iraqToday(options.now)
+  assertWithinHorizon(input.date, today, options.horizonDays)
   const rules = await clinicRules(tx, input.clinicId)
   assertBookable(rules)
-  const horizon = input.autoAssign ? SEARCH_HORIZON_DAYS : 1
+  const length = input.autoAssign ? searchLength(input.date, today, options.horizonDays) : 1
   let placed: Placed | null = null
   let capacity: number | null = null
-  for (let i = 0; i < horizon && placed === null; i++) {
+  // Why the requested date was passed over, for the message when auto_assign moved the booking.
+  let skipped: ApiError | null = null
+  for (let i = 0; i < length && placed === null; i++) {
     const date = addDays(input.date, i)
-    if (await onlyArchived(tx, input.clinicId, 'golden', date)) {
-      if (!input.autoAssign) throw bookingErrors.dayClosed(date)
-      continue
+    const state = await dateState(tx, input.clinicId, 'golden', date)
+    let refusal: ApiError | null = null
+    if (!state.live && state.closed) refusal = bookingErrors.dayClosed(date)
+    else if (!state.live && !worksOn(rules, date)) refusal = bookingErrors.notWorkingDay(date)
+    if (refusal === null) {
+      const existing = await activeBookingOf(tx, input.clinicId, 'golden', date, input.patientId)
+      if (existing !== null) throw bookingErrors.alreadyBooked(existing)
+      let seat = await reserveSeat(tx, input.clinicId, 'golden', date, 'patient')
+      if (seat === null && !state.live) {
+        capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)
+        await ensureDay(tx, input.clinicId, 'golden', date, 'patient_app', capacity)
+        seat = await reserveSeat(tx, input.clinicId, 'golden', date, 'patient')
+      }
+      if (seat !== null) placed = { seat, date }
+      else refusal = await noSeatError(tx, input.clinicId, 'golden', date)
     }
-    const existing = await activeBookingOf(tx, input.clinicId, 'golden', date, input.patientId)
-    if (existing !== null) throw bookingErrors.alreadyBooked(existing)
-    let seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
-    if (seat === null) {
-      capacity ??= await newDayCapacity(tx, input.clinicId, 'golden', rules)
-      await ensureDay(tx, input.clinicId, 'golden', date, 'patient_app', capacity)
-      seat = await reserveSeat(tx, input.clinicId, 'golden', date, true)
+    if (refusal !== null) {
+      if (!input.autoAssign) throw refusal
+      skipped ??= refusal
     }
-    if (seat !== null) placed = { seat, date }
-    else if (!input.autoAssign) await explainNoSeat(tx, input.clinicId, 'golden', date)
   }
   if (placed === null) throw bookingErrors.noDaysAvailable()
   const { seat, date } = placed
@@ -208,7 +247,7 @@ export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput)
     }
   }
   let message = text.bookedAs(input.name)
-  if (date !== input.date) message += ` (تم الحجز في ${date} لأن ${input.date} ممتلئ)`
+  if (date !== input.date) message += text.movedFrom(date, input.date, skipped?.code ?? 'day_full')
   return {
     version: await bumpLane(tx, input.clinicId, 'golden'),
     body: {

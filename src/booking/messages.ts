@@ -7,6 +7,12 @@ export const text = {
   rejected: 'مرفوض',
   dayAdded: 'تمت إضافة اليوم الجديد',
   bookedAs: (name: string) => `تم الحجز بنجاح بأسم: ${name}`,
+  // auto_assign booked a later date: legacy's " (booked on <date> because <requested> was full)", saying why the
+  // requested date was passed over when it was not full (a catalogue code of the refusal it would have had).
+  movedFrom: (date: string, requested: string, why: string) => ` (تم الحجز في ${date} لأن ${requested} ${
+    why === 'day_closed' ? 'مغلق' : why === 'not_working_day' ? 'ليس من أيام عمل العيادة' : 'ممتلئ'})`,
+  dayReopened: 'تم إعادة فتح اليوم بنجاح',
+  dayAlreadyOpen: 'اليوم مفتوح مسبقاً',
   statusUpdated: 'تم تحديث الحالة بنجاح',
   goldenStatusUpdated: 'تم تحديث حالة الحجز الذهبي بنجاح',
   dayArchived: 'تم إغلاق وحفظ اليوم في الأرشيف بنجاح',

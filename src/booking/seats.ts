@@ -1,7 +1,7 @@
 import type { TransactionSql } from '../db/pool.ts'
 import { workingDaysOfProfile } from '../domain/working-days.ts'
 import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
-import { bookingErrors } from '../errors.ts'
+import { bookingErrors, type ApiError } from '../errors.ts'
 import type { Lane } from './days.ts'
 
 // Seats: creating a clinic's days and reserving a place in one. The reservation is one conditional UPDATE on the
@@ -50,11 +50,38 @@ export async function newDayCapacity (tx: TransactionSql, clinicId: number, lane
 
 // Only on the path where a reservation found no day: on a busy day this INSERT would queue for the day row's lock
 // a second time (measured: it doubled the wait of every booking of a hot day).
+// A date whose day was closed by close_table (archived) stays closed: the day a walk-in creates on it again starts
+// closed, with the closed day's capacity, so the patient app is still refused and the walk-ins are archived with
+// the date. Only reopen_table opens it (src/booking/tables.ts).
 export async function ensureDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, source: string, capacity: number): Promise<void> {
   await tx`
-    INSERT INTO booking_days (clinic_id, lane, day, source, capacity_total, next_seq)
-    VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${capacity}, ${nextSeqOfDate(tx, clinicId, lane, date)})
+    INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
+    VALUES (${clinicId}, ${lane}, ${date}, ${source}, ${statusOnDate(tx, clinicId, lane, date, 'open')},
+            coalesce(${closedCapacity(tx, clinicId, lane, date)}, ${capacity}), ${nextSeqOfDate(tx, clinicId, lane, date)})
     ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING`
+}
+
+// The status of a day created on `date`: closed when close_table archived a day of that date, else the one asked for.
+export function statusOnDate (tx: TransactionSql, clinicId: number, lane: Lane, date: string, wanted: 'open' | 'closed') {
+  return tx`(CASE WHEN EXISTS (SELECT 1 FROM booking_days a WHERE a.clinic_id = ${clinicId} AND a.lane = ${lane} AND a.day = ${date} AND a.status = 'archived')
+    THEN 'closed' ELSE ${wanted} END)::day_status`
+}
+
+// The capacity of the latest archived day of a date, or NULL when none was archived.
+export function closedCapacity (tx: TransactionSql, clinicId: number, lane: Lane, date: string) {
+  return tx`(SELECT a.capacity_total FROM booking_days a WHERE a.clinic_id = ${clinicId} AND a.lane = ${lane} AND a.day = ${date} AND a.status = 'archived' ORDER BY a.id DESC LIMIT 1)`
+}
+
+export interface DateState {
+  live: boolean // a day of the date is in the table (open or closed)
+  closed: boolean // close_table archived a day of the date
+}
+
+export async function dateState (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<DateState> {
+  const [row] = await tx<Array<{ live: boolean, closed: boolean }>>`
+    SELECT coalesce(bool_or(status <> 'archived'), false) AS live, coalesce(bool_or(status = 'archived'), false) AS closed
+    FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}`
+  return { live: row?.live === true, closed: row?.closed === true }
 }
 
 // A day opened again on a date whose earlier day was archived continues that day's sequence: booking ids are
@@ -70,35 +97,39 @@ export interface Seat {
   capacityTotal: number
 }
 
-// `withinCapacity` false is the secretary's walk-in (SECRETARY_OVERBOOK=allow): the seat is still counted, so every
-// overbooked seat shows in capacity_used.
-export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, withinCapacity: boolean): Promise<Seat | null> {
-  const rows = withinCapacity
-    ? await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
-      UPDATE booking_days
-      SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
-      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status = 'open' AND active_count < capacity_total
-      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
-    : await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
-      UPDATE booking_days
-      SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
-      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
-      RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
+// Who takes a seat: the patient app only on an open day with room; the secretary's walk-in on any live day, a closed
+// one included (the patient is at the desk), within capacity or past it (SECRETARY_OVERBOOK=allow). An overbooked
+// seat is still counted, so it shows in capacity_used.
+export type SeatRule = 'patient' | 'walk-in' | 'walk-in-overbook'
+
+export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, rule: SeatRule): Promise<Seat | null> {
+  const admits = rule === 'patient'
+    ? tx`status = 'open' AND active_count < capacity_total`
+    : rule === 'walk-in' ? tx`status <> 'archived' AND active_count < capacity_total` : tx`status <> 'archived'`
+  const rows = await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
+    UPDATE booking_days
+    SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
+    WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND ${admits}
+    RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
   const row = rows[0]
   if (row === undefined) return null
   return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total }
 }
 
 // Why a reservation found no seat, in the words the client needs.
-export async function explainNoSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<never> {
+export async function noSeatError (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<ApiError> {
   const [day] = await tx<Array<{ status: string, active_count: number, capacity_total: number }>>`
     SELECT status, active_count, capacity_total FROM booking_days
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}
     ORDER BY (status = 'archived'), id DESC LIMIT 1`
-  if (day === undefined) throw bookingErrors.dateNotFound()
-  if (day.status === 'archived') throw bookingErrors.dayArchived(date)
-  if (day.status === 'closed') throw bookingErrors.dayClosed(date)
-  throw bookingErrors.dayFull(date, day.active_count, day.capacity_total)
+  if (day === undefined) return bookingErrors.dateNotFound()
+  if (day.status === 'archived') return bookingErrors.dayArchived(date)
+  if (day.status === 'closed') return bookingErrors.dayClosed(date)
+  return bookingErrors.dayFull(date, day.active_count, day.capacity_total)
+}
+
+export async function explainNoSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<never> {
+  throw await noSeatError(tx, clinicId, lane, date)
 }
 
 export interface ExistingBooking {

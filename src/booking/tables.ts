@@ -1,10 +1,10 @@
 import type { TransactionSql } from '../db/pool.ts'
-import { addDays } from '../domain/calendar.ts'
+import { addDays, iraqToday } from '../domain/calendar.ts'
 import { bookingErrors } from '../errors.ts'
 import { text } from './messages.ts'
-import { clinicRules, nextSeqOfDate } from './seats.ts'
+import { clinicRules, nextSeqOfDate, statusOnDate } from './seats.ts'
 import { bumpLane } from './versions.ts'
-import { hasLiveDays, type Lane } from './days.ts'
+import { hasLiveDays, noTableOf, type Lane } from './days.ts'
 
 // Creating days: create_table / create_golden_table (a set of dated days) and add_day (the next one).
 
@@ -58,13 +58,16 @@ export async function createTable (tx: TransactionSql, lane: Lane, clinicId: num
   // calls posting their days in different orders cannot deadlock.
   for (const [date, day] of [...days].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     const dayCapacity = day.capacity_total ?? capacity
+    // A date closed by close_table stays closed (only reopen_table opens it); the status a client posts for any
+    // other day is stored, as legacy overwrote it.
+    const posted = dayStatus(day.status)
     await tx`
       INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, extra, next_seq)
-      VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${dayStatus(day.status)}, ${dayCapacity},
+      VALUES (${clinicId}, ${lane}, ${date}, ${day.source ?? 'patient_app'}, ${statusOnDate(tx, clinicId, lane, date, posted)}, ${dayCapacity},
               ${tx.json(extraOf(day) as never)}, ${nextSeqOfDate(tx, clinicId, lane, date)})
       ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO UPDATE
-        SET source = EXCLUDED.source, status = EXCLUDED.status, capacity_total = EXCLUDED.capacity_total,
-            extra = EXCLUDED.extra, updated_at = now()`
+        SET source = EXCLUDED.source, capacity_total = EXCLUDED.capacity_total, extra = EXCLUDED.extra, updated_at = now(),
+            status = CASE WHEN booking_days.status = 'closed' THEN ${statusOnDate(tx, clinicId, lane, date, posted)} ELSE ${posted}::day_status END`
   }
   return { version: await bumpLane(tx, clinicId, lane), body: { status: text.created, message: `تم انشاء القائمة بهذا التاريخ: ${firstDate}`, capacity_total: capacity } }
 }
@@ -108,9 +111,50 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
   if (capacity <= 0) throw bookingErrors.capacityInvalid()
   const [inserted] = await tx`
     INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
-    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${dayStatus(input.status)}, ${capacity}, ${nextSeqOfDate(tx, clinicId, 'regular', date)})
+    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${statusOnDate(tx, clinicId, 'regular', date, dayStatus(input.status))}, ${capacity},
+            ${nextSeqOfDate(tx, clinicId, 'regular', date)})
     ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING
     RETURNING 1`
   if (inserted === undefined) return { version: null, body: { status: text.exists, date_added: date } }
   return { version: await bumpLane(tx, clinicId, 'regular'), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
+}
+
+export interface ReopenAnswer {
+  reopened: boolean // false: the day was open already, nothing changed
+  capacityTotal: number
+  version: number | null
+}
+
+// reopen_table / reopen_table_gold (ours, no legacy counterpart): the one way a closed day takes patient-app
+// bookings again. A live closed day (closed by its status, or a walk-in's day on a date close_table closed) is set
+// open; a date whose only day close_table archived gets a new open day with that day's capacity, continuing its
+// booking ids. What was archived stays archived: the next close or the nightly archive adds to it (archive.ts).
+export async function reopenDay (tx: TransactionSql, clinicId: number, lane: Lane, date: string, now?: Date): Promise<ReopenAnswer> {
+  if (date < iraqToday(now)) throw bookingErrors.pastDate(date)
+  // Twice at most: a concurrent booking or reopen may create the date's day between the two statements below.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const [live] = await tx<Array<{ id: string, status: string, capacity_total: number }>>`
+      SELECT id::text, status, capacity_total FROM booking_days
+      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status <> 'archived'
+      FOR UPDATE`
+    if (live !== undefined) {
+      if (live.status === 'open') return { reopened: false, capacityTotal: live.capacity_total, version: null }
+      await tx`UPDATE booking_days SET status = 'open', updated_at = now() WHERE id = ${live.id}`
+      return { reopened: true, capacityTotal: live.capacity_total, version: await bumpLane(tx, clinicId, lane) }
+    }
+    const [archived] = await tx<Array<{ capacity_total: number }>>`
+      SELECT capacity_total FROM booking_days
+      WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND status = 'archived' ORDER BY id DESC LIMIT 1`
+    if (archived === undefined) {
+      const [any] = await tx`SELECT 1 FROM booking_days WHERE clinic_id = ${clinicId} AND lane = ${lane} LIMIT 1`
+      throw any === undefined ? noTableOf(lane)() : bookingErrors.dateNotFound()
+    }
+    const [created] = await tx`
+      INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
+      VALUES (${clinicId}, ${lane}, ${date}, 'patient_app', 'open', ${archived.capacity_total}, ${nextSeqOfDate(tx, clinicId, lane, date)})
+      ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING
+      RETURNING 1`
+    if (created !== undefined) return { reopened: true, capacityTotal: archived.capacity_total, version: await bumpLane(tx, clinicId, lane) }
+  }
+  throw bookingErrors.dateNotFound() // unreachable: the second pass finds the day the first one lost to
 }

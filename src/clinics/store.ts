@@ -1,8 +1,10 @@
 import type postgres from 'postgres'
-import { doctorErrors, errors } from '../errors.ts'
+import { authErrors, doctorErrors, errors } from '../errors.ts'
+import { mayPostProfile, type DoctorActor } from '../auth/actors.ts'
 import type { Database, Sql, TransactionSql } from '../db/pool.ts'
 import { INT32_MAX, normalizePhone, parseAccountId } from '../domain/identifiers.ts'
 import { isRecord } from '../domain/json.ts'
+import { doctorKey, recordDeletion } from '../auth/standing.ts'
 import {
   clinicIdOf, deriveColumns, explicitStatus, hasUnstorableText, mergeProfile, normalizeProfile,
   patchedColumns, withAccount, withAccountStatus,
@@ -56,12 +58,12 @@ interface ProfilePost {
 }
 
 // Wrapped mode ({json_profile, phone, user_server_id}) or raw mode (the body is the profile), told apart as legacy did.
-async function readProfilePost (tx: TransactionSql, body: Profile): Promise<ProfilePost> {
-  if (!('json_profile' in body || 'phone' in body || 'user_server_id' in body)) {
-    return { profile: body, phone: null, accountId: null }
-  }
-  let profile: unknown = body['json_profile']
-  if (typeof profile === 'string') {
+// A doctor signed in by its phone (strict mode) posts for its own account: the body cannot name another account or
+// phone, and the phone column is the one Firebase verified.
+async function readProfilePost (tx: TransactionSql, body: Profile, doctor: DoctorActor | null): Promise<ProfilePost> {
+  const wrapped = 'json_profile' in body || 'phone' in body || 'user_server_id' in body
+  let profile: unknown = wrapped ? body['json_profile'] : body
+  if (wrapped && typeof profile === 'string') {
     try {
       profile = JSON.parse(profile)
     } catch {
@@ -69,6 +71,12 @@ async function readProfilePost (tx: TransactionSql, body: Profile): Promise<Prof
     }
     if (hasUnstorableText(profile)) throw doctorErrors.unstorableText()
   }
+  const asProfile = isRecord(profile) ? profile : {}
+  if (doctor !== null) {
+    const [own] = await tx<Array<{ phone_number: string }>>`SELECT phone_number FROM accounts WHERE id = ${doctor.accountId}`
+    return { profile: asProfile, phone: own?.phone_number ?? null, accountId: own === undefined ? null : doctor.accountId }
+  }
+  if (!wrapped) return { profile: asProfile, phone: null, accountId: null }
   const accountId = parseAccountId(body['user_server_id'])
   const [byId] = accountId !== null && accountId <= INT32_MAX
     ? await tx<Array<{ id: number, phone_number: string }>>`SELECT id, phone_number FROM accounts WHERE id = ${accountId}`
@@ -78,25 +86,35 @@ async function readProfilePost (tx: TransactionSql, body: Profile): Promise<Prof
   const phone = byId?.phone_number ?? (typeof sent === 'string' || typeof sent === 'number' ? normalizePhone(String(sent)) : null)
   if (phone === null) throw doctorErrors.profilePhone()
   const [byPhone] = byId === undefined ? await tx<Array<{ id: number }>>`SELECT id FROM accounts WHERE phone_number = ${phone}` : []
-  return { profile: isRecord(profile) ? profile : {}, phone, accountId: (byId ?? byPhone)?.id ?? null }
+  return { profile: asProfile, phone, accountId: (byId ?? byPhone)?.id ?? null }
+}
+
+export interface ProfilePostOptions {
+  // Only an admin brings a deactivated doctor back (the doctor app's re-post of `account_status: true` does not).
+  mayReactivate: boolean
+  // The doctor token the post came with (strict mode), or null (the app secret in legacy mode, or an admin).
+  doctor: DoctorActor | null
 }
 
 /** Upserts the doctor a profile post describes and links its phone account; returns the clinic id. */
-export async function saveDoctorProfile (db: Database, body: Profile): Promise<number> {
+export async function saveDoctorProfile (db: Database, body: Profile, options: ProfilePostOptions): Promise<number> {
   return await db.transaction(async (tx) => {
-    const post = await readProfilePost(tx, body)
+    const post = await readProfilePost(tx, body, options.doctor)
     const clinicId = clinicIdOf(post.profile)
     if (clinicId === null) throw doctorErrors.profileClinicId()
+    if (options.doctor !== null) {
+      const [existing] = await tx<Array<{ id: number }>>`SELECT id FROM clinics WHERE id = ${clinicId} FOR UPDATE`
+      if (!mayPostProfile(options.doctor, clinicId, existing !== undefined)) throw authErrors.insufficient()
+    }
     const columns = deriveColumns(post.profile)
     // Legacy reset the status from every re-post, and a profile's status defaults to active, so a doctor an admin
     // had deactivated came back by saving the profile. The stored status now holds unless the profile states one,
-    // and is written into the stored profile, so the app reading its profile back sees it.
+    // and only an admin's post brings an inactive doctor back; the result is written into the stored profile too,
+    // so the app reading its profile back sees it.
     const statesStatus = explicitStatus(post.profile) !== null
-    const updatedProfile = statesStatus
-      ? tx`EXCLUDED.profile`
-      : tx`CASE WHEN jsonb_typeof(EXCLUDED.profile -> 'general_info') = 'object'
-          THEN jsonb_set(EXCLUDED.profile, '{general_info,account_status}', to_jsonb(clinics.status = 'active'))
-          ELSE EXCLUDED.profile END`
+    const status = !statesStatus
+      ? tx`clinics.status`
+      : options.mayReactivate ? tx`EXCLUDED.status` : tx`CASE WHEN clinics.status = 'inactive' THEN 'inactive' ELSE EXCLUDED.status END`
     await tx`
       INSERT INTO clinics (id, profile, name, email, phone, image_url, specialty, clinic_state, status,
                            experience_years, patients_count, receiving_patients)
@@ -104,8 +122,10 @@ export async function saveDoctorProfile (db: Database, body: Profile): Promise<n
               ${post.phone ?? columns.phone}, ${columns.image_url}, ${columns.specialty}, ${columns.clinic_state},
               ${columns.status}, ${columns.experience_years}, ${columns.patients_count}, ${columns.receiving_patients})
       ON CONFLICT (id) DO UPDATE SET
-        profile = ${updatedProfile},
-        status = ${statesStatus ? tx`EXCLUDED.status` : tx`clinics.status`},
+        profile = CASE WHEN jsonb_typeof(EXCLUDED.profile -> 'general_info') = 'object'
+          THEN jsonb_set(EXCLUDED.profile, '{general_info,account_status}', to_jsonb((${status}) = 'active'))
+          ELSE EXCLUDED.profile END,
+        status = ${status},
         name = EXCLUDED.name, email = EXCLUDED.email, phone = EXCLUDED.phone, image_url = EXCLUDED.image_url,
         specialty = EXCLUDED.specialty, clinic_state = EXCLUDED.clinic_state,
         experience_years = EXCLUDED.experience_years, patients_count = EXCLUDED.patients_count,
@@ -160,18 +180,28 @@ export async function setDoctorStatus (db: Database, id: number, status: DoctorS
 const NEW_DOCTOR_ID_LOCK = 0x646f63
 const NEW_ID_ATTEMPTS = 3
 
-/** Creates a doctor with id max(id) + 1 and returns the id. */
+/**
+ * Creates a doctor and returns its id. The clinic id is the row id, so a profile naming one in
+ * `general_info.clinic_id` gets exactly that id (what `/api/doctors/clinic/{id}` looks up; 409 when another doctor
+ * has it); without one, the id is max(id) + 1.
+ */
 export async function createDoctor (db: Database, profile: Profile, account: AccountPatch): Promise<number> {
   const c = withAccount(deriveColumns(profile), account)
+  const requested = requestedClinicId(profile)
   return await db.transaction(async (tx) => {
+    const values = tx`${tx.json(asJson(profile))}, ${c.name}, ${c.email}, ${c.phone}, ${c.image_url}, ${c.specialty},
+      ${c.clinic_state}, ${c.status}, ${c.experience_years}, ${c.patients_count}, ${c.receiving_patients}`
+    const columns = tx`profile, name, email, phone, image_url, specialty, clinic_state, status, experience_years, patients_count, receiving_patients`
+    if (requested !== null) {
+      const [row] = await tx`INSERT INTO clinics (id, ${columns}) VALUES (${requested}, ${values}) ON CONFLICT (id) DO NOTHING RETURNING id`
+      if (row === undefined) throw doctorErrors.clinicIdTaken(requested)
+      return requested
+    }
     await tx`SELECT pg_advisory_xact_lock(${NEW_DOCTOR_ID_LOCK})`
     for (let attempt = 0; attempt < NEW_ID_ATTEMPTS; attempt++) {
       const [row] = await tx<Array<{ id: number }>>`
-        INSERT INTO clinics (id, profile, name, email, phone, image_url, specialty, clinic_state, status,
-                             experience_years, patients_count, receiving_patients)
-        SELECT coalesce(max(id), 0) + 1, ${tx.json(asJson(profile))}, ${c.name}, ${c.email}, ${c.phone},
-               ${c.image_url}, ${c.specialty}, ${c.clinic_state}, ${c.status}, ${c.experience_years},
-               ${c.patients_count}, ${c.receiving_patients}
+        INSERT INTO clinics (id, ${columns})
+        SELECT coalesce(max(id), 0) + 1, ${values}
         FROM clinics HAVING coalesce(max(id), 0) < ${INT32_MAX}
         ON CONFLICT (id) DO NOTHING
         RETURNING id`
@@ -183,6 +213,17 @@ export async function createDoctor (db: Database, profile: Profile, account: Acc
   })
 }
 
+// The clinic id a new doctor's profile names, null when it names none (absent, null or ""); 400 when it names one
+// that cannot be an id (a legacy lookup would never have found it either).
+function requestedClinicId (profile: Profile): number | null {
+  const info = profile['general_info']
+  const sent = isRecord(info) ? info['clinic_id'] : undefined
+  if (sent === undefined || sent === null || sent === '') return null
+  const id = clinicIdOf(profile)
+  if (id === null) throw doctorErrors.clinicIdInvalid()
+  return id
+}
+
 /** Deletes a doctor; false when there was none. */
 export async function deleteDoctor (db: Database, id: number): Promise<boolean> {
   return await db.transaction(async (tx) => {
@@ -190,6 +231,8 @@ export async function deleteDoctor (db: Database, id: number): Promise<boolean> 
     if (row === undefined) return false
     // Legacy's foreign key was ON DELETE SET NULL: the phone account stays, unlinked.
     await tx`UPDATE accounts SET doctor_id = NULL WHERE doctor_id = ${id}`
+    // The doctor tokens issued for this clinic id end here, even if the id is used again later.
+    await recordDeletion(tx, doctorKey(id))
     return true
   })
 }

@@ -30,6 +30,15 @@ export const bookingErrors = {
   doctorInactive: detail(409, 'doctor_inactive', 'the doctor is not taking bookings', { shown: 'الطبيب غير متاح حالياً للحجز' }),
   pastDate: detail(400, 'past_date', (day: string) => `date ${day} is in the past`,
     { shown: 'لا يمكن الحجز في تاريخ سابق', fields: (day) => ({ date: day }), example: [date] }),
+  // BOOKING_HORIZON_DAYS: how far ahead the patient app may book.
+  beyondHorizon: detail(400, 'beyond_booking_horizon', (day: string, days: number) => `date ${day} is more than ${days} days ahead`, {
+    shown: (_day, days) => `لا يمكن الحجز لأكثر من ${days} يوماً مقدماً`,
+    fields: (day, days) => ({ date: day, horizon_days: days }),
+    example: [date, 60]
+  }),
+  // A date outside the doctor's working days (profile clinic_days) on which the clinic has opened no day.
+  notWorkingDay: detail(409, 'not_working_day', (day: string) => `the clinic does not work on ${day}`,
+    { shown: 'العيادة لا تعمل في هذا اليوم، يرجى اختيار يوم آخر', fields: (day) => ({ date: day }), example: [date] }),
   invalidBookingId: detail(400, 'invalid_booking_id', 'invalid booking_id'),
   bookingIdDate: detail(400, 'invalid_booking_id_date', 'date part inside booking_id invalid'),
   dayNotFound: detail(404, 'day_not_found', 'day extracted from booking_id not found'),

@@ -23,6 +23,10 @@ export const doctorErrors = {
   clinicIdFixed: customError(400, 'clinic_id_fixed', (id: number) => `general_info.clinic_id must stay ${id}: it is this doctor's id`,
     { wire: 'bad_request', example: [7] }),
   idExhausted: customError(409, 'id_exhausted', 'no doctor id is left above the highest one in use'),
+  // POST /api/doctors naming general_info.clinic_id: the clinic id is the doctor's row id.
+  clinicIdTaken: customError(409, 'clinic_id_taken', (id: number) => `general_info.clinic_id ${id} is already another doctor's clinic id`,
+    { example: [7] }),
+  clinicIdInvalid: customError(400, 'clinic_id_invalid', 'general_info.clinic_id must be a positive integer', { wire: 'bad_request' }),
   directoryUnavailable: customError(500, 'directory_unavailable', 'directory unavailable', { wire: 'internal_error' }),
   // account_status (§2.10) answered FastAPI-style.
   statusNotFound: detail(404, 'doctor_status_not_found', 'doctor not found', { wire: 'not_found' })

@@ -107,8 +107,10 @@ export function detail<A extends unknown[] = []> (status: number, code: string, 
   })
 }
 
-export function customError<A extends unknown[] = []> (status: number, code: string, message: Text<A>, ...[options]: Rest<A, Common<A>>): ErrorEntry<A> {
+// `shown`: the message the body carries when legacy's was Arabic (the English one stays the error's, for the logs).
+export function customError<A extends unknown[] = []> (status: number, code: string, message: Text<A>, ...[options]: Rest<A, Common<A> & { shown?: Text<A> }>): ErrorEntry<A> {
   const wire = options?.wire ?? code
+  const shown = options?.shown ?? message
   return entry({
     status,
     code,
@@ -116,8 +118,9 @@ export function customError<A extends unknown[] = []> (status: number, code: str
     wire,
     example: options?.example ?? [] as unknown as A,
     message,
+    shown,
     headers: options?.headers,
-    body: (...args) => ({ error: { code: wire, message: textOf(message, args) } })
+    body: (...args) => ({ error: { code: wire, message: textOf(shown, args) } })
   })
 }
 

@@ -18,5 +18,7 @@ export const patientErrors = {
   accountNotFound: detail(404, 'account_not_found', 'user_account not found'),
   profileNotFound: detail(404, 'profile_not_found', 'patient_profile not found'),
   patientNotFound: detail(404, 'patient_not_found', 'patient not found'),
+  // POST /patients, the legacy list: FastAPI's HTTPException.
+  legacyEmailTaken: detail(400, 'patient_email_exists', 'Email already exists'),
   notAPatient: detail(400, 'not_a_patient', (role: string) => `user is not a patient, role is: ${role}`, { example: ['doctor'] })
 }

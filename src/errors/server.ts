@@ -11,6 +11,8 @@ export const errors = {
   forbidden: detail(403, 'forbidden', 'forbidden'),
   // FastAPI's 422, which the apps already handle; the issues name what was wrong and where.
   validation: validationList('validation_error', [{ loc: ['body', 'clinic_id'], msg: 'clinic_id must be a positive integer', type: 'invalid_type' }]),
+  // A JSON string escape that names half a UTF-16 pair (`"\ud800"`): valid JSON text, but no character to store.
+  loneSurrogate: detail(400, 'unpaired_surrogate', 'text must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)'),
   bodyTooLarge: detail(413, 'body_too_large', (limit: number) => `request body exceeds ${limit} bytes`, { example: [65536] }),
   urlTooLong: detail(414, 'url_too_long', (limit: number) => `request path and query exceed ${limit} bytes`, { example: [8192] }),
   headersTooLarge: detail(431, 'headers_too_large', (limit: number) => `request headers exceed ${limit} bytes`, { example: [16384] }),

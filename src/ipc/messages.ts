@@ -1,3 +1,5 @@
+import type { StandingChange } from '../auth/standing.ts'
+
 // What workers and the coordinator say to each other. Each op names its request and its reply; the coordinator's
 // dispatch table and the worker's client are both typed by this one map, so a new op is added in one place.
 
@@ -122,8 +124,9 @@ export type Lease =
 
 // A committed mutation: which clinic's which data changed, and the version it now has (booking_version_seq for
 // the booking lanes; a clock for profile data). Caches drop what it names; SSE subscribers get the new state.
+// An ads change names no clinic in particular (clinicId 0): every ads listing shows many clinics.
 export interface Change {
-  topic: 'regular' | 'golden' | 'clinic'
+  topic: 'regular' | 'golden' | 'clinic' | 'ads'
   clinicId: number
   version: number
 }
@@ -131,9 +134,13 @@ export interface Change {
 // The cache keys a change makes stale, for the coordinator's cache and each worker's own copies alike: a lane's days
 // (`days:regular:7:…`), or a clinic's profile and every directory listing.
 export function stalePrefixes (change: Change): string[] {
-  if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:']
+  if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:', 'ads:']
+  if (change.topic === 'ads') return ['ads:']
   return [`days:${change.topic}:${change.clinicId}:`]
 }
+
+// Revoked dashboard session families and the moment each stops mattering (src/auth/revocations.ts).
+export type Revocations = Array<[family: string, until: number]>
 
 export interface Ops {
   ping: { req: null, res: { pid: number, at: number } }
@@ -146,6 +153,13 @@ export interface Ops {
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
   'db.probe': { req: null, res: DatabaseProbe }
+  // Answered once the families are pushed to every worker.
+  'sessions.revoke': { req: Revocations, res: null }
+  'sessions.list': { req: null, res: Revocations }
+  // src/auth/standing.ts: a worker's copy of the deactivated and deleted actors, and a change to it (answered once
+  // every worker has been sent it).
+  'standing.read': { req: null, res: { entries: Array<[string, number | null]> } }
+  'standing.publish': { req: StandingChange, res: null }
 }
 
 export type OpName = keyof Ops
@@ -157,6 +171,8 @@ export interface Events {
   // Changes from other instances may have been missed (the LISTEN connection dropped): drop every cached copy and
   // re-render every live SSE channel.
   resync: { gapMs: number }
+  revoked: Revocations
+  standing: StandingChange
 }
 
 export type EventName = keyof Events

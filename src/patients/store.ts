@@ -77,3 +77,23 @@ export async function setPatientActive (sql: Sql, accountId: number, active: boo
   if (outcome.is_active === null) throw patientErrors.profileNotFound()
   return outcome.is_active
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The legacy `patients` table (POST/GET /patients): a name and a unique e-mail, read by nothing else.
+
+export interface LegacyPatient {
+  id: number
+  name: string
+  email: string
+}
+
+/** Null when the e-mail is taken (the unique index decides, also between two posts at once). */
+export async function insertLegacyPatient (sql: Sql, name: string, email: string): Promise<LegacyPatient | null> {
+  const [row] = await sql<LegacyPatient[]>`
+    INSERT INTO legacy_patients (name, email) VALUES (${name}, ${email}) ON CONFLICT (email) DO NOTHING RETURNING id, name, email`
+  return row ?? null
+}
+
+export async function legacyPatients (sql: Sql): Promise<LegacyPatient[]> {
+  return await sql<LegacyPatient[]>`SELECT id, name, email FROM legacy_patients ORDER BY id`
+}

@@ -72,6 +72,7 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
     }
     await sleep(5)
   }
+  await worker.beforeServing()
 
   const router = new Router(mountRoutes(worker.context))
   const streams = new Set<MemoryStream>()
@@ -84,10 +85,11 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
     for (const [name, value] of Object.entries(init.headers ?? {})) headers.set(name.toLowerCase(), value)
     let headerBytes = 0
     for (const [name, value] of headers) headerBytes += name.length + value.length + 4
-    const { handler, tier, rawParams } = router.match(method, url.pathname)
+    const { handler, tier, maxBodyBytes, rawParams } = router.match(method, url.pathname)
     const head: RequestHead = { method, path: url.pathname, rawQuery: url.search.slice(1), headers, headerBytes, rawParams, ip: '127.0.0.1' }
     const body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body)
-    return handle(head, handler, worker.serveOptions, tier, wholeBody(body)).reply
+    const options = maxBodyBytes === undefined ? worker.serveOptions : { ...worker.serveOptions, maxBodyBytes }
+    return handle(head, handler, options, tier, wholeBody(body)).reply
   }
 
   const openStream = (reply: Reply): MemoryStream => {
@@ -186,6 +188,7 @@ interface Route {
   segments: string[]
   handler: Handler
   tier: Tier
+  maxBodyBytes: number | undefined
 }
 
 const methodNames: Record<MountedRoute['method'], string> = { get: 'GET', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE' }
@@ -201,12 +204,12 @@ export class Router {
     for (const route of routes) {
       const method = methodNames[route.method]
       const list = this.byMethod.get(method) ?? []
-      list.push({ segments: route.pattern.split('/'), handler: route.handler, tier: route.tier })
+      list.push({ segments: route.pattern.split('/'), handler: route.handler, tier: route.tier, maxBodyBytes: route.maxBodyBytes })
       this.byMethod.set(method, list)
     }
   }
 
-  match (method: string, path: string): { handler: Handler, tier: Tier, rawParams: string[] } {
+  match (method: string, path: string): { handler: Handler, tier: Tier, maxBodyBytes: number | undefined, rawParams: string[] } {
     const sent = path.split('/')
     let best: { route: Route, rank: number[], params: string[] } | null = null
     for (const route of this.byMethod.get(method) ?? []) {
@@ -228,8 +231,8 @@ export class Router {
       }
       if (matches && (best === null || before(rank, best.rank))) best = { route, rank, params }
     }
-    if (best === null) return { handler: notFound, tier: 'default', rawParams: [] }
-    return { handler: best.route.handler, tier: best.route.tier, rawParams: best.params }
+    if (best === null) return { handler: notFound, tier: 'default', maxBodyBytes: undefined, rawParams: [] }
+    return { handler: best.route.handler, tier: best.route.tier, maxBodyBytes: best.route.maxBodyBytes, rawParams: best.params }
   }
 }
 

@@ -1,21 +1,27 @@
 import { z } from 'zod'
-import {
-  adminExists, adminForLogin, deleteAdmin, insertAdmin, isEmail, normalizeEmail, passwordHashOf, replacePassword, roleOf
-} from '../../src/auth/admins.ts'
+import { adminExists, adminForLogin, insertAdmin, isEmail, normalizeEmail } from '../../src/auth/admins.ts'
 import { DECOY_HASH } from '../../src/auth/password.ts'
-import { closeSessions, openSession, rotateRefreshToken } from '../../src/auth/sessions.ts'
+import { rotateRefreshToken } from '../../src/auth/sessions.ts'
+import { EVENTS, recordActivity } from '../../src/activity/store.ts'
 import { accountsOfRole, isRole } from '../../src/accounts/store.ts'
-import { authErrors, errors } from '../../src/errors.ts'
+import { authErrors, staffErrors } from '../../src/errors.ts'
 import { log } from '../../src/log.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
-import { defineRoute, field, type DocumentedRoute } from './define.ts'
+import { defineRoute, type DocumentedRoute } from './define.ts'
+import {
+  adminOut, changeOwnPassword, endEverySession, hashPassword, meOf, message, recordInBackground, signIn, userAgentOf, verifyPassword
+} from './dashboard.ts'
 
-// Admin authentication for the dashboard (legacy-api.md §2.2, §4.1-§4.4; contract.md §3), deleting an admin
-// (§2.4) and the phone list of §2.1. Every scrypt runs on the piscina pool; the event loop only signs tokens.
+// Dashboard authentication (legacy-api.md §2.2, §4.1-§4.4; contract.md §3) for admins and, since the staff routes
+// (workers/routes/staff/) issue the same kind of tokens, for staff members too; and the phone list of §2.1. Every
+// scrypt runs on the piscina pool; the event loop only signs tokens.
 
-const MAX_PASSWORD = 1024 // scrypt would take any length; a bound keeps a body from costing more than a login
-const MIN_PASSWORD = 8
+export const MAX_PASSWORD = 1024 // scrypt would take any length; a bound keeps a body from costing more than a login
+export const MIN_PASSWORD = 8
+
+export const newPassword = (name: string) => z.string().max(MAX_PASSWORD)
+  .refine((value) => Array.from(value).length >= MIN_PASSWORD, `${name} must be at least ${MIN_PASSWORD} characters`)
 
 const credentials = z.object({
   email: z.string().max(320).optional(),
@@ -27,9 +33,9 @@ const refreshBody = z.object({
   refresh_token: z.string().max(4096).optional() // the legacy server read either spelling
 })
 
-const changePasswordBody = z.object({
+export const changePasswordBody = z.object({
   current_password: z.string().min(1, 'current_password must be sent').max(MAX_PASSWORD),
-  new_password: z.string().max(MAX_PASSWORD).refine((value) => Array.from(value).length >= MIN_PASSWORD, `new_password must be at least ${MIN_PASSWORD} characters`)
+  new_password: newPassword('new_password')
 })
 
 const createBody = z.object({
@@ -40,12 +46,17 @@ const createBody = z.object({
 
 const phonesQuery = z.object({ role: z.string().max(32).optional() })
 
-export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
-  const verifyPassword = async (password: string, encoded: string): Promise<boolean> =>
-    (await ctx.cpu.run({ kind: 'verifyPassword', password, encoded })).ok
-  const hashPassword = async (password: string): Promise<string> =>
-    (await ctx.cpu.run({ kind: 'hashPassword', password })).encoded
+const loginReply = z.object({
+  message: z.string(),
+  accessToken: z.string(),
+  tokenType: z.literal('bearer'),
+  refreshToken: z.string().describe('additive: the legacy login issued none'),
+  user: z.object({ id: z.number().int(), name: z.string(), email: z.string() })
+})
 
+const pairReply = z.object({ data: z.object({ accessToken: z.string(), refreshToken: z.string(), tokenType: z.literal('bearer') }) })
+
+export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
       method: 'post',
@@ -55,16 +66,25 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       body: credentials,
       scope: { signIn: true },
-      handler: async ({ body }) => {
+      responses: { 200: loginReply },
+      errors: [authErrors.credentialsMissing, authErrors.invalidCredentials],
+      handler: async ({ body, request }) => {
         const email = normalizeEmail(body.email ?? '')
         const password = body.password ?? ''
         if (email === '' || password === '') throw authErrors.credentialsMissing()
         const admin = await ctx.db.run((sql) => adminForLogin(sql, email))
         // An unknown e-mail still costs one verification, so the answer's timing does not tell it from a wrong
         // password; an inactive account is verified too and refused with the same answer.
-        const matches = await verifyPassword(password, admin?.password_hash ?? DECOY_HASH)
-        if (admin === null || !matches || !admin.is_active) throw authErrors.invalidCredentials()
-        const tokens = await ctx.db.run((sql) => openSession(sql, ctx.config.jwtSecret, admin.id))
+        const matches = await verifyPassword(ctx, password, admin?.password_hash ?? DECOY_HASH)
+        if (admin === null || !matches || !admin.is_active) {
+          if (admin !== null) {
+            recordInBackground(ctx, { kind: 'admin', id: admin.id }, {
+              ...EVENTS.loginFailed, description: userAgentOf(request), detail: { ip: request.ip, reason: matches ? 'inactive' : 'wrong_password' }
+            })
+          }
+          throw authErrors.invalidCredentials()
+        }
+        const tokens = await signIn(ctx, { kind: 'admin', id: admin.id }, request)
         return json(200, {
           message: 'logged in successfully',
           accessToken: tokens.accessToken,
@@ -78,16 +98,24 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post',
       pattern: '/auth/refresh',
-      summary: 'Trade a refresh token for a new pair; a reused one revokes its whole family',
+      summary: "Trade a refresh token (an admin's or a staff member's) for a new pair; a reused one ends its session",
       auth: 'none', // the refresh token is the credential
       mirror: true,
       body: refreshBody,
+      responses: { 200: pairReply },
+      errors: [authErrors.refreshMissing, authErrors.refreshInvalid],
       handler: async ({ body }) => {
         const token = body.refreshToken ?? body.refresh_token ?? ''
         if (token === '') throw authErrors.refreshMissing()
-        const rotation = await ctx.db.transaction((tx) => rotateRefreshToken(tx, ctx.config.jwtSecret, token))
+        const rotation = await ctx.db.transaction(async (tx) => {
+          const result = await rotateRefreshToken(tx, ctx.config.jwtSecret, token)
+          if (result.outcome === 'reused') await recordActivity(tx, result.account, EVENTS.refreshReused)
+          return result
+        })
         if (rotation.outcome === 'reused') {
-          log.warn('rotated refresh token presented again: its family is revoked', { adminId: rotation.adminId })
+          log.warn('rotated refresh token presented again: its family is revoked', { account: `${rotation.account.kind}:${rotation.account.id}` })
+          // Its access tokens too, on every worker, before the refusal goes out.
+          await ctx.sessions.publish(rotation.revoked)
         }
         if (rotation.outcome !== 'rotated') throw authErrors.refreshInvalid()
         return json(200, { data: { ...rotation.tokens, tokenType: 'bearer' } })
@@ -97,11 +125,12 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post',
       pattern: '/auth/logout',
-      summary: 'Revoke this access token and every refresh token of the admin',
-      auth: 'admin',
+      summary: 'End every session of the signed-in admin or staff member: its access and refresh tokens stop working',
+      auth: 'admin-or-staff',
       mirror: true,
+      responses: { 200: message },
       handler: async ({ actor }) => {
-        await ctx.db.transaction((tx) => closeSessions(tx, actor.id, actor.token))
+        await endEverySession(ctx, actor, EVENTS.loggedOut)
         return json(200, { message: 'logged out successfully' })
       }
     }),
@@ -109,36 +138,24 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'get',
       pattern: '/auth/me',
-      summary: 'The signed-in admin, with role and permissions',
-      auth: 'admin', // legacy skipped the revocation check here; the guard never does
+      summary: 'The signed-in admin or staff member, with role and effective permissions',
+      auth: 'admin-or-staff', // legacy skipped the revocation check here; the guard never does
       mirror: true,
-      handler: ({ actor }) => json(200, {
-        id: actor.id,
-        name: actor.name,
-        email: actor.email,
-        is_active: true, // the guard refuses inactive admins
-        is_superuser: actor.isSuperuser,
-        two_factor_enabled: false,
-        is_admin: true,
-        is_staff: false,
-        ...roleOf(actor.isSuperuser)
-      })
+      responses: { 200: adminOut },
+      handler: ({ actor }) => json(200, meOf(actor))
     }),
 
     defineRoute(ctx, {
       method: 'post',
       pattern: '/auth/change-password',
-      summary: "Change the signed-in admin's password; their refresh tokens are revoked",
-      auth: 'admin',
+      summary: "Change the signed-in account's password; its other sessions end",
+      auth: 'admin-or-staff',
       mirror: true,
       body: changePasswordBody,
+      responses: { 200: message },
+      errors: [authErrors.wrongPassword, staffErrors.noPassword],
       handler: async ({ body, actor }) => {
-        const current = await ctx.db.run((sql) => passwordHashOf(sql, actor.id))
-        if (current === null) throw authErrors.adminUnavailable()
-        if (!await verifyPassword(body.current_password, current)) throw authErrors.wrongPassword()
-        const encoded = await hashPassword(body.new_password)
-        // Of two changes racing, only the first applies; the second is told its current password is not current.
-        if (!await ctx.db.transaction((tx) => replacePassword(tx, actor.id, current, encoded))) throw authErrors.wrongPassword()
+        await changeOwnPassword(ctx, actor, body.current_password, body.new_password)
         return json(200, { message: 'password changed' })
       }
     }),
@@ -150,6 +167,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: createBody,
+      errors: [authErrors.fieldsMissing, authErrors.invalidEmail, authErrors.passwordTooShort, authErrors.emailTaken],
       handler: async ({ body }) => {
         const name = (body.name ?? '').trim()
         const email = normalizeEmail(body.email ?? '')
@@ -159,27 +177,10 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
         if (Array.from(password).length < MIN_PASSWORD) throw authErrors.passwordTooShort()
         // Spares a hash in the common case; the unique index below is what actually decides a race.
         if (await ctx.db.run((sql) => adminExists(sql, email))) throw authErrors.emailTaken()
-        const passwordHash = await hashPassword(password)
+        const passwordHash = await hashPassword(ctx, password)
         const admin = await ctx.db.run((sql) => insertAdmin(sql, { name, email, passwordHash, superuser: false }))
         if (admin === null) throw authErrors.emailTaken()
         return json(201, { message: 'admin created', admin })
-      }
-    }),
-
-    defineRoute(ctx, {
-      method: 'del',
-      pattern: '/admins/:id',
-      summary: 'Delete an admin and their sessions',
-      auth: 'admin', // legacy: the app secret alone let any app holder delete any admin
-      mirror: true,
-      handler: async ({ params, actor }) => {
-        const parsed = field.id('id').safeParse(params[0])
-        if (!parsed.success) throw errors.validation([{ loc: ['path', 'id'], msg: 'id must be a positive integer', type: 'int_parsing' }])
-        const id = parsed.data
-        if (id === actor.id) throw authErrors.deleteSelf()
-        // Their access tokens find no admin any more.
-        await ctx.db.transaction((tx) => deleteAdmin(tx, actor.id, id))
-        return json(200, { message: 'admin deleted' })
       }
     }),
 
@@ -190,6 +191,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       // a main.py extra in legacy, so not under /backend
       query: phonesQuery,
+      errors: [authErrors.phonesRole],
       handler: async ({ query }) => {
         const role = (query.role ?? '').trim()
         if (!isRole(role)) throw authErrors.phonesRole()

@@ -1,14 +1,17 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { z } from 'zod'
-import { authErrors, errors, type ErrorEntry, type Issue } from '../../src/errors.ts'
+import { authErrors, errors, staffErrors, type ApiError, type ErrorEntry, type Issue } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { INT32_MAX } from '../../src/domain/identifiers.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
-import { authenticateActor, authenticateAdmin } from '../../src/auth/guard.ts'
-import { bindPatient, judge, type AdminActor, type AppActor, type RouteScope } from '../../src/auth/actors.ts'
+import { hasLoneSurrogate } from '../../src/domain/json.ts'
+import { authenticateActor, authenticateAdmin, authenticateDashboard, authenticateStaff, type TokenGate } from '../../src/auth/guard.ts'
+import { bindPatient, judge, type AdminActor, type AppActor, type DashboardActor, type RouteScope, type StaffActor } from '../../src/auth/actors.ts'
+import type { Permission } from '../../src/auth/permissions.ts'
+import { isForm, parseForm } from '../forms.ts'
 
 // One schema per route: it validates the body and the query before the handler runs, and the same object is what
 // the OpenAPI document is generated from. A handler therefore only ever sees input of its declared type.
@@ -17,12 +20,19 @@ export type Auth =
   | 'none'
   | 'secret' // the apps' shared `Doctor-Secret` header (legacy-api.md conventions); AUTH_MODE=strict adds an actor token
   | 'admin' // `Authorization: Bearer <access token>` of an active admin, not revoked (src/auth/guard.ts)
+  | 'staff' // a staff member's token (`type: "staff"`), not revoked, of an active member
+  | 'admin-or-staff' // either dashboard token: the routes legacy served to both (ADMIN|STAFF)
   | 'secret-or-admin' // either: routes the apps call with the secret and the dashboard with its token
 
 // Who the handler acts for: typed by the route's auth, so an admin route never has to check for null. On a 'secret'
 // route it is the actor token's holder in AUTH_MODE=strict, and always null in legacy mode (tokens are not read).
 export type ActorOf<A extends Auth> =
-  A extends 'admin' ? AdminActor : A extends 'secret-or-admin' ? AdminActor | null : A extends 'secret' ? AppActor | null : null
+  A extends 'admin' ? AdminActor
+    : A extends 'staff' ? StaffActor
+      : A extends 'admin-or-staff' ? DashboardActor
+        : A extends 'secret-or-admin' ? AppActor | null
+          : A extends 'secret' ? AppActor | null
+            : null
 
 export interface RouteInput<B, Q, A extends Auth = Auth> {
   body: B
@@ -40,7 +50,19 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   mirror?: boolean
   tier?: Tier
   body?: z.ZodType<B>
+  // Also accept the body as an HTML form (urlencoded or multipart), as the legacy staff routes did; the fields arrive
+  // as strings, so the schema must accept those.
+  form?: true
+  // A body read otherwise than as JSON or a form of fields (a multipart upload with its file): into the value the
+  // body schema then validates.
+  readBody?: (request: Request) => Promise<unknown>
+  // This route's request body limit, when it must differ from MAX_BODY_BYTES (an image upload).
+  maxBodyBytes?: number
+  // The answer to a body the schema refuses, where the legacy route answered its own 400 instead of FastAPI's 422.
+  invalid?: (issues: Issue[]) => ApiError
   query?: z.ZodType<Q>
+  // The permission the caller's own effective set must hold (dashboard routes), else 403 before anything is read.
+  permission?: Permission
   // What the route acts on, for the actor rules of AUTH_MODE=strict (src/auth/actors.ts); ignored in legacy mode.
   scope?: RouteScope<RouteInput<B, Q, A>>
   // What the route answers, for the OpenAPI document only (nothing is validated on the way out): the wire shape of
@@ -57,7 +79,9 @@ export type Responses = Partial<Record<200 | 201 | 202 | 204 | 304, z.ZodType | 
 export interface DocumentedRoute extends RouteDef {
   summary: string
   auth: Auth
+  permission?: Permission
   body?: z.ZodType
+  form?: true
   query?: z.ZodType
   responses?: Responses
   errors?: readonly ErrorEntry[]
@@ -89,6 +113,8 @@ function depthExceeds (value: unknown, limit: number): boolean {
 // PostgreSQL text cannot hold U+0000; refusing it here keeps every route from turning it into a 500.
 const NUL = /\\u0000|\u0000/
 
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
+
 // JSON travels as UTF-8 (RFC 8259). Buffer#toString would quietly turn invalid bytes into U+FFFD and store a
 // name the client never sent, so such a body is refused instead.
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -111,12 +137,20 @@ export function parseJsonBody (body: Buffer): unknown {
   if (depthExceeds(value, MAX_JSON_DEPTH)) {
     throw errors.validation([{ loc: ['body'], msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'json_too_deep' }])
   }
+  // Only an escape can make one (the bytes were checked above), so most bodies skip the walk.
+  if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(value)) throw errors.loneSurrogate()
   return value
 }
 
+// A NUL in a query value would reach PostgreSQL's text (a 500 there); refused like one in a JSON body.
 function queryObject (query: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [key, value] of query) if (!(key in out)) out[key] = value
+  for (const [key, value] of query) {
+    if (value.includes('\u0000') || key.includes('\u0000')) {
+      throw errors.validation([{ loc: ['query', key], msg: 'text must not contain NUL (\\u0000) characters', type: 'nul_character' }])
+    }
+    if (!(key in out)) out[key] = value
+  }
   return out
 }
 
@@ -135,34 +169,51 @@ export function secretMatches (sent: string | undefined, expected: string): bool
 // Every route's authentication, in one place. With 'secret-or-admin', a request carrying neither credential gets
 // the secret routes' 403, and a bearer token that fails gets the admin routes' 401. In AUTH_MODE=strict a 'secret'
 // route also needs an actor token (a secretary's, a patient's or an admin's), except the sign-in routes that issue one.
-async function authorize (ctx: WorkerContext, auth: Auth, request: Request, signIn: boolean): Promise<AppActor | null> {
+async function authorize (ctx: WorkerContext, auth: Auth, request: Request, signIn: boolean): Promise<AppActor | StaffActor | null> {
   const authorization = request.headers.get('authorization')
+  const gate: TokenGate = { db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked, standing: ctx.standing }
   switch (auth) {
     case 'none':
       return null
     case 'secret':
       if (!secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) throw errors.forbidden()
       if (ctx.config.authMode === 'legacy' || signIn) return null
-      return await authenticateActor(ctx.db, ctx.config.jwtSecret, authorization)
+      return await authenticateActor(gate, authorization)
     case 'admin':
-      return await authenticateAdmin(ctx.db, ctx.config.jwtSecret, authorization)
+      return await authenticateAdmin(gate, authorization)
+    case 'staff':
+      return await authenticateStaff(gate, authorization)
+    case 'admin-or-staff':
+      return await authenticateDashboard(gate, authorization)
     case 'secret-or-admin':
-      if (secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) return null
+      if (secretMatches(request.headers.get('doctor-secret'), ctx.config.doctorProfileSecret)) {
+        // Strict mode: the secret is the app's, not a person's; the route's scope says whose token it takes.
+        return ctx.config.authMode === 'legacy' ? null : await authenticateActor(gate, authorization)
+      }
       if (authorization === undefined) throw errors.forbidden()
-      return await authenticateAdmin(ctx.db, ctx.config.jwtSecret, authorization)
+      return await authenticateAdmin(gate, authorization)
   }
+}
+
+async function rawBody (request: Request, form: boolean): Promise<unknown> {
+  const contentType = request.headers.get('content-type')
+  if (form && isForm(contentType)) return await parseForm(contentType as string, request.body)
+  return parseJsonBody(request.body) ?? {}
 }
 
 export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth> (ctx: WorkerContext, spec: RouteSpec<B, Q, A>): DocumentedRoute {
   const handler: Handler = async (request) => {
     const actor = await authorize(ctx, spec.auth, request, spec.scope?.signIn === true)
+    if (spec.permission !== undefined && (actor?.kind === 'admin' || actor?.kind === 'staff') && !actor.permissions.includes(spec.permission)) {
+      throw staffErrors.permissionDenied(spec.permission)
+    }
     let body = undefined as B
     if (spec.body !== undefined) {
-      let raw: unknown = parseJsonBody(request.body) ?? {}
+      let raw = spec.readBody === undefined ? await rawBody(request, spec.form === true) : await spec.readBody(request)
       const patientField = spec.scope?.patientField
       if (actor?.kind === 'patient' && patientField !== undefined) raw = bindPatient(raw, patientField, actor)
       const parsed = spec.body.safeParse(raw)
-      if (!parsed.success) throw errors.validation(issuesOf('body', parsed.error))
+      if (!parsed.success) throw (spec.invalid ?? errors.validation)(issuesOf('body', parsed.error))
       body = parsed.data
     }
     let query = undefined as Q
@@ -173,7 +224,7 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     }
     // authorize returns an admin exactly where ActorOf<A> promises one; TypeScript cannot follow the switch there.
     const input: RouteInput<B, Q, A> = { body, query, params: request.params, request, actor: actor as ActorOf<A> }
-    if (actor !== null && await judge(actor, spec.scope, input) === 'refused') throw authErrors.insufficient()
+    if (actor !== null && actor.kind !== 'staff' && await judge(actor, spec.scope, input) === 'refused') throw authErrors.insufficient()
     return await spec.handler(input)
   }
   return {
@@ -182,9 +233,12 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     handler,
     mirror: spec.mirror,
     tier: spec.tier,
+    maxBodyBytes: spec.maxBodyBytes,
     summary: spec.summary,
     auth: spec.auth,
+    permission: spec.permission,
     body: spec.body,
+    form: spec.form,
     query: spec.query,
     responses: spec.responses,
     errors: spec.errors
@@ -195,12 +249,18 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
 const numeric = (v: unknown): unknown => typeof v === 'string' && /^\s*[0-9٠-٩۰-۹]+\s*$/.test(v) ? Number(normalizeDigits(v.trim())) : v
 
 export const field = {
-  // A positive integer id, accepted as a number or a numeric string.
-  id: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).positive(`${name} must be a positive integer`).max(INT32_MAX)),
+  // A positive integer id, accepted as a number or a numeric string. Each check stops at its first failure
+  // (`abort`), so a value wrong in several ways (1e308 is too large and past int's safe range) is one issue, not two.
+  id: (name = 'value') => {
+    const message = `${name} must be a positive integer`
+    return z.preprocess(numeric, z.number({ message })
+      .max(INT32_MAX, { message, abort: true }).int({ message, abort: true }).positive({ message, abort: true }))
+  },
   // A non-negative integer count, same leniency.
-  count: (name = 'value') => z.preprocess(numeric,
-    z.number({ message: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must not be negative`).max(100_000)),
+  count: (name = 'value') => z.preprocess(numeric, z.number({ message: `${name} must be a whole number` })
+    .max(100_000, { message: `${name} must be at most 100000`, abort: true })
+    .int({ message: `${name} must be a whole number`, abort: true })
+    .min(0, { message: `${name} must not be negative`, abort: true })),
   // Years 2000-2999: a clinic books near dates, and date arithmetic (the next day, a 30-day search) stays in range.
   date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` })
     .refine((v) => isIsoDate(v) && v >= '2000-01-01' && v <= '2999-12-31', `${name} must be a real date in YYYY-MM-DD form, between 2000 and 2999`),

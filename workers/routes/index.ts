@@ -11,6 +11,14 @@ import { bookingRoutes } from './bookings/index.ts'
 import { doctorRoutes } from './doctors/index.ts'
 import { paymentRoutes } from './payments.ts'
 import { openApiRoutes } from './openapi.ts'
+import { staffRoutes } from './staff/index.ts'
+import { departmentRoutes } from './departments.ts'
+import { userRoutes } from './users.ts'
+import { adminRoutes } from './admins.ts'
+import { recoveryRoutes } from './recovery.ts'
+import { adRoutes } from './ads/index.ts'
+import { phoneLoginRoutes } from './phone-login.ts'
+import { legacyPatientRoutes } from './legacy-patients.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
@@ -25,12 +33,20 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
   const routes = [
     ...opsRoutes(ctx),
     ...authRoutes(ctx),
+    ...recoveryRoutes(ctx),
+    ...userRoutes(ctx),
+    ...adminRoutes(ctx),
+    ...staffRoutes(ctx),
+    ...departmentRoutes(ctx),
     ...secretaryRoutes(ctx),
     ...patientRoutes(ctx),
     ...clinicStatusRoutes(ctx),
     ...bookingRoutes(ctx),
     ...doctorRoutes(ctx),
-    ...paymentRoutes(ctx)
+    ...paymentRoutes(ctx),
+    ...adRoutes(ctx),
+    ...phoneLoginRoutes(ctx),
+    ...legacyPatientRoutes(ctx)
   ]
   return [...routes, ...openApiRoutes(routes)]
 }
@@ -40,6 +56,7 @@ export interface MountedRoute {
   pattern: string
   handler: Handler
   tier: Tier
+  maxBodyBytes?: number // the route's own body limit, where it is not MAX_BODY_BYTES
 }
 
 // The routes as a worker registers them: each with its rate-limit tier (by default `auth` for /auth/*, `default`
@@ -49,8 +66,9 @@ export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
   const mounted: MountedRoute[] = []
   for (const def of allRoutes(ctx)) {
     const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
-    mounted.push({ method: def.method, pattern: def.pattern, handler: def.handler, tier })
-    if (def.mirror === true) mounted.push({ method: def.method, pattern: `/backend${def.pattern}`, handler: def.handler, tier })
+    const route: MountedRoute = { method: def.method, pattern: def.pattern, handler: def.handler, tier, maxBodyBytes: def.maxBodyBytes }
+    mounted.push(route)
+    if (def.mirror === true) mounted.push({ ...route, pattern: `/backend${def.pattern}` })
   }
   return mounted
 }

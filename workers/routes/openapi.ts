@@ -44,6 +44,8 @@ function responsesOf (route: DocumentedRoute): Record<string, unknown> {
 const security = {
   secret: [{ doctorSecret: [] }],
   admin: [{ bearer: [] }],
+  staff: [{ bearer: [] }],
+  'admin-or-staff': [{ bearer: [] }],
   'secret-or-admin': [{ doctorSecret: [] }, { bearer: [] }],
   none: []
 } as const
@@ -58,7 +60,12 @@ export function openApiDocument (routes: RouteDef[]): Record<string, unknown> {
       operation.responses = responsesOf(route)
       operation.summary = route.summary
       operation.security = security[route.auth]
-      if (route.body !== undefined) operation.requestBody = { content: { 'application/json': { schema: schemaOf(route.body) } } }
+      if (route.permission !== undefined) operation['x-permission'] = route.permission
+      if (route.body !== undefined) {
+        const schema = schemaOf(route.body)
+        const forms = route.form === true ? { 'application/x-www-form-urlencoded': { schema }, 'multipart/form-data': { schema } } : {}
+        operation.requestBody = { content: { 'application/json': { schema }, ...forms } }
+      }
       if (route.query !== undefined) {
         const query = schemaOf(route.query) as { properties?: Record<string, unknown>, required?: string[] }
         operation.parameters = Object.entries(query.properties ?? {}).map(([name, schema]) => ({

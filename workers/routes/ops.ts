@@ -150,7 +150,11 @@ async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Re
         database,
         coordinator: stats === null
           ? { status: 'degraded', message: 'coordinator unreachable: workers use local fallbacks' }
-          : { status: 'ok', message: 'Coordinator connected', pid: stats.coordinator.pid }
+          : { status: 'ok', message: 'Coordinator connected', pid: stats.coordinator.pid },
+        // From the configuration alone: a health check never calls Google.
+        phone_login: ctx.phone === null
+          ? { status: 'disabled', configured: false, message: 'FIREBASE_PROJECT_ID is not set: phone sign-in answers 503' }
+          : { status: 'ok', configured: true, project_id: ctx.phone.projectId, key_fetches: ctx.phone.keyFetches }
       },
       performance: {
         connection_pool: legacyPoolShape(ctx, sumPools(workers)),
@@ -178,6 +182,14 @@ async function healthz (ctx: WorkerContext): Promise<Reply> {
   })
 }
 
+// /stats, /cache/stats and /cache/clear sent legacy's time.time(), seconds since the epoch as a float, which the
+// dashboard may do arithmetic on; /health and /healthz sent an ISO string. Each keeps its type, and the float ones
+// carry the ISO form beside it.
+function legacyTimestamp (): { timestamp: number, timestamp_iso: string } {
+  const now = Date.now()
+  return { timestamp: now / 1000, timestamp_iso: new Date(now).toISOString() }
+}
+
 async function stats (ctx: WorkerContext): Promise<Reply> {
   const [{ stats: clusterStats, workers }, database] = await Promise.all([cluster(ctx), checkDatabase(ctx)])
   let connections: Record<string, number> | null = null
@@ -194,7 +206,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   const rssWorkers = workers.reduce((total, w) => total + w.rss, 0)
   const rssTotal = rssWorkers + (coordinator?.rss ?? 0) + (clusterStats?.primary.rss ?? 0)
   return json(200, {
-    timestamp: new Date().toISOString(),
+    ...legacyTimestamp(),
     version: VERSION,
     engine: ctx.engine,
     // Names this instance's connections in pg_stat_activity (application_name `tabeby:<instance>:<process>`).
@@ -247,7 +259,7 @@ async function cacheStats (ctx: WorkerContext): Promise<Reply> {
   if (stats === null) throw errors.cacheUnavailable()
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
-    timestamp: new Date().toISOString()
+    ...legacyTimestamp()
   })
 }
 
@@ -261,7 +273,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Empty the shared cache of the instance (admin only)',
       handler: async () => {
         const { cleared } = await ctx.coordinator.call('cache.clear', null)
-        return json(200, { message: 'Cache cleared successfully', cleared, timestamp: new Date().toISOString() })
+        return json(200, { message: 'Cache cleared successfully', cleared, ...legacyTimestamp() })
       }
     }),
     { method: 'get', pattern: '/', handler: () => json(200, banner) },

@@ -15,27 +15,38 @@ import { LANES, paths, publishLane, statusField } from './shared.ts'
 // A place in a queue (legacy-api.md §2.13, §2.14): booking one, changing its status, and finding a golden booking
 // by the code the patient shows at the desk.
 
-const optionalText = (max: number) => z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().max(max)).optional()
+// A reference the apps send as a string or a number (patient_id, secretary_id). A number is kept only while it is
+// exact: past 2^53 JSON.parse has already rounded it (123456789012345678901234567890 → "1.2345678901234568e+29").
+const reference = (name: string) => z.union([
+  z.string(),
+  z.number().refine(Number.isSafeInteger, `${name} must be a string, or a whole number below 2^53 (a larger one is no longer exact: send it as a string)`)
+], {
+  error: (issue) => issue.input === undefined ? `${name} is required` : `${name} must be a string or a whole number`
+}).transform(String)
+const optionalText = (name: string, max: number) => reference(name).pipe(z.string().trim().max(max)).optional()
+
+// Legacy answered a missing or zero clinic_id with its own 400 message; kept. Any other value that is not an id is
+// one issue (a union would otherwise say only "Invalid input").
+const bookingClinic = z.union([field.id('clinic_id'), z.literal(0), z.literal('0')], { error: 'clinic_id must be a positive integer' }).optional()
 
 const bookingBody = z.object({
-  // Legacy answered a missing or zero clinic_id with its own 400 message; kept.
-  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  clinic_id: bookingClinic,
   name: z.string().trim().min(1, 'name must not be empty').max(200),
   phone: z.string().trim().min(1, 'phone must not be empty').max(40),
   source: z.enum(['patient_app', 'secretary_app']).default('patient_app'),
-  patient_id: optionalText(64),
+  patient_id: optionalText('patient_id', 64),
   date: field.date().optional().nullable(),
   status: statusField.optional(),
   created_at: z.string().max(64).optional().nullable(),
-  secretary_id: optionalText(64),
+  secretary_id: optionalText('secretary_id', 64),
   booking_id: z.unknown().optional(), // accepted and ignored, as legacy did
   token: z.unknown().optional()
 })
 
 const goldenBody = z.object({
-  clinic_id: z.union([field.id('clinic_id'), z.literal(0), z.literal('0')]).optional(),
+  clinic_id: bookingClinic,
   date: field.date(),
-  patient_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().trim().min(1).max(64)),
+  patient_id: reference('patient_id').pipe(z.string().trim().min(1, 'patient_id must not be empty').max(64)),
   name: z.string().trim().min(1).max(200),
   phone: z.string().trim().min(1).max(40),
   auto_assign: field.bool().default(true)
@@ -97,7 +108,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
             status,
             createdAt: body.created_at ?? null,
             secretaryId: optionalId(body.secretary_id)
-          }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow' })
+          }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays })
           return { status: 200, body: booked.body, version: booked.version }
         }))
         await publishLane(ctx, 'regular', clinicId, answer.version)
@@ -112,7 +123,8 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         const clinicId = clinicIdOf(body.clinic_id)
         const key = checkKey(request.headers.get('idempotency-key'))
         const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_golden_booking', key, request.body, async () => {
-          const booked = await bookGolden(tx, { clinicId, date: body.date, patientId: body.patient_id, name: body.name, phone: body.phone, autoAssign: body.auto_assign })
+          const booked = await bookGolden(tx, { clinicId, date: body.date, patientId: body.patient_id, name: body.name, phone: body.phone, autoAssign: body.auto_assign },
+            { horizonDays: ctx.config.bookingHorizonDays })
           return { status: 200, body: booked.body, version: booked.version }
         }))
         await publishLane(ctx, 'golden', clinicId, answer.version)
@@ -124,7 +136,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
       scope: {
         clinicId: ({ body }) => body.clinic_id,
-        bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id))
+        bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id)),
+        // A patient may cancel its own booking; served, in progress, no-show (or back to booked) are the desk's to say.
+        clinicAction: ({ body }) => body.status.status !== 'cancelled'
       },
       handler: async ({ body }) => {
         // The golden edit must match the token when one is sent; the regular one ignores it (legacy-api.md §2.13).
@@ -153,6 +167,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         if (booking === null) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable.text(), ...empty })
         return json(200, {
           status: 'success',
+          message: null, // legacy's response model sent every field, this one included
           patient_name: booking.name,
           patient_phone: booking.phone,
           patient_id: booking.patient_id,

@@ -11,11 +11,12 @@ import { field } from '../define.ts'
 export const paths = {
   regular: {
     days: '/api/booking_days', all: '/api/all_days', edit: '/api/edit_patient_booking', close: '/api/close_table',
-    save: '/api/save_table', archives: '/api/booking_archives/:clinic_id', create: '/api/create_table'
+    save: '/api/save_table', archives: '/api/booking_archives/:clinic_id', create: '/api/create_table', reopen: '/api/reopen_table'
   },
   golden: {
     days: '/api/booking_golden_days', all: '/api/all_days_golden', edit: '/api/edit_patient_gold_booking', close: '/api/close_table_gold',
-    save: '/api/save_table_gold', archives: '/api/golden_booking_archives/:clinic_id', create: '/api/create_golden_table'
+    save: '/api/save_table_gold', archives: '/api/golden_booking_archives/:clinic_id', create: '/api/create_golden_table',
+    reopen: '/api/reopen_table_gold'
   }
 } as const
 

@@ -1,13 +1,14 @@
 import { z } from 'zod'
 import { closeDay, listArchives, saveDay } from '../../../src/booking/archive.ts'
 import { text } from '../../../src/booking/messages.ts'
-import { addDay, createTable, type PostedDay } from '../../../src/booking/tables.ts'
+import { addDay, createTable, reopenDay, type PostedDay } from '../../../src/booking/tables.ts'
 import { bookingErrors } from '../../../src/errors.ts'
 import { SECRETARIES } from '../../../src/auth/actors.ts'
 import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { LANES, paths, publishLane } from './shared.ts'
+import { noTableOf } from '../../../src/booking/days.ts'
 
 // The days of a queue, the clinic's work (legacy-api.md §2.13, §2.14, §3.7): creating them, adding one, closing one
 // into the archive or archiving it by hand, and reading the archives.
@@ -33,6 +34,14 @@ const addDayBody = z.object({
 })
 
 const closeBody = z.object({ clinic_id: field.id('clinic_id'), date: field.date() })
+
+// reopen_table's answer (OpenAPI only): the legacy close_table's `status` message style, and what is open now.
+const reopenReply = z.object({
+  status: z.string().describe(`"${text.dayReopened}", or "${text.dayAlreadyOpen}" when it was open (nothing changed)`),
+  reopened: z.boolean(),
+  date: z.string().describe('YYYY-MM-DD'),
+  capacity_total: z.number().int()
+})
 
 const patientEntry = z.record(z.string(), z.union([z.string(), z.number(), z.null(), z.boolean()]))
 
@@ -78,6 +87,23 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
           const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
           await publishLane(ctx, lane, body.clinic_id, result.version)
           return json(200, { status: result.removedAll ? text.dayArchivedAllRemoved : text.dayArchived, removed_all: result.removedAll })
+        }
+      }),
+      defineRoute(ctx, {
+        method: 'post', pattern: paths[lane].reopen, mirror: true, auth: 'secret', body: closeBody,
+        summary: `Reopen a closed ${lane} day to patient-app bookings (ours: legacy had no way back but re-creating it)`,
+        scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+        responses: { 200: reopenReply },
+        errors: [bookingErrors.pastDate, bookingErrors.dateNotFound, noTableOf(lane)],
+        handler: async ({ body }) => {
+          const answer = await ctx.db.transaction((tx) => reopenDay(tx, body.clinic_id, lane, body.date))
+          await publishLane(ctx, lane, body.clinic_id, answer.version)
+          return json(200, {
+            status: answer.reopened ? text.dayReopened : text.dayAlreadyOpen,
+            reopened: answer.reopened,
+            date: body.date,
+            capacity_total: answer.capacityTotal
+          })
         }
       }),
       defineRoute(ctx, {

@@ -16,8 +16,8 @@ export function doctorStatusRoutes (ctx: WorkerContext): DocumentedRoute[] {
       pattern: '/api/doctor/status',
       summary: 'Activate or deactivate a doctor (dashboard)',
       auth: 'secret',
-      // Strict mode: the clinic's own secretary (or an admin) only; a patient must not switch a doctor off.
-      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.doctor_id },
+      // Strict mode: the clinic's own secretary or doctor may switch it off; only an admin brings a doctor back.
+      scope: { actors: SECRETARIES, clinicId: ({ body }) => body.doctor_id, adminAction: ({ body }) => body.is_active },
       body: z.object({ doctor_id: field.id('doctor_id'), is_active: field.bool() }),
       handler: async ({ body }) => {
         const row = await setDoctorStatus(ctx.db, body.doctor_id, body.is_active ? 'active' : 'inactive')

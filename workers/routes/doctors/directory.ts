@@ -63,7 +63,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'get',
       pattern: '/api/doctors',
       summary: 'Doctors directory: filters, pages, sort, main specialty with its additions',
-      auth: 'none',
+      // Legacy: open to anyone, each doctor's e-mail and phone included. The apps send the secret, the dashboard its token.
+      auth: 'secret-or-admin',
       mirror: true,
       query: directoryQuery,
       handler: async ({ query, request }) => {

@@ -3,6 +3,7 @@ import { doctorErrors } from '../../../src/errors.ts'
 import { parseAccountId } from '../../../src/domain/identifiers.ts'
 import { saveDoctorProfile } from '../../../src/clinics/store.ts'
 import { doctorOfAccount } from '../../../src/accounts/store.ts'
+import { DOCTORS, doctorToken } from '../../../src/auth/actors.ts'
 import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, type DocumentedRoute } from '../define.ts'
@@ -27,27 +28,38 @@ export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
         method: 'post',
         pattern: base,
         summary: 'Doctor profile upsert from the doctor app, wrapped ({json_profile, phone, user_server_id}) or raw',
-        auth: 'secret-or-admin', // contract §2.12: the doctor app sends the secret, the dashboard its token
+        // contract §2.12: the doctor app sends the secret, the dashboard its token. Strict mode: the doctor's own
+        // token (its clinic only; a doctor without one may create it) or an admin's, never the secret alone.
+        auth: 'secret-or-admin',
         body: profileBody,
-        handler: async ({ body }) => {
-          const clinicId = await saveDoctorProfile(ctx.db, body)
+        scope: { actors: DOCTORS },
+        errors: [doctorErrors.profilePhone, doctorErrors.profileClinicId, doctorErrors.unstorableText],
+        handler: async ({ body, actor }) => {
+          const doctor = actor?.kind === 'doctor' ? actor : null
+          const clinicId = await saveDoctorProfile(ctx.db, body, { mayReactivate: actor?.kind === 'admin', doctor })
           await announce(ctx, clinicId)
-          return json(200, { message: 'success' })
+          // A doctor who just created its clinic gets a token for it (additive): the one it holds names none.
+          const fresh = doctor !== null && doctor.clinicId === null
+            ? { access_token: doctorToken(ctx.config.jwtSecret, doctor.accountId, clinicId), token_type: 'bearer' }
+            : {}
+          return json(200, { message: 'success', ...fresh })
         }
       })),
       customShape(defineRoute(ctx, {
         method: 'get',
         pattern: `${base}/:doctor_id`,
-        summary: 'A doctor profile as stored, with its account block',
-        auth: 'none',
+        summary: 'A doctor profile as stored, with its account block (e-mail, phone, licence number)',
+        auth: 'secret-or-admin', // legacy: open to anyone, personal data included
+        errors: [doctorErrors.notFound],
         handler: async ({ params }) => json(200, withAccountBlock(await readClinic(ctx, pathId(params[0], 'doctor_id')), false))
       }))
     ]),
     customShape(defineRoute(ctx, {
       method: 'get',
       pattern: '/doctor/profile/by-user/:user_server_id',
-      summary: 'The doctor linked to a phone account',
-      auth: 'none',
+      summary: 'The doctor linked to a phone account (its e-mail and phone)',
+      auth: 'secret-or-admin', // legacy: open to anyone
+      errors: [doctorErrors.notLinked, doctorErrors.notFound],
       handler: async ({ params }) => {
         const accountId = pathId(params[0], 'user_server_id', parseAccountId)
         const doctorId = await ctx.db.run((sql) => doctorOfAccount(sql, accountId))

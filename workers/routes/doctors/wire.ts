@@ -5,6 +5,8 @@ import { hasUnstorableText, profileForReading, type Profile } from '../../../src
 import { findClinic, type ClinicRow } from '../../../src/clinics/store.ts'
 import type { Handler, Request } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
+import { publishStanding } from '../../standing.ts'
+import { doctorKey } from '../../../src/auth/standing.ts'
 import { parseJsonBody, type DocumentedRoute } from '../define.ts'
 
 // What every doctors route shares: the router's own error shape, path ids, the profile as it is read back, and the
@@ -19,6 +21,8 @@ export function customShape (route: DocumentedRoute): DocumentedRoute {
     try {
       return await inner(request)
     } catch (error) {
+      // The body parser's refusal of an unpaired surrogate, in this router's shape.
+      if (error instanceof ApiError && error.code === errors.loneSurrogate.code) throw doctorErrors.unstorableText()
       if (!(error instanceof ApiError) || error.code !== errors.validation.code) throw error
       const issue = (error.body as { detail?: Array<{ loc?: unknown[] }> }).detail?.[0]
       const path = (issue?.loc ?? []).slice(1).join('.')
@@ -54,9 +58,13 @@ export function withAccountBlock (row: ClinicRow, normalized: boolean): Profile 
 }
 
 // Every committed change to a clinic row is announced after the commit, and the answer waits for it: once it
-// resolves, no cached copy of the old row is served anywhere.
+// resolves, no cached copy of the old row is served anywhere, and a doctor deactivated (or deleted) by it has its
+// tokens refused on every worker (strict mode).
 export async function announce (ctx: WorkerContext, clinicId: number): Promise<void> {
-  await ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
+  await Promise.all([
+    ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() }),
+    publishStanding(ctx.db, ctx.coordinator, doctorKey(clinicId))
+  ])
 }
 
 export const unstorableMessage = doctorErrors.unstorableText.text()

@@ -1,14 +1,18 @@
 import { z } from 'zod'
 import { patientErrors } from '../../../src/errors.ts'
 import { accountRef, normalizePhone } from '../../../src/domain/identifiers.ts'
-import { accountByPhone, accountForPhone, isRole, type AccountRow } from '../../../src/accounts/store.ts'
-import { patientToken } from '../../../src/auth/actors.ts'
-import { json } from '../../http.ts'
+import { accountById, accountByPhone, accountForPhone, isRole, type AccountRow } from '../../../src/accounts/store.ts'
+import { doctorToken, patientToken } from '../../../src/auth/actors.ts'
+import { authErrors } from '../../../src/errors.ts'
+import { json, type Request } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, type DocumentedRoute } from '../define.ts'
+import { verifiedPhone } from '../phone-login.ts'
 
 // Phone accounts: `/auth/register` and `/auth/check-phone` (legacy-api.md §2.1), and the patient app's own
-// registration (§2.9). Registering a patient account answers a patient actor token too (contract.md §3).
+// registration (§2.9). Registering a patient account answers a patient actor token too (contract.md §3). In
+// AUTH_MODE=strict registering takes a Firebase ID token of the same phone (`Authorization: Bearer`): the app secret
+// alone no longer buys anyone's token, and a doctor's account gets a doctor token.
 
 const registerBody = z.object({
   user_uid: z.string().max(128).nullish(),
@@ -26,11 +30,26 @@ const patientRegisterBody = z.object({
 })
 
 export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
-  // Additive fields for a patient account's registration; other roles get none (a secretary's token comes from its
-  // code login, and doctors have no actor token yet).
-  const tokenFields = (account: AccountRow): Record<string, string> => account.user_role !== 'patient'
-    ? {}
-    : { access_token: patientToken(ctx.config.jwtSecret, account.id), token_type: 'bearer' }
+  const strict = ctx.config.authMode === 'strict'
+
+  // Strict mode: the phone being registered must be the one a Firebase ID token proves. Legacy mode reads no token.
+  const requireVerified = async (request: Request, phone: string): Promise<boolean> => {
+    if (!strict) return false
+    const verified = await verifiedPhone(ctx, request)
+    if (verified.phone !== phone) throw authErrors.phoneMismatch()
+    return true
+  }
+
+  // Additive fields: a patient account gets a patient token; a doctor's, in strict mode (where its phone was
+  // verified), a doctor token for its clinic if it has one. A secretary's token comes from its code login.
+  const tokenFields = async (account: AccountRow, verified: boolean, patientsOnly: boolean): Promise<Record<string, string>> => {
+    if (account.user_role === 'patient') return { access_token: patientToken(ctx.config.jwtSecret, account.id, verified), token_type: 'bearer' }
+    if (account.user_role === 'doctor' && verified && !patientsOnly) {
+      const clinicId = (await ctx.db.run((sql) => accountById(sql, account.id)))?.doctor_id ?? null
+      return { access_token: doctorToken(ctx.config.jwtSecret, account.id, clinicId), token_type: 'bearer' }
+    }
+    return {}
+  }
 
   return [
     defineRoute(ctx, {
@@ -40,18 +59,19 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'none', // legacy: open; the apps call it right after Firebase phone sign-in
       mirror: true,
       body: registerBody,
-      handler: async ({ body }) => {
+      handler: async ({ body, request }) => {
         const role = (body.user_role ?? '').trim()
         if (!isRole(role)) throw patientErrors.registerRole()
         const phone = normalizePhone(body.phone_number ?? '')
         if (phone === null) throw patientErrors.registerPhone()
+        const verified = await requireVerified(request, phone)
         const userUid = (body.user_uid ?? '').trim() || null
         const { account, created } = await ctx.db.run((sql) => accountForPhone(sql, phone, userUid, role))
         return json(200, {
           message: created ? 'database created successfuly' : 'ok',
           user_server_id: account.id,
           user_role: account.user_role,
-          ...tokenFields(account)
+          ...await tokenFields(account, verified, false)
         })
       }
     }),
@@ -93,18 +113,19 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       body: patientRegisterBody,
       scope: { signIn: true },
-      handler: async ({ body }) => {
+      handler: async ({ body, request }) => {
         if (body.user_role.trim().toLowerCase() !== 'patient') throw patientErrors.notPatientRole()
         // Legacy stored any string here; we require E.164 so this route and /auth/register agree on one account.
         const phone = normalizePhone(body.phone_number)
         if (phone === null) throw patientErrors.patientPhone()
+        const verified = await requireVerified(request, phone)
         const { account, created } = await ctx.db.run((sql) => accountForPhone(sql, phone, body.user_uid, 'patient'))
         return json(200, {
           message: 'ok',
           user_server_id: accountRef(account.id),
           // Legacy echoed the role as sent for an existing phone, even when the account is a doctor's.
           user_role: created ? 'patient' : body.user_role,
-          ...tokenFields(account)
+          ...await tokenFields(account, verified, true)
         })
       }
     })

@@ -6,6 +6,8 @@ import {
   allProfiles, profileOfAccount, profileSummaries, saveProfile, setPatientActive, type ProfileRow, type ProfileSummary
 } from '../../../src/patients/store.ts'
 import { ADMINS_ONLY, PATIENTS } from '../../../src/auth/actors.ts'
+import { patientKey, recordDeletion } from '../../../src/auth/standing.ts'
+import { publishStanding } from '../../standing.ts'
 import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
@@ -125,9 +127,14 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       scope: { actors: PATIENTS, patientId: ({ params }) => params[0] },
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.patientIdFormat, patientErrors.patientNotFound)
-        // A non-patient account is refused, not deleted.
-        const outcome = await ctx.db.run((sql) => deletePatientAccount(sql, accountId))
+        // A non-patient account is refused, not deleted. The tokens of a deleted one end with it.
+        const outcome = await ctx.db.transaction(async (tx) => {
+          const result = await deletePatientAccount(tx, accountId)
+          if (result.deleted) await recordDeletion(tx, patientKey(accountId))
+          return result
+        })
         if (!outcome.deleted) throw outcome.role === null ? patientErrors.patientNotFound() : patientErrors.notAPatient(outcome.role)
+        await publishStanding(ctx.db, ctx.coordinator, patientKey(accountId))
         return json(200, { message: 'تم حذف المريض نهائياً', deleted_patient_id: accountRef(accountId) })
       }
     }),
@@ -142,6 +149,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       handler: async ({ body }) => {
         const accountId = accountIdOf(body.patient_id, patientErrors.patientIdFormat, patientErrors.accountNotFound)
         const active = await ctx.db.run((sql) => setPatientActive(sql, accountId, body.is_active))
+        // A deactivated patient's tokens stop on every worker before this answer goes out (strict mode).
+        await publishStanding(ctx.db, ctx.coordinator, patientKey(accountId))
         return json(200, { patient_id: accountRef(accountId), is_active: active })
       }
     }),
