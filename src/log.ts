@@ -65,6 +65,7 @@ function destination (): DestinationStream {
 }
 
 const stream = destination()
+let target: DestinationStream = stream
 let processName = 'primary'
 let logger = create()
 
@@ -74,11 +75,18 @@ function create (): Logger {
     base: { proc: processName, pid: process.pid },
     timestamp: () => `,"t":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) }
-  }, stream)
+  }, target)
 }
 
 export function setProcessName (name: string): void {
   processName = name
+  logger = create()
+}
+
+// Where the lines go instead of stdout (null: stdout again). The in-process route tests run server code inside the
+// test process, whose stdout is tap's stream, and read the lines back from here.
+export function setLogSink (sink: ((line: string) => void) | null): void {
+  target = sink === null ? stream : { write: (line: string) => { sink(line) } }
   logger = create()
 }
 

@@ -1,27 +1,22 @@
 import t from 'tap'
 import { signToken } from '../src/auth/tokens.ts'
-import { request, startDatabase, startServer, waitFor, type Response, type TestServer } from './helpers/server.ts'
-import { day, framesOf, openStream, type DaysBody, type DetailBody, type PatientEntry } from './helpers/booking-api.ts'
+import { waitFor } from './helpers/server.ts'
+import { client, SECRET, type Response, type Target } from './helpers/client.ts'
+import { day, framesOf, type DaysBody, type DetailBody, type PatientEntry } from './helpers/booking-api.ts'
 import { JWT_SECRET, login, withAdmin } from './helpers/admin.ts'
-import { SECRET } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 import { startFirebase } from './helpers/firebase.ts'
 
 // Actor tokens and AUTH_MODE=strict (contract.md §3, docs/COMPATIBILITY.md): secretary login and patient
 // registration hand out tokens in both modes; legacy mode needs none, strict mode needs one on every app route and
 // keeps a secretary to its clinic and a patient to its own bookings, and shows a patient only its own name and phone.
 
-const db = await startDatabase()
 // Strict mode hands patients tokens only for a phone a Firebase ID token proves (test/helpers/firebase.ts).
 const firebase = await startFirebase()
-const [legacy, strict] = await Promise.all([
-  startServer({ env: withAdmin(db.url) }),
-  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict', ...firebase.env }) })
-])
-t.teardown(async () => {
-  await Promise.all([legacy.cleanup(), strict.cleanup()])
-  await db.destroy()
-  await firebase.close()
-})
+t.teardown(() => firebase.close())
+// Two apps on one database: the same data seen in each mode.
+const { app: legacy, launch } = await startStack(t, { mode: 'in-process', env: withAdmin() })
+const strict = await launch(t, { AUTH_MODE: 'strict', ...firebase.env })
 
 const INSUFFICIENT = 'ليست لديك صلاحية كافية'
 const TOKEN_INVALID = 'رمز الوصول غير صالح'
@@ -34,20 +29,13 @@ interface Call {
   headers?: Record<string, string>
 }
 
-async function call (server: TestServer, path: string, options: Call = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...options.headers }
-  if (options.secret !== false) headers['Doctor-Secret'] = SECRET
-  if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`
-  let body: string | undefined
-  if (options.body !== undefined) {
-    headers['Content-Type'] = 'application/json'
-    body = JSON.stringify(options.body)
-  }
-  return await request(`${server.url}${path}`, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body })
+async function call (app: Target, path: string, options: Call = {}): Promise<Response> {
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST')
+  return await client(app).send(method, path, options.body, { secret: options.secret === false ? null : SECRET, token: options.token, headers: options.headers })
 }
 
-async function ok (server: TestServer, path: string, options: Call = {}): Promise<Record<string, unknown>> {
-  const res = await call(server, path, options)
+async function ok (app: Target, path: string, options: Call = {}): Promise<Record<string, unknown>> {
+  const res = await call(app, path, options)
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.text}`)
   return res.json()
 }
@@ -60,25 +48,25 @@ function claimsOf (token: unknown): Record<string, unknown> {
 interface Secretary { code: number, token: string }
 interface Patient { ref: string, token: string }
 
-async function newSecretary (server: TestServer, clinicId: number, adminToken?: string): Promise<Secretary> {
-  const created = await ok(server, '/api/secretary_code_generator', {
+async function newSecretary (app: Target, clinicId: number, adminToken?: string): Promise<Secretary> {
+  const created = await ok(app, '/api/secretary_code_generator', {
     body: { clinic_id: clinicId, doctor_name: 'د. سلمى', secretary_name: 'نور', created_date: '01/01/2026 9:00 am' },
     token: adminToken
   })
   const code = created['secretary_id'] as number
-  const login = await ok(server, '/api/secretary_login_code', { body: { secretary_code: code } })
+  const login = await ok(app, '/api/secretary_login_code', { body: { secretary_code: code } })
   return { code, token: login['access_token'] as string }
 }
 
 let nextPhone = 9647705000000
-async function newPatient (server: TestServer): Promise<Patient> {
+async function newPatient (app: Target): Promise<Patient> {
   const phone = `+${nextPhone++}`
-  const proof = server === strict ? { headers: { Authorization: `Bearer ${await firebase.idToken({ phone })}` } } : {}
-  const reg = await ok(server, '/api/patient/register', { ...proof, body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
+  const proof = app === strict ? { headers: { Authorization: `Bearer ${await firebase.idToken({ phone })}` } } : {}
+  const reg = await ok(app, '/api/patient/register', { ...proof, body: { user_uid: `uid${phone}`, user_role: 'patient', phone_number: phone } })
   return { ref: reg['user_server_id'] as string, token: reg['access_token'] as string }
 }
 
-const admin = await login(strict.url)
+const admin = await login(strict)
 
 // Strict-mode setup through the admin, whose token passes every app route.
 async function createDays (clinicId: number, lane: 'regular' | 'golden' = 'regular'): Promise<void> {
@@ -227,7 +215,7 @@ t.test('strict mode: a disabled secretary\'s token stops working at once', async
   const secretary = await newSecretary(strict, 9030, admin.accessToken)
   t.equal((await call(strict, '/api/booking_days?clinic_id=9030', { token: secretary.token })).status, 200)
   await ok(strict, '/api/doctor/secretary/toggle-status', { body: { secretary_id: secretary.code, secretary_status: false }, token: admin.accessToken })
-  for (let i = 0; i < 4; i++) { // fresh connections: every worker refuses it, not only the one that disabled it
+  for (let i = 0; i < 4; i++) { // every request looks the secretary up again; none passes on what an earlier one saw
     const res = await call(strict, '/api/booking_days?clinic_id=9030', { token: secretary.token })
     t.equal(res.status, 401)
     t.equal(res.json<DetailBody>().code, 'actor_unavailable')
@@ -351,14 +339,14 @@ t.test('strict mode: SSE sends a patient its redacted view and a secretary the f
   const secretary = await newSecretary(strict, 9060, admin.accessToken)
   await ok(strict, '/api/patient_booking', { token: me.token, body: { clinic_id: 9060, name: 'أنا', phone: '+9647700000020', date: day(3) } })
 
-  const url = `${strict.url}/api/booking_days?clinic_id=9060&stream=true&timeout=60`
-  const refused = await openStream(url, { 'Doctor-Secret': SECRET })
+  const url = '/api/booking_days?clinic_id=9060&stream=true&timeout=60'
+  const refused = await strict.openStream(url, { 'Doctor-Secret': SECRET })
   refused.close()
   t.equal(refused.status, 401, 'a stream needs the token too')
 
-  const mine = await openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${me.token}` })
-  const staff = await openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${secretary.token}` })
-  const theirs = await openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${other.token}` })
+  const mine = await strict.openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${me.token}` })
+  const staff = await strict.openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${secretary.token}` })
+  const theirs = await strict.openStream(url, { 'Doctor-Secret': SECRET, Authorization: `Bearer ${other.token}` })
   t.teardown(() => { mine.close(); staff.close(); theirs.close() })
 
   type Payload = { clinic_id: number, days: DaysBody['days'], hash: string }
@@ -380,7 +368,7 @@ t.test('strict mode: SSE sends a patient its redacted view and a secretary the f
 })
 
 t.test('strict mode: only the clinic\'s own secretary (or an admin) switches its doctor on or off', async (t) => {
-  const admin = (await login(strict.url)).accessToken
+  const admin = (await login(strict)).accessToken
   await ok(strict, '/doctor/profile', { body: { general_info: { clinic_id: 780, doctor_name: 'د. تبديل' } }, token: admin })
   const own = await newSecretary(strict, 780, admin)
   const other = await newSecretary(strict, 781, admin)

@@ -1,33 +1,32 @@
 import t from 'tap'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
-import { request, waitFor, type Response } from './helpers/server.ts'
-import { startLegacyStack } from './helpers/legacy-client.ts'
+import type { Response } from './helpers/client.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 
 // Real parallel HTTP requests over fresh connections, spread by the kernel over two workers, against one
 // PostgreSQL. What the legacy server lost (legacy-api.md §4.6) must hold here exactly.
 
-const { server, sql } = await startLegacyStack(t, { DB_POOL_BUDGET: '24' })
+const { app: server, sql, api } = await startStack(t, { mode: 'cluster', env: { DB_POOL_BUDGET: '24' } })
 
-const headers = { 'Doctor-Secret': 'dev-secret', 'Content-Type': 'application/json' }
-const post = (path: string, body: unknown, extra: Record<string, string> = {}): Promise<Response> =>
-  request(`${server.url}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body), timeoutMs: 30_000 })
+const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> => api.post(path, body, { headers, timeoutMs: 30_000 })
 const future = (days: number): string => addDays(iraqToday(), days)
 
 interface Booked { booking_id: string, token: number, date: string, code?: string }
 interface DayJson { capacity_used: number, capacity_total: number, patients: Array<{ booking_id: string, token: number }> }
 
 async function days (clinicId: number, lane = 'booking_days'): Promise<Record<string, DayJson>> {
-  const res = await request(`${server.url}/api/${lane}?clinic_id=${clinicId}`, { headers })
+  const res = await api.get(`/api/${lane}?clinic_id=${clinicId}`)
   return res.json<{ days: Record<string, DayJson> }>().days
 }
 
 // Workers push their counters every second: wait for both pushes rather than read a stale figure.
 async function workersThatServed (): Promise<number> {
   return await waitFor('both workers to report traffic', async () => {
-    const stats = (await request(`${server.url}/stats`)).json<{ workers: Array<{ requests: number }> }>()
+    const stats = (await server.request('/stats')).json<{ workers: Array<{ requests: number }> }>()
     const busy = stats.workers.filter((w) => w.requests > 5).length
     return busy === 2 ? busy : null
-  }, 5000, 100).catch(() => 1)
+  }, 15_000, 100).catch(() => 1)
 }
 
 t.test('300 racers for 20 seats: exactly 20 booked, tokens 1..20, every 200 stored, ids unique', async (t) => {

@@ -1,21 +1,15 @@
 import t from 'tap'
-import { request, startDatabase, startServer, waitFor } from './helpers/server.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import {
-  bad, bookingApi, compact, day, framesOf, openStream, shapeOf, sortedShape,
+  bad, compact, day, framesOf, shapeOf, sortedShape,
   type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
 } from './helpers/booking-api.ts'
 
 // The golden (paid) queue's wire contract (legacy-api.md §2.14, §3.10; contract.md §2): what the patient and
 // secretary apps send and read back on the premium lane.
 
-const db = await startDatabase()
-const server = await startServer({ env: { DATABASE_URL: db.url } })
-t.teardown(async () => {
-  await server.cleanup()
-  await db.destroy()
-})
-
-const api = bookingApi(server)
+const { api } = await startStack(t, { mode: 'in-process' })
 
 const text = {
   created: 'تم الانشاء بنجاح',
@@ -155,18 +149,18 @@ t.test('booking_golden_days, booking_golden_days_old and all_days_golden', async
     const etag = first.headers.etag
     t.type(etag, 'string')
     if (typeof etag !== 'string') return
-    const again = await api.get('/api/booking_golden_days?clinic_id=213', { 'If-None-Match': etag })
+    const again = await api.get('/api/booking_golden_days?clinic_id=213', { headers: { 'If-None-Match': etag } })
     t.equal(again.status, 304)
     t.equal(again.text, '')
     await goldenBooks(213, day(11), 'P-1')
-    const changed = await api.get('/api/booking_golden_days?clinic_id=213', { 'If-None-Match': etag })
+    const changed = await api.get('/api/booking_golden_days?clinic_id=213', { headers: { 'If-None-Match': etag } })
     t.equal(changed.status, 200)
     t.not(changed.headers.etag, etag)
   })
 
   t.test('stream=true answers Server-Sent Events: a snapshot of the golden days, then an update', async (t) => {
     await createGolden(214, { [day(11)]: { capacity_total: 3 } })
-    const stream = await openStream(`${server.url}/api/booking_golden_days?clinic_id=214&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_golden_days?clinic_id=214&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     t.equal(stream.status, 200)
     t.match(String(stream.headers['content-type']), /^text\/event-stream/)
@@ -181,7 +175,7 @@ t.test('booking_golden_days, booking_golden_days_old and all_days_golden', async
   })
 
   t.test('a golden stream for a clinic without golden days sends the golden 404 detail', async (t) => {
-    const stream = await openStream(`${server.url}/api/booking_golden_days?clinic_id=215&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_golden_days?clinic_id=215&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     const error = await waitFor('the error frame', async () => framesOf(stream.text()).find((f) => f.event === 'error'))
     t.equal((JSON.parse(error.data) as { error: string }).error, `404: ${text.noGoldenTable}`, 'the golden detail, not the regular one')
@@ -514,7 +508,7 @@ t.test('the app secret guards every golden route', async (t) => {
   for (const [method, path] of routes) {
     const variants: Array<Record<string, string>> = [{ 'Content-Type': 'application/json' }, { 'Content-Type': 'application/json', 'Doctor-Secret': 'dev-secreT' }]
     for (const headers of variants) {
-      const res = await request(`${server.url}${path}`, { method, headers, body: method === 'GET' ? undefined : body })
+      const res = await api.request(`${path}`, { method, headers, body: method === 'GET' ? undefined : body })
       t.equal(res.status, 403, `${method} ${path}`)
       t.equal(res.json<DetailBody>().detail, 'forbidden')
     }
@@ -524,18 +518,18 @@ t.test('the app secret guards every golden route', async (t) => {
 
 t.test('Idempotency-Key on patient_golden_booking', async (t) => {
   const body: Json = { clinic_id: 260, date: day(10), patient_id: 'P-71', name: 'عمر', phone: PHONE }
-  const first = await api.post('/api/patient_golden_booking', body, { 'Idempotency-Key': 'golden-260' })
+  const first = await api.post('/api/patient_golden_booking', body, { headers: { 'Idempotency-Key': 'golden-260' } })
   t.equal(first.status, 200)
   t.equal(first.headers['idempotent-replayed'], undefined)
-  const again = await api.post('/api/patient_golden_booking', body, { 'Idempotency-Key': 'golden-260' })
+  const again = await api.post('/api/patient_golden_booking', body, { headers: { 'Idempotency-Key': 'golden-260' } })
   t.equal(again.status, 200, 'a retry is not a 409 "already booked"')
   t.equal(again.text, first.text, 'the same answer, the same code')
   t.equal(again.headers['idempotent-replayed'], 'true')
   t.equal((await goldenDaysOf(260)).days[day(10)]?.patients.length, 1, 'one booking stored')
-  const other = await api.post('/api/patient_golden_booking', { ...body, patient_id: 'P-72' }, { 'Idempotency-Key': 'golden-260' })
+  const other = await api.post('/api/patient_golden_booking', { ...body, patient_id: 'P-72' }, { headers: { 'Idempotency-Key': 'golden-260' } })
   t.equal(other.status, 422)
   t.equal((await goldenDaysOf(260)).days[day(10)]?.patients.length, 1)
-  const regular = await api.post('/api/patient_booking', { clinic_id: 260, name: 'x', phone: PHONE, source: 'secretary_app', date: day(10) }, { 'Idempotency-Key': 'golden-260' })
+  const regular = await api.post('/api/patient_booking', { clinic_id: 260, name: 'x', phone: PHONE, source: 'secretary_app', date: day(10) }, { headers: { 'Idempotency-Key': 'golden-260' } })
   t.equal(regular.status, 200, 'keys are scoped per route')
 })
 
@@ -606,7 +600,7 @@ t.test('a burst of malformed requests on every golden POST route gets 4xx and ch
   ]
 
   const answers = await sendMalformed(api, routes, [
-    { label: 'golden booking with a bad Idempotency-Key', send: async () => await api.post('/api/patient_golden_booking', routes[1]?.base ?? {}, { 'Idempotency-Key': 'with space' }) }
+    { label: 'golden booking with a bad Idempotency-Key', send: async () => await api.post('/api/patient_golden_booking', routes[1]?.base ?? {}, { headers: { 'Idempotency-Key': 'with space' } }) }
   ])
   t.ok(answers.length >= 300, `${answers.length} malformed requests sent`)
   // verify_golden_code answers a well-formed but unknown code with 200 {"status":"error"}; every request here is malformed.

@@ -1,26 +1,17 @@
 import t from 'tap'
-import postgres from 'postgres'
 import { addDays, weekdayOf } from '../src/domain/calendar.ts'
-import { request, startDatabase, startServer, waitFor } from './helpers/server.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import {
-  arabicWeekday, bad, bookingApi, compact, day, framesOf, openStream, shapeOf, sortedShape, today,
+  arabicWeekday, bad, compact, day, framesOf, shapeOf, sortedShape, today,
   type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json, type ValidationBody, sendMalformed, type BurstRoute
 } from './helpers/booking-api.ts'
 
 // The regular queue's wire contract (legacy-api.md §2.13, §3.1-§3.8; contract.md §2): what the patient and
 // secretary apps send and what they read back, field by field, Arabic string by Arabic string.
 
-const db = await startDatabase()
-const server = await startServer({ env: { DATABASE_URL: db.url } })
 // Clinic rows (working days, capacity, closed flag) have no route in version 1; tests write them directly.
-const sql = postgres(db.url, { max: 1, onnotice: () => {} })
-t.teardown(async () => {
-  await sql.end()
-  await server.cleanup()
-  await db.destroy()
-})
-
-const api = bookingApi(server)
+const { sql, api } = await startStack(t, { mode: 'in-process' })
 
 const text = {
   created: 'تم الانشاء بنجاح',
@@ -192,11 +183,11 @@ t.test('booking_days and all_days', async (t) => {
     const etag = first.headers.etag
     t.type(etag, 'string', 'booking_days sends an ETag')
     if (typeof etag !== 'string') return
-    const again = await api.get('/api/booking_days?clinic_id=112', { 'If-None-Match': etag })
+    const again = await api.get('/api/booking_days?clinic_id=112', { headers: { 'If-None-Match': etag } })
     t.equal(again.status, 304)
     t.equal(again.text, '', '304 has no body')
     await secretaryBooks(112, day(12))
-    const changed = await api.get('/api/booking_days?clinic_id=112', { 'If-None-Match': etag })
+    const changed = await api.get('/api/booking_days?clinic_id=112', { headers: { 'If-None-Match': etag } })
     t.equal(changed.status, 200, 'a booking invalidates the ETag')
     t.not(changed.headers.etag, etag)
     t.equal(changed.json<DaysBody>().days[day(12)]?.capacity_used, 1)
@@ -204,7 +195,7 @@ t.test('booking_days and all_days', async (t) => {
 
   t.test('stream=true answers Server-Sent Events: a snapshot, then an update when a booking lands', async (t) => {
     await createDays(113, { [day(12)]: { capacity_total: 5 } })
-    const stream = await openStream(`${server.url}/api/booking_days?clinic_id=113&stream=true&heartbeat=15&timeout=60`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_days?clinic_id=113&stream=true&heartbeat=15&timeout=60', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     t.equal(stream.status, 200)
     t.match(String(stream.headers['content-type']), /^text\/event-stream/)
@@ -228,7 +219,7 @@ t.test('booking_days and all_days', async (t) => {
   t.test('Accept: text/event-stream streams too, and /backend mirrors it', async (t) => {
     await createDays(114, { [day(12)]: { capacity_total: 5 } })
     for (const path of ['/api/booking_days?clinic_id=114', '/backend/api/booking_days?clinic_id=114']) {
-      const stream = await openStream(`${server.url}${path}`, { 'Doctor-Secret': 'dev-secret', Accept: 'text/event-stream' })
+      const stream = await api.openStream(`${path}`, { 'Doctor-Secret': 'dev-secret', Accept: 'text/event-stream' })
       const snapshot = await waitFor(`the snapshot frame of ${path}`, async () => framesOf(stream.text()).find((f) => f.event === 'snapshot'))
       stream.close()
       t.equal((JSON.parse(snapshot.data) as { clinic_id: number }).clinic_id, 114, path)
@@ -236,7 +227,7 @@ t.test('booking_days and all_days', async (t) => {
   })
 
   t.test('a stream for a clinic without days sends an error frame with the 404 detail and ends', async (t) => {
-    const stream = await openStream(`${server.url}/api/booking_days?clinic_id=115&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+    const stream = await api.openStream('/api/booking_days?clinic_id=115&stream=true', { 'Doctor-Secret': 'dev-secret' })
     t.teardown(stream.close)
     const error = await waitFor('the error frame', async () => framesOf(stream.text()).find((f) => f.event === 'error'))
     t.equal((JSON.parse(error.data) as { error: string }).error, `404: ${text.noTable}`)
@@ -245,7 +236,7 @@ t.test('booking_days and all_days', async (t) => {
   })
 
   t.test('a stream without the app secret is refused with 403', async (t) => {
-    const stream = await openStream(`${server.url}/api/booking_days?clinic_id=113&stream=true`, {})
+    const stream = await api.openStream('/api/booking_days?clinic_id=113&stream=true', {})
     stream.close()
     t.equal(stream.status, 403)
   })
@@ -800,7 +791,7 @@ t.test('the app secret guards every booking route', async (t) => {
   for (const [method, path] of routes) {
     const variants: Array<Record<string, string>> = [{ 'Content-Type': 'application/json' }, { 'Content-Type': 'application/json', 'Doctor-Secret': 'wrong' }]
     for (const headers of variants) {
-      const res = await request(`${server.url}${path}`, { method, headers, body: method === 'GET' ? undefined : body })
+      const res = await api.request(`${path}`, { method, headers, body: method === 'GET' ? undefined : body })
       t.equal(res.status, 403, `${method} ${path} ${'Doctor-Secret' in headers ? 'wrong secret' : 'no secret'}`)
       t.equal(res.json<DetailBody>().detail, 'forbidden')
     }
@@ -811,31 +802,31 @@ t.test('the app secret guards every booking route', async (t) => {
 t.test('Idempotency-Key on patient_booking', async (t) => {
   await createDays(190, { [day(10)]: { capacity_total: 5 } })
   const body: Json = { clinic_id: 190, name: 'عمر', phone: PHONE, source: 'secretary_app', date: day(10) }
-  const first = await api.post('/api/patient_booking', body, { 'Idempotency-Key': 'retry-190-a' })
+  const first = await api.post('/api/patient_booking', body, { headers: { 'Idempotency-Key': 'retry-190-a' } })
   t.equal(first.status, 200)
   t.equal(first.headers['idempotent-replayed'], undefined, 'the first answer is not a replay')
-  const again = await api.post('/api/patient_booking', body, { 'Idempotency-Key': 'retry-190-a' })
+  const again = await api.post('/api/patient_booking', body, { headers: { 'Idempotency-Key': 'retry-190-a' } })
   t.equal(again.status, 200)
   t.equal(again.text, first.text, 'a retry gets the first answer, byte for byte')
   t.equal(again.headers['idempotent-replayed'], 'true')
   t.equal((await daysOf(190)).days[day(10)]?.patients.length, 1, 'only one booking is stored')
 
-  const other = await api.post('/api/patient_booking', { ...body, name: 'غيره' }, { 'Idempotency-Key': 'retry-190-a' })
+  const other = await api.post('/api/patient_booking', { ...body, name: 'غيره' }, { headers: { 'Idempotency-Key': 'retry-190-a' } })
   t.equal(other.status, 422, 'the same key with another body is refused')
   t.type(other.json<DetailBody>().detail, 'string')
   t.equal((await daysOf(190)).days[day(10)]?.patients.length, 1)
 
-  const fresh = await api.post('/api/patient_booking', body, { 'Idempotency-Key': 'retry-190-b' })
+  const fresh = await api.post('/api/patient_booking', body, { headers: { 'Idempotency-Key': 'retry-190-b' } })
   t.equal(fresh.status, 200, 'a new key books again')
   t.equal(fresh.json<BookingAnswer>().token, 2)
 
-  const racing = await Promise.all([1, 2, 3].map(async () => await api.post('/api/patient_booking', body, { 'Idempotency-Key': 'retry-190-c' })))
+  const racing = await Promise.all([1, 2, 3].map(async () => await api.post('/api/patient_booking', body, { headers: { 'Idempotency-Key': 'retry-190-c' } })))
   t.same(racing.map((r) => r.status), [200, 200, 200], 'three copies sent at once all succeed')
   t.equal(new Set(racing.map((r) => r.text)).size, 1, 'with one answer')
   t.equal(racing.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 2, 'two of them replayed')
   t.equal((await daysOf(190)).days[day(10)]?.patients.length, 3, 'and one booking stored')
 
-  const invalid = await api.post('/api/patient_booking', body, { 'Idempotency-Key': 'has space' })
+  const invalid = await api.post('/api/patient_booking', body, { headers: { 'Idempotency-Key': 'has space' } })
   t.equal(invalid.status, 400, 'a key that is not visible ASCII is refused')
   t.equal((await daysOf(190)).days[day(10)]?.patients.length, 3)
 })
@@ -921,7 +912,7 @@ t.test('a burst of malformed requests on every regular POST route gets 4xx and c
   ]
 
   const answers = await sendMalformed(api, routes, [
-    { label: 'patient_booking with a bad Idempotency-Key', send: async () => await api.post('/api/patient_booking', routes[1]?.base ?? {}, { 'Idempotency-Key': 'k'.repeat(256) }) }
+    { label: 'patient_booking with a bad Idempotency-Key', send: async () => await api.post('/api/patient_booking', routes[1]?.base ?? {}, { headers: { 'Idempotency-Key': 'k'.repeat(256) } }) }
   ])
   t.ok(answers.length >= 300, `${answers.length} malformed requests sent`)
   const wrong = answers.filter((a) => a.status < 400 || a.status >= 500).map((a) => `${a.label} → ${a.status} ${a.text.slice(0, 120)}`)

@@ -1,7 +1,8 @@
 import t from 'tap'
-import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
+import { digests, sendAll } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 
-const { sql, api } = await startLegacyStack(t)
+const { sql, api } = await startStack(t, { mode: 'in-process' })
 
 const DEFAULT_MESSAGE = 'نعتذر عن هذا التوقف في السيرفر, لاغراض الصيانة, سوف يتم اعادة العمل خلال مدة قصيرة جدا.. شكرا لتفهمكم.'
 

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { archivePastDays } from '../src/booking/archive.ts'
-import { request, startDatabase, startServer, type Response } from './helpers/server.ts'
-import { connect, SECRET } from './helpers/legacy-client.ts'
+import type { Response } from './helpers/client.ts'
+import { SECRET } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 import { bookingApi, day, today, type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json } from './helpers/booking-api.ts'
 import { login, withAdmin } from './helpers/admin.ts'
 import { startFirebase } from './helpers/firebase.ts'
@@ -12,19 +13,12 @@ import { startFirebase } from './helpers/firebase.ts'
 // They are archived with the date, whatever the order of closes, walk-ins and the nightly run; reopen_table is the
 // one way back for the patient app.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
 // Strict mode gives a patient a token only for a phone a Firebase ID token proves (test/helpers/firebase.ts).
 const firebase = await startFirebase()
 t.teardown(firebase.close)
-const [server, strict] = await Promise.all([
-  startServer({ env: withAdmin(db.url) }),
-  startServer({ env: withAdmin(db.url, { AUTH_MODE: 'strict', ...firebase.env }) })
-])
-t.teardown(server.cleanup)
-t.teardown(strict.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
+// Two apps on one database: the same days in legacy and in strict mode.
+const { app: server, sql, launch } = await startStack(t, { mode: 'in-process', env: withAdmin() })
+const strict = await launch(t, { AUTH_MODE: 'strict', ...firebase.env })
 const api = bookingApi(server)
 
 const PHONE = '+9647701234567'
@@ -229,20 +223,20 @@ t.test('reopen_table refuses what it cannot do, with the legacy errors', async (
   for (const body of bodies) {
     t.equal((await api.post('/api/reopen_table', body)).status, 422, JSON.stringify(body))
   }
-  t.equal((await request(`${server.url}/api/reopen_table`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ clinic_id: 709, date: day(2) }) })).status, 403,
+  t.equal((await server.request('/api/reopen_table', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ clinic_id: 709, date: day(2) }) })).status, 403,
     'the app secret is needed')
 })
 
 t.test('strict mode: only the clinic\'s own secretary, or an admin, reopens its days', async (t) => {
-  const admin = await login(strict.url)
-  const call = (path: string, body: unknown, token: string): Promise<Response> => request(`${strict.url}${path}`, {
+  const admin = await login(strict)
+  const call = (path: string, body: unknown, token: string): Promise<Response> => strict.request(path, {
     method: 'POST',
     headers: { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
     body: JSON.stringify(body)
   })
   const secretaryOf = async (clinicId: number): Promise<string> => {
     const made = await ok(call('/api/secretary_code_generator', { clinic_id: clinicId, doctor_name: 'د', secretary_name: 'س', created_date: 'اليوم' }, admin.accessToken), 'secretary')
-    const logged = await ok(request(`${strict.url}/api/secretary_login_code`, {
+    const logged = await ok(strict.request('/api/secretary_login_code', {
       method: 'POST', headers: { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json' }, body: JSON.stringify({ secretary_code: made['secretary_id'] })
     }), 'login')
     return logged['access_token'] as string
@@ -252,7 +246,7 @@ t.test('strict mode: only the clinic\'s own secretary, or an admin, reopens its 
   await ok(call('/api/close_table', { clinic_id: 710, date: day(3) }, admin.accessToken), 'close')
   const own = await secretaryOf(710)
   const other = await secretaryOf(711)
-  const registered = await ok(request(`${strict.url}/api/patient/register`, {
+  const registered = await ok(strict.request('/api/patient/register', {
     method: 'POST',
     headers: { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json', Authorization: `Bearer ${await firebase.idToken({ phone: '+9647705007100' })}` },
     body: JSON.stringify({ user_uid: 'u-710', user_role: 'patient', phone_number: '+9647705007100' })
@@ -265,7 +259,7 @@ t.test('strict mode: only the clinic\'s own secretary, or an admin, reopens its 
     t.equal(res.json<DetailBody>().detail, 'ليست لديك صلاحية كافية')
     t.equal((await call('/api/reopen_table_gold', { clinic_id: 710, date: day(2) }, token)).status, 403, `${who}, golden`)
   }
-  t.notOk(day(2) in ((await (await request(`${strict.url}/api/booking_days?clinic_id=710`, { headers: { 'Doctor-Secret': SECRET, Authorization: `Bearer ${own}` } })).json<DaysBody>()).days ?? {}),
+  t.notOk(day(2) in ((await (await strict.request('/api/booking_days?clinic_id=710', { headers: { 'Doctor-Secret': SECRET, Authorization: `Bearer ${own}` } })).json<DaysBody>()).days ?? {}),
     'nothing was reopened')
   t.equal((await call('/api/reopen_table', { clinic_id: 710, date: day(2) }, own)).status, 200, 'its own secretary')
   t.equal((await call('/api/reopen_table', { clinic_id: 710, date: day(3) }, admin.accessToken)).status, 200, 'an admin')

@@ -1,21 +1,17 @@
 import t from 'tap'
 import { ADMIN_EMAIL, withAdmin } from './helpers/admin.ts'
-import { connect, digests } from './helpers/legacy-client.ts'
+import { digests } from './helpers/legacy-client.ts'
 import { shapeOf } from './helpers/booking-api.ts'
-import { startDatabase, startServer, waitFor } from './helpers/server.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import { dashboard, type Session } from './helpers/dashboard.ts'
 
-// The admin's own account (legacy-api.md §2.3), its activity trail, and admin management (§2.4), over HTTP against
-// the real server: legacy shapes, sessions that really end, recovery codes stored hashed, an audit trail nobody
+// The admin's own account (legacy-api.md §2.3), its activity trail, and admin management (§2.4), through the routes
+// and a real database: legacy shapes, sessions that really end, recovery codes stored hashed, an audit trail nobody
 // edits, and a super-admin that never disappears.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: withAdmin(db.url, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }) })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = dashboard(server.url)
+const { sql, app } = await startStack(t, { mode: 'in-process', env: withAdmin(undefined, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }) })
+const api = dashboard(app)
 const root = await api.adminLogin()
 
 type Json = Record<string, unknown>

@@ -1,20 +1,15 @@
 import t from 'tap'
 import { withAdmin } from './helpers/admin.ts'
-import { connect, digests } from './helpers/legacy-client.ts'
+import { digests } from './helpers/legacy-client.ts'
 import { shapeOf } from './helpers/booking-api.ts'
-import { startDatabase, startServer } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import { dashboard } from './helpers/dashboard.ts'
 
 // Departments (legacy-api.md §2.6), pinned to the legacy DepartmentOut with the fields legacy stored and never sent
 // back added; `staff_count` is live and `/departments/stats` is reachable, with figures from the rows.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: withAdmin(db.url, { RATE_LIMIT_DEFAULT: '30000' }) })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = dashboard(server.url)
+const { sql, app } = await startStack(t, { mode: 'in-process', env: withAdmin(undefined, { RATE_LIMIT_DEFAULT: '30000' }) })
+const api = dashboard(app)
 const root = await api.adminLogin()
 const token = root.accessToken
 

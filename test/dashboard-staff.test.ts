@@ -1,8 +1,8 @@
 import t from 'tap'
 import { JWT_SECRET, withAdmin } from './helpers/admin.ts'
-import { connect, digests } from './helpers/legacy-client.ts'
+import { digests } from './helpers/legacy-client.ts'
 import { shapeOf } from './helpers/booking-api.ts'
-import { startDatabase, startServer } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import { claimsOf, dashboard, type Session } from './helpers/dashboard.ts'
 import { verifyToken } from '../src/auth/tokens.ts'
 
@@ -10,13 +10,8 @@ import { verifyToken } from '../src/auth/tokens.ts'
 // server answered (status, keys, JSON types), with its holes closed: the caller's own permissions decide, nobody
 // grants what they do not hold, and a duplicate, an unknown role or an invalid permission is a 400, never a 500.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: withAdmin(db.url, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }) })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = dashboard(server.url)
+const { sql, app } = await startStack(t, { mode: 'in-process', env: withAdmin(undefined, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' }) })
+const api = dashboard(app)
 const root = await api.adminLogin()
 
 type Json = Record<string, unknown>

@@ -1,24 +1,17 @@
 import t from 'tap'
-import { request, startDatabase, startServer, type Response } from './helpers/server.ts'
-import { SECRET, connect, digests, legacyClient } from './helpers/legacy-client.ts'
+import type { Response } from './helpers/client.ts'
+import { SECRET, digests } from './helpers/legacy-client.ts'
 import { bearer, login, withAdmin } from './helpers/admin.ts'
+import { startStack } from './helpers/stack.ts'
 
 // The dashboard's doctor writes (legacy-api.md §2.7), the account status of §2.10, and what bad input does to them.
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({ env: withAdmin(db.url) })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = legacyClient(server.url)
-const { accessToken } = await login(server.url)
+const { sql, api } = await startStack(t, { mode: 'in-process', env: withAdmin() })
+const { accessToken } = await login(api)
 
 // The dashboard signs in and sends its token (and, like every app, the secret): the doctor writes need the token.
 async function dashboard (method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { ...bearer(accessToken), 'Doctor-Secret': SECRET }
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-  return await request(`${server.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+  return await api.send(method, path, body, { token: accessToken })
 }
 
 type Json = Record<string, unknown>
@@ -53,7 +46,7 @@ t.test('the destructive doctor routes refuse anyone without the dashboard’s to
       t.equal(res.status, 401, `${method} ${path} ${secret === null ? 'with nothing' : 'with the app secret only'}`)
       t.type(res.json<Json>()['detail'], 'string')
     }
-    const forged = await request(`${server.url}${path}`, { method, headers: { ...bearer(`${accessToken}x`), 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) })
+    const forged = await api.send(method, path, body ?? {}, { secret: null, headers: bearer(`${accessToken}x`) })
     t.equal(forged.status, 401, `${method} ${path} with a forged token`)
   }
   for (const secret of [null, 'not-the-secret']) {

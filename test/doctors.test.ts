@@ -1,10 +1,11 @@
 import t from 'tap'
-import { digests, startLegacyStack } from './helpers/legacy-client.ts'
+import { digests } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 
-// The doctor app's profile and the directory reads (legacy-api.md §2.1 /doctor/profile*, §2.7), against a real
-// server and database.
+// The doctor app's profile and the directory reads (legacy-api.md §2.1 /doctor/profile*, §2.7), against the
+// routes in-process and a real database.
 
-const { sql, api } = await startLegacyStack(t)
+const { sql, api } = await startStack(t, { mode: 'in-process' })
 
 type Json = Record<string, unknown>
 

@@ -2,7 +2,9 @@ import t from 'tap'
 import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { getJson, request, startDatabase, startServer, waitFor, type Response } from './helpers/server.ts'
+import type { Response } from './helpers/client.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import { inBatches } from './helpers/booking-api.ts'
 import { startFirebase } from './helpers/firebase.ts'
 
@@ -29,17 +31,16 @@ const ADMIN_EMAIL = 'root@tabeby.test'
 const ADMIN_PASSWORD = 'admin-password-hardening-6c2a9e4f'
 const WRONG_PASSWORD = 'wrong-password-hardening-1b7d3f5e'
 const MAX_BODY_BYTES = 64 * 1024
+// "At once", for a busy shared machine: well under uWS's idle timeout (8-12 s), which is what a socket left open, a
+// client left waiting behind a hostile one, or a parse gone quadratic would show instead.
+const AT_ONCE_MS = 5000
 
-const db = await startDatabase()
 // Limits far out of the way: the dashboard sweep below sends hundreds of requests as one admin from one address.
 const firebase = await startFirebase()
-const server = await startServer({
-  env: { DATABASE_URL: db.url, DOCTOR_PROFILE_SECRET, JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD, RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000', ...firebase.env }
-})
-t.teardown(async () => {
-  await server.cleanup()
-  await db.destroy()
-  await firebase.close()
+t.teardown(() => firebase.close())
+const { app: server } = await startStack(t, {
+  mode: 'cluster',
+  env: { DOCTOR_PROFILE_SECRET, JWT_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD, RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000', ...firebase.env }
 })
 
 const app = { 'Doctor-Secret': DOCTOR_PROFILE_SECRET, 'Content-Type': 'application/json' }
@@ -50,9 +51,23 @@ interface Exchange {
   closedAfterMs: number | null
 }
 
+// How many whole answers (head and Content-Length body) the text holds.
+function wholeAnswers (text: string): number {
+  let count = 0
+  for (let at = 0; ;) {
+    const end = text.indexOf('\r\n\r\n', at)
+    if (end < 0) return count
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text.slice(at, end))?.[1] ?? 0)
+    if (text.length < end + 4 + length) return count
+    count++
+    at = end + 4 + length
+  }
+}
+
 // A client that speaks bytes, not HTTP: it writes each string or buffer, sleeps each number (ms), and reports what
-// came back and when the server closed the connection.
-async function exchange (parts: Array<string | Buffer | number>, giveUpMs = 5000): Promise<Exchange> {
+// came back and when the server closed the connection. With `answers`, it stops as soon as that many whole answers
+// arrived (closedAfterMs null: the connection was still open), instead of waiting for a close that is not coming.
+async function exchange (parts: Array<string | Buffer | number>, giveUpMs = 8000, answers?: number): Promise<Exchange> {
   return await new Promise((resolve) => {
     const socket = connect(server.port, '127.0.0.1')
     const started = Date.now()
@@ -66,12 +81,18 @@ async function exchange (parts: Array<string | Buffer | number>, giveUpMs = 5000
       resolve({ text, closedAfterMs })
     }
     const timer = setTimeout(() => settle(null), giveUpMs)
-    socket.on('data', (chunk: Buffer) => { text += chunk.toString() })
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      if (answers !== undefined && wholeAnswers(text) >= answers) settle(null)
+    })
     socket.on('error', () => {})
     socket.on('close', () => settle(Date.now() - started))
     socket.on('connect', () => {
       void (async () => {
+        // Stops with the exchange: a slowloris script sleeps for a minute, and its timers would keep this process
+        // alive long after the test is done with it.
         for (const part of parts) {
+          if (settled) return
           if (typeof part === 'number') await sleep(part)
           else if (!socket.destroyed) socket.write(part)
         }
@@ -107,7 +128,7 @@ interface WorkerFigures { id: number, pid: number, in_flight: number, errors_5xx
 
 async function workers (): Promise<WorkerFigures[]> {
   return await waitFor('both workers in /stats', async () => {
-    const { body } = await getJson<{ workers: WorkerFigures[] }>(`${server.url}/stats`)
+    const body = (await server.request('/stats')).json<{ workers: WorkerFigures[] }>()
     return body.workers.length === 2 ? body.workers : null
   })
 }
@@ -136,7 +157,7 @@ t.test('a body over MAX_BODY_BYTES is refused with a JSON 413, and the worker ke
   // Far past the limit the answer goes out at once and the connection closes instead of reading it all.
   const huge = await exchange([`POST /api/patient_booking HTTP/1.1\r\nHost: x\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n{"a":`])
   t.equal(statusOf(huge.text), 413, 'a declared 50 MB body is refused before it is sent')
-  t.ok(huge.closedAfterMs !== null && huge.closedAfterMs < 2000, `and the connection is closed (${huge.closedAfterMs} ms)`)
+  t.ok(huge.closedAfterMs !== null && huge.closedAfterMs < AT_ONCE_MS, `and the connection is closed (${huge.closedAfterMs} ms)`)
 
   // After a 413 within the drain allowance, the same keep-alive connection serves the next request. (Sent once
   // the first is answered: uWS closes a connection that pipelines a request while an answer is pending.)
@@ -145,7 +166,7 @@ t.test('a body over MAX_BODY_BYTES is refused with a JSON 413, and the worker ke
     `POST /api/patient_booking HTTP/1.1\r\nHost: x\r\nDoctor-Secret: ${DOCTOR_PROFILE_SECRET}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     1000,
     'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
-  ], 3000)
+  ], 8000, 2)
   const answers = [...reused.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
   t.same(answers, [413, 200], 'the connection carries on after the 413')
 
@@ -154,32 +175,47 @@ t.test('a body over MAX_BODY_BYTES is refused with a JSON 413, and the worker ke
 
   const after = await workers()
   t.same(pidsOf(after), initialPids, 'no worker was replaced')
-  t.equal((await request(`${server.url}/health`)).status, 200)
+  t.equal((await server.request('/health')).status, 200)
 })
 
+// A 100 KB head crosses the loopback in more than one segment. When the worker's first read gets only part of it,
+// uWS's own limit for a head in several reads (4 KiB, above) closes the socket before our code sees the request, and
+// the client reads a reset; a head that arrives in one read gets our 414. Which one happens is timing (it shows on a
+// busy machine), so the request is sent again until a head arrives whole, accepting only that reset meanwhile.
+async function wholeHead (path: string, headers: Record<string, string> = {}): Promise<{ res: Response, resets: number }> {
+  for (let resets = 0; ; resets++) {
+    try {
+      return { res: await server.request(path, { headers }), resets }
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ECONNRESET' || resets >= 20) throw error
+    }
+  }
+}
+
 t.test('URL and header limits: 414 and 431 in JSON, a closed socket where uWS refuses, and nobody else waits', async (t) => {
-  const longPath = await request(`${server.url}/api/${'a'.repeat(100_000)}`)
-  t.equal(longPath.status, 414, 'a 100 KB path')
+  const { res: longPath, resets: pathResets } = await wholeHead(`/api/${'a'.repeat(100_000)}`)
+  t.equal(longPath.status, 414, `a 100 KB path (${pathResets} earlier sockets closed by uWS)`)
   t.same(longPath.json(), { detail: 'request path and query exceed 8192 bytes', code: 'url_too_long' })
 
-  const longQuery = await request(`${server.url}/api/booking_days?clinic_id=1&pad=${'a'.repeat(100_000)}`, { headers: app })
-  t.equal(longQuery.status, 414, 'a 100 KB query')
+  const { res: longQuery, resets: queryResets } = await wholeHead(`/api/booking_days?clinic_id=1&pad=${'a'.repeat(100_000)}`, app)
+  t.equal(longQuery.status, 414, `a 100 KB query (${queryResets} earlier sockets closed by uWS)`)
 
-  const nearLimit = await request(`${server.url}/api/booking_days?clinic_id=1&pad=${'a'.repeat(7000)}`, { headers: app })
+  const nearLimit = await server.request(`/api/booking_days?clinic_id=1&pad=${'a'.repeat(7000)}`, { headers: app })
   t.ok(nearLimit.status !== 414 && nearLimit.status < 500, `a 7 KB URL is served (${nearLimit.status})`)
 
-  const bigHeader = await request(`${server.url}/`, { headers: { 'X-Padding': 'b'.repeat(10_000) } })
+  const bigHeader = await server.request('/', { headers: { 'X-Padding': 'b'.repeat(10_000) } })
   t.equal(bigHeader.status, 431, 'a 10 KB header')
   t.same(bigHeader.json(), { detail: 'request headers exceed 8192 bytes', code: 'headers_too_large' })
 
   const manySmall: Record<string, string> = {}
   for (let i = 0; i < 40; i++) manySmall[`X-Filler-${i}`] = 'c'.repeat(250)
-  t.equal((await request(`${server.url}/`, { headers: manySmall })).status, 431, 'forty 250-byte headers add up to 431')
+  t.equal((await server.request('/', { headers: manySmall })).status, 431, 'forty 250-byte headers add up to 431')
 
   // uWS's own limits, which never reach our code: a head split over reads past 4 KiB, and more than 48 headers.
-  const split = await exchange([`GET /${'a'.repeat(3000)}`, 200, `${'a'.repeat(2000)} HTTP/1.1\r\nHost: x\r\n\r\n`])
+  // A second apart, so the worker surely reads the first part alone, however busy the machine.
+  const split = await exchange([`GET /${'a'.repeat(3000)}`, 1000, `${'a'.repeat(2000)} HTTP/1.1\r\nHost: x\r\n\r\n`])
   t.equal(split.text, '', 'a 5 KB head in two reads gets no answer from uWS')
-  t.ok(split.closedAfterMs !== null && split.closedAfterMs < 2000, `and its socket is closed at once (${split.closedAfterMs} ms)`)
+  t.ok(split.closedAfterMs !== null && split.closedAfterMs < 1000 + AT_ONCE_MS, `and its socket is closed at once (${split.closedAfterMs} ms)`)
 
   let headers = ''
   for (let i = 0; i < 60; i++) headers += `X-H${i}: v\r\n`
@@ -187,14 +223,14 @@ t.test('URL and header limits: 414 and 431 in JSON, a closed socket where uWS re
   const served: number[] = []
   for (let i = 0; i < 10; i++) {
     const started = Date.now()
-    t.equal((await request(`${server.url}/`)).status, 200)
+    t.equal((await server.request('/')).status, 200)
     served.push(Date.now() - started)
     await sleep(200)
   }
   const many = await tooMany
   t.equal(many.text, '', '60 headers: uWS never parses the head, so nothing is answered')
   t.ok(many.closedAfterMs !== null && many.closedAfterMs <= 15_000, `the socket is closed by the idle timeout (${many.closedAfterMs} ms)`)
-  t.ok(Math.max(...served) < 2000, `other clients were served meanwhile (slowest ${Math.max(...served)} ms)`)
+  t.ok(Math.max(...served) < AT_ONCE_MS, `other clients were served meanwhile (slowest ${Math.max(...served)} ms)`)
 
   t.same(pidsOf(await workers()), initialPids, 'no worker was replaced')
 })
@@ -223,14 +259,14 @@ t.test('idle, slowloris and stalled-body clients are cut within 15 s; 50 of them
   const deadline = Date.now() + 13_000
   while (Date.now() < deadline) {
     const started = Date.now()
-    statuses.add((await request(`${server.url}/`)).status)
-    statuses.add((await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: '{}' })).status)
+    statuses.add((await server.request('/')).status)
+    statuses.add((await server.request('/api/patient_booking', { method: 'POST', headers: app, body: '{}' })).status)
     latencies.push(Date.now() - started)
     await sleep(100)
   }
   const results = await Promise.all(hostile)
   t.same([...statuses].sort(), [200, 422], 'every ordinary request was answered (200 for GET /, 422 for the empty booking)')
-  t.ok(Math.max(...latencies) < 2000, `within 2 s each (slowest ${Math.max(...latencies)} ms over ${latencies.length} rounds)`)
+  t.ok(Math.max(...latencies) < AT_ONCE_MS, `within ${AT_ONCE_MS / 1000} s each (slowest ${Math.max(...latencies)} ms over ${latencies.length} rounds)`)
 
   for (const name of names) {
     const ofKind = results.filter((r) => r.kind === name)
@@ -253,7 +289,7 @@ t.test('a slow but steady body is still read', async (t) => {
   const slow = await exchange([
     `POST /api/patient_booking HTTP/1.1\r\nHost: x\r\nDoctor-Secret: ${DOCTOR_PROFILE_SECRET}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
     body.slice(0, third), 1500, body.slice(third, 2 * third), 1500, body.slice(2 * third)
-  ], 8000)
+  ], 10_000, 1)
   t.equal(statusOf(slow.text), 422, 'pieces 1.5 s apart make one body, judged on its content')
   t.match(JSON.parse(bodyOf(slow.text)), { detail: [{ loc: ['body', 'clinic_id'] }] })
 })
@@ -262,24 +298,24 @@ t.test('JSON nesting is refused past 32 levels; a huge flat array is bounded by 
   const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels)
   const typeOf = (res: Response): string | undefined => res.json<{ detail: Array<{ type: string }> }>().detail[0]?.type
 
-  const at32 = await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: nested(32) })
+  const at32 = await server.request('/api/patient_booking', { method: 'POST', headers: app, body: nested(32) })
   t.equal(at32.status, 422)
   t.not(typeOf(at32), 'json_too_deep', '32 levels parse, then fail the schema like any wrong shape')
 
-  const at33 = await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: nested(33) })
+  const at33 = await server.request('/api/patient_booking', { method: 'POST', headers: app, body: nested(33) })
   t.equal(at33.status, 422)
   t.same(at33.json(), { detail: [{ loc: ['body'], msg: 'JSON nested deeper than 32 levels', type: 'json_too_deep' }] })
 
-  const deep = await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: nested(20_000) })
+  const deep = await server.request('/api/patient_booking', { method: 'POST', headers: app, body: nested(20_000) })
   t.equal(deep.status, 422, '20 000 levels: the same answer, and no stack overflow')
   t.equal(typeOf(deep), 'json_too_deep')
 
   const flat = (bytes: number): string => `[${'0,'.repeat(Math.floor((bytes - 3) / 2))}0]`
   const started = Date.now()
-  const wide = await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: flat(MAX_BODY_BYTES - 16) })
+  const wide = await server.request('/api/patient_booking', { method: 'POST', headers: app, body: flat(MAX_BODY_BYTES - 16) })
   t.equal(wide.status, 422, `an array of ${Math.floor((MAX_BODY_BYTES - 19) / 2) + 1} zeros, just inside the limit, is a plain 422`)
-  t.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`)
-  const wider = await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body: flat(MAX_BODY_BYTES + 16) })
+  t.ok(Date.now() - started < AT_ONCE_MS, `answered in ${Date.now() - started} ms`)
+  const wider = await server.request('/api/patient_booking', { method: 'POST', headers: app, body: flat(MAX_BODY_BYTES + 16) })
   t.equal(wider.status, 413, 'one just past it is a 413')
 })
 
@@ -308,14 +344,14 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
   const answers: Array<[string, Response]> = []
   const idToken = await firebase.idToken()
   for (const [name, body] of posts) {
-    answers.push([`POST patient_booking: ${name}`, await request(`${server.url}/api/patient_booking`, { method: 'POST', headers: app, body })])
-    answers.push([`POST golden_patient_payment: ${name}`, await request(`${server.url}/api/golden_patient_payment`, { method: 'POST', headers: app, body })])
-    answers.push([`POST reopen_table: ${name}`, await request(`${server.url}/api/reopen_table`, { method: 'POST', headers: app, body })])
+    answers.push([`POST patient_booking: ${name}`, await server.request('/api/patient_booking', { method: 'POST', headers: app, body })])
+    answers.push([`POST golden_patient_payment: ${name}`, await server.request('/api/golden_patient_payment', { method: 'POST', headers: app, body })])
+    answers.push([`POST reopen_table: ${name}`, await server.request('/api/reopen_table', { method: 'POST', headers: app, body })])
     for (const path of ['/api/create_clinic_ad', '/api/update_ad', '/api/toggle_ad_status', '/api/delete_ad', '/api/ads', '/patients', '/api/update_ad_with_image']) {
-      answers.push([`POST ${path}: ${name}`, await request(`${server.url}${path}`, { method: 'POST', headers: app, body })])
+      answers.push([`POST ${path}: ${name}`, await server.request(path, { method: 'POST', headers: app, body })])
     }
     const login = { ...app, Authorization: `Bearer ${idToken}` }
-    answers.push([`POST after-phone-login: ${name}`, await request(`${server.url}/auth/after-phone-login`, { method: 'POST', headers: login, body })])
+    answers.push([`POST after-phone-login: ${name}`, await server.request('/auth/after-phone-login', { method: 'POST', headers: login, body })])
   }
   const forms: Array<[string, string, string | Buffer]> = [
     ['no boundary', 'multipart/form-data', '--x\r\n'],
@@ -327,10 +363,10 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
     ['a strange charset', 'multipart/form-data; boundary=abc; charset=utf-7', '--abc\r\nContent-Disposition: form-data; name="ad_ID"\r\n\r\n+AGE-\r\n--abc--\r\n']
   ]
   for (const [name, type, body] of forms) {
-    answers.push([`POST update_ad_with_image, ${name}`, await request(`${server.url}/api/update_ad_with_image`, { method: 'POST', headers: { ...app, 'Content-Type': type }, body })])
+    answers.push([`POST update_ad_with_image, ${name}`, await server.request('/api/update_ad_with_image', { method: 'POST', headers: { ...app, 'Content-Type': type }, body })])
   }
   for (const token of ['', 'e30.e30.AAAA', '%'.repeat(500), `${idToken.slice(0, -4)}AAAA`, `${idToken}.${idToken}`, 'a'.repeat(9000)]) {
-    answers.push([`after-phone-login with bearer ${token.slice(0, 20)}`, await request(`${server.url}/auth/after-phone-login`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })])
+    answers.push([`after-phone-login with bearer ${token.slice(0, 20)}`, await server.request('/auth/after-phone-login', { method: 'POST', headers: { Authorization: `Bearer ${token}` } })])
   }
   const gets = [
     '/api/patient/profile/%E0%A4%A', '/api/patient/profile/%00', '/api/patient/profile/P-1e400', '/api/patient/%E0%A4%A',
@@ -342,14 +378,14 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
     `/api/ads/images/${'f'.repeat(64)}`, '/api/get_ad_image?clinic_id=1e400', '/api/get_ad_image?ad_ID=%00', '/api/get_ad_image?ad_ID=%E0%A4%A',
     '/api/get_ad_image?clinic_id=-1', '/api/get_all_ads?x[]=1', '/api/clinic_ads', '/api/clinic_ads_all', '/patients'
   ]
-  for (const path of gets) answers.push([`GET ${path}`, await request(`${server.url}${path}`, { headers: app })])
+  for (const path of gets) answers.push([`GET ${path}`, await server.request(path, { headers: app })])
   for (const method of ['HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']) {
     for (const path of ['/', '/api/patient_booking', '/api/doctors/1']) {
-      answers.push([`${method} ${path}`, await request(`${server.url}${path}`, { method, headers: app })])
+      answers.push([`${method} ${path}`, await server.request(path, { method, headers: app })])
     }
   }
-  answers.push(['a forged bearer token', await request(`${server.url}/auth/me`, { headers: { Authorization: 'Bearer e30.e30.AAAA' } })])
-  answers.push(['a bearer token that is not base64', await request(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${'%'.repeat(500)}.{.}` } })])
+  answers.push(['a forged bearer token', await server.request('/auth/me', { headers: { Authorization: 'Bearer e30.e30.AAAA' } })])
+  answers.push(['a bearer token that is not base64', await server.request('/auth/me', { headers: { Authorization: `Bearer ${'%'.repeat(500)}.{.}` } })])
 
   // The FastAPI-style routes answer the 422 list; the ads routes their own 400, checked in test/ads.test.ts.
   const invalidUtf8 = answers.filter(([name]) => name.includes('invalid UTF-8') && /^POST (patient_booking|golden_patient_payment)/.test(name))
@@ -367,7 +403,7 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
   }
 
   // HEAD gets the headers and no body: a body would be read as the start of the next answer on a kept-alive line.
-  const head = await exchange(['HEAD / HTTP/1.1\r\nHost: x\r\n\r\n', 1000, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'], 3000)
+  const head = await exchange(['HEAD / HTTP/1.1\r\nHost: x\r\n\r\n', 1000, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'], 8000, 2)
   const lines = [...head.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
   t.same(lines, [404, 200], 'HEAD / answers without a body, so the next answer starts cleanly')
 
@@ -400,7 +436,7 @@ t.test('the dashboard routes answer hostile input, never with a 5xx, and no work
   const logBefore = server.output().length
   const leaks = [/\bat .*:\d+:\d+/, /postgres/i, /\bSELECT\b/i, /\bINSERT\b/, /node_modules/, /\.ts\b/, /Error:/, /\bstack\b/i, /syntax error/i]
   const json = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-    await request(`${server.url}${path}`, { method, headers: { ...app, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+    await server.request(path, { method, headers: { ...app, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
   // A super-admin of its own: a hostile body may be a valid change of the caller's own name or e-mail.
   const root = (await json('POST', '/auth/admin/auth', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).json<{ accessToken: string }>()
   const rootAuth = { Authorization: `Bearer ${root.accessToken}` }
@@ -453,7 +489,7 @@ t.test('the dashboard routes answer hostile input, never with a 5xx, and no work
     '/backend/users/profile', '/admins/', '/departments/stats', '/api/staff/all'
   ]
   const send = async (method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Response> =>
-    await request(`${server.url}${path}`, { method, headers: { 'Doctor-Secret': DOCTOR_PROFILE_SECRET, ...headers }, body })
+    await server.request(path, { method, headers: { 'Doctor-Secret': DOCTOR_PROFILE_SECRET, ...headers }, body })
   const calls: Array<{ label: string, send: () => Promise<Response> }> = []
   for (const identity of [admin, staff]) {
     const who = identity === admin ? 'admin' : 'staff'
@@ -499,7 +535,7 @@ t.test('secrets and issued tokens never reach the log, through logins, bookings,
     else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) collect(v, k)
   }
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
-    const res = await request(`${server.url}${path}`, { method, headers: { ...app, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const res = await server.request(path, { method, headers: { ...app, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
     try {
       collect(res.json())
     } catch {

@@ -56,7 +56,8 @@ t.test('a worker and the coordinator talk over a Unix socket', async (t) => {
   const server = new IpcServer(socketPath, handlers({ 'stats.push': (stats: WorkerStats) => { void stats; return null } }))
   await server.listen()
   const events: unknown[] = []
-  const client = new CoordinatorClient({ socketPath, timeoutMs: 200, onEvent: (name, payload) => events.push([name, payload]) })
+  // Time enough for a thousand replies on a busy machine: the timeout is the next test's subject, not this one's.
+  const client = new CoordinatorClient({ socketPath, timeoutMs: 10_000, onEvent: (name, payload) => events.push([name, payload]) })
   t.teardown(() => { client.close(); server.close() })
 
   t.rejects(client.call('ping', null), CoordinatorUnavailable, 'a call before the connection is up falls back at once')
@@ -89,7 +90,8 @@ t.test('a call the coordinator does not answer in time falls back instead of han
   const started = Date.now()
   await t.rejects(client.call('stats.read', null), CoordinatorUnavailable)
   const waited = Date.now() - started
-  t.ok(waited >= 90 && waited < 400, `gave up after ${waited} ms`)
+  // 100 ms and the sweep's tick; the bound leaves a busy machine room, and is still no hang.
+  t.ok(waited >= 90 && waited < 2000, `gave up after ${waited} ms`)
   t.equal(client.counters.timeouts, 1)
 })
 

@@ -2,9 +2,15 @@ import t from 'tap'
 import { connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../src/db/embedded.ts'
-import { alive, getJson, request, startServer, stats, waitFor, type TestServer } from './helpers/server.ts'
+import { alive, startServer, stats, waitFor, type TestServer } from './helpers/server.ts'
+import { request } from './helpers/client.ts'
+import { startStack } from './helpers/stack.ts'
 
-// Each test kills real processes of a running cluster and watches what a client sees.
+// Each test kills real processes of a running cluster and watches what a client sees. The clusters share the file's
+// database (DATABASE_URL) rather than each initialising an embedded one: what is killed here is the server's
+// processes; the embedded database's own start and stop are cluster.test.ts's.
+
+const { db } = await startStack(t, { mode: 'database' })
 
 interface Load {
   ok: number
@@ -12,14 +18,15 @@ interface Load {
   stop: () => Promise<void>
 }
 
-// A client that keeps asking, one fresh connection per request, as phones do.
+// A client that keeps asking, one fresh connection per request, as phones do. A request fails when its connection
+// does, not when a busy machine is slow to answer it.
 function keepAsking (server: TestServer, path = '/'): Load {
   let running = true
   const load: Load = { ok: 0, failed: 0, stop: async () => { running = false; await loop } }
   const loop = (async () => {
     while (running) {
       try {
-        const res = await request(`${server.url}${path}`, { timeoutMs: 3000 })
+        const res = await server.request(path, { timeoutMs: 15_000 })
         if (res.status === 200) load.ok++
         else load.failed++
       } catch {
@@ -30,8 +37,16 @@ function keepAsking (server: TestServer, path = '/'): Load {
   return load
 }
 
-t.test('a worker killed with SIGKILL is replaced within 2 s while the others keep serving', async (t) => {
-  const server = await startServer({ workers: 2 })
+// What the supervisor logged when a child exited: when, and how long it waited before starting the next one.
+function restartsOf (server: TestServer): Array<{ pid: number, at: number, delay: number }> {
+  return server.output().split('\n').filter((line) => line.includes('exited, restarting')).map((line) => {
+    const entry = JSON.parse(line) as { t: string, childPid: number, restartInMs: number }
+    return { pid: entry.childPid, at: Date.parse(entry.t), delay: entry.restartInMs }
+  })
+}
+
+t.test('a worker killed with SIGKILL is replaced at once while the others keep serving', async (t) => {
+  const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url } })
   t.teardown(server.cleanup)
   const before = await waitFor('two workers', async () => { const s = await stats(server); return s.workers.length === 2 ? s : null })
   const victim = before.workers[0] as { id: number, pid: number }
@@ -41,17 +56,20 @@ t.test('a worker killed with SIGKILL is replaced within 2 s while the others kee
   const killedAt = Date.now()
   process.kill(victim.pid, 'SIGKILL')
   const okAtKill = load.ok
+  // A busy machine may take seconds to start a process; the supervisor's part is to start it at once.
   const replacement = await waitFor('a new worker in slot 1', async () => {
     const s = await stats(server)
     const slot = s.workers.find((w) => w.id === victim.id)
     return slot !== undefined && slot.pid !== victim.pid ? slot : null
-  }, 5000, 20)
+  }, 60_000, 20)
   const replacedIn = Date.now() - killedAt
   const servedMeanwhile = load.ok - okAtKill
   await sleep(200)
   await load.stop()
 
-  t.ok(replacedIn < 2000, `replaced in ${replacedIn} ms`)
+  const restart = restartsOf(server).find((r) => r.pid === victim.pid)
+  t.ok(restart !== undefined && restart.delay <= 100 && replacedIn < 15_000,
+    `restarted after ${restart?.delay} ms (at most the first back-off), serving again ${replacedIn} ms after the kill`)
   t.ok(alive(replacement.pid), 'the replacement is a live process')
   t.notOk(alive(victim.pid), 'the victim is gone')
   t.ok(servedMeanwhile > 0, `${servedMeanwhile} requests were served while the slot was empty`)
@@ -59,7 +77,7 @@ t.test('a worker killed with SIGKILL is replaced within 2 s while the others kee
 })
 
 t.test('a killed coordinator is restarted; workers keep serving meanwhile and reconnect', async (t) => {
-  const server = await startServer({ workers: 2 })
+  const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url } })
   t.teardown(server.cleanup)
   const before = await waitFor('coordinator and workers', async () => {
     const s = await stats(server)
@@ -71,13 +89,14 @@ t.test('a killed coordinator is restarted; workers keep serving meanwhile and re
   await sleep(200)
   process.kill(oldPid, 'SIGKILL')
   // Straight after the kill the workers answer on their own: /health stays 200, /stats has no coordinator.
-  const health = await getJson<{ status: string }>(`${server.url}/health`)
+  const health = await server.request('/health')
   t.equal(health.status, 200, '/health still answers 200 without the coordinator')
 
   const after = await waitFor('a new coordinator with both workers reconnected', async () => {
     const s = await stats(server)
-    return s.coordinator !== null && s.coordinator.pid !== oldPid && s.coordinator.workers_connected === 2 ? s : null
-  }, 10_000)
+    // A reconnected worker pushes its figures at once, but the push may land a moment after the connection shows.
+    return s.coordinator !== null && s.coordinator.pid !== oldPid && s.coordinator.workers_connected === 2 && s.workers.length === 2 ? s : null
+  }, 60_000)
   await load.stop()
   t.ok(alive(after.coordinator?.pid as number), 'the new coordinator is alive')
   t.equal(load.failed, 0, `no request failed (${load.ok} served)`)
@@ -85,7 +104,7 @@ t.test('a killed coordinator is restarted; workers keep serving meanwhile and re
 })
 
 t.test('SIGTERM drains the request in flight, refuses new connections, and exits 0 within 10 s', async (t) => {
-  const server = await startServer({ workers: 2 })
+  const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url } })
   t.teardown(server.cleanup)
 
   // A request whose body is still arriving when the signal comes: it must be answered, not cut.
@@ -99,8 +118,12 @@ t.test('SIGTERM drains the request in flight, refuses new connections, and exits
 
   const signalledAt = Date.now()
   server.child.kill('SIGTERM')
-  await sleep(300)
-  const refused = await request(`${server.url}/`, { timeoutMs: 2000 }).then(() => false, () => true)
+  // The workers close their listening sockets when the primary's word reaches them; until then a new request may
+  // still get in (and be answered 503 shutting_down). Within the drain window, with the request above still held.
+  let refused = false
+  for (const deadline = Date.now() + 5000; !refused && Date.now() < deadline; await sleep(100)) {
+    refused = await request(`${server.url}/`, { timeoutMs: 2000 }).then(() => false, () => true)
+  }
   socket.end('"xyz"}')
   await closed
   const { code } = await server.exited
@@ -117,7 +140,7 @@ t.test('a crash loop backs off instead of spinning, and recovers when the cause 
   const port = await freePort()
   const squatter = createServer()
   await new Promise<void>((resolve) => squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve))
-  const server = await startServer({ workers: 1, waitForReady: false, env: { PORT: String(port) } })
+  const server = await startServer({ workers: 1, waitForReady: false, env: { DATABASE_URL: db.url, PORT: String(port) } })
   t.teardown(server.cleanup)
 
   // Wait for four restarts however slow the machine is, then look at their spacing.
@@ -134,7 +157,7 @@ t.test('a crash loop backs off instead of spinning, and recovers when the cause 
   const health = await waitFor('the worker to come back once the port is free', async () => {
     const res = await request(`http://127.0.0.1:${port}/health`, { timeoutMs: 1000 })
     return res.status === 200 ? res : null
-  }, 20_000, 200)
+  }, 60_000, 200)
   t.equal(health.status, 200, 'serving again without anyone restarting it by hand')
 })
 

@@ -68,7 +68,7 @@ t.test('LOG_LEVEL drops what is below it; LOG_FORMAT=pretty prints for a person'
 })
 
 t.test('in a running cluster every line is JSON from its own process; a worker\'s exit names the child apart', async (t) => {
-  const server = await startServer({ workers: 2 })
+  const server = await startServer({ workers: 2, initialised: true })
   t.teardown(server.cleanup)
   const before = await waitFor('two workers', async () => { const s = await stats(server); return s.workers.length === 2 ? s : null })
   const victim = before.workers[0] as { id: number, pid: number }

@@ -2,8 +2,8 @@ import t from 'tap'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
 import { ADMIN_EMAIL, withAdmin } from './helpers/admin.ts'
-import { connect } from './helpers/legacy-client.ts'
-import { startDatabase, startServer, waitFor } from './helpers/server.ts'
+import { waitFor } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 import { dashboard } from './helpers/dashboard.ts'
 
 // Password reset by e-mail (legacy-api.md §2.2), for admins and staff, against a real SMTP server running in this
@@ -36,10 +36,9 @@ await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve))
 t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())))
 const smtpPort = (smtp.server.address() as { port: number }).port
 
-const db = await startDatabase()
-t.teardown(db.destroy)
-const server = await startServer({
-  env: withAdmin(db.url, {
+const { app, sql } = await startStack(t, {
+  mode: 'in-process',
+  env: withAdmin(undefined, {
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     MAIL_FROM: 'Tabeby <no-reply@tabeby.test>',
     FRONTEND_BASE_URL: 'https://dashboard.tabeby.test/',
@@ -47,10 +46,7 @@ const server = await startServer({
     TRUST_PROXY_HOPS: '1'
   })
 })
-t.teardown(server.cleanup)
-const sql = connect(db.url)
-t.teardown(() => sql.end())
-const api = dashboard(server.url)
+const api = dashboard(app)
 
 type Json = Record<string, unknown>
 let nextAddress = 0

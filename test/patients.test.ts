@@ -1,8 +1,9 @@
 import t from 'tap'
-import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
+import { digests, sendAll } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 
 // The auth tier's limit is far below the bursts below; the limiter is not what this file is about.
-const { sql, api } = await startLegacyStack(t, { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' })
+const { sql, api } = await startStack(t, { mode: 'in-process', env: { RATE_LIMIT_AUTH: '30000', RATE_LIMIT_DEFAULT: '30000' } })
 
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 

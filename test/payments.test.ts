@@ -1,18 +1,15 @@
 import t from 'tap'
 import { iraqToday } from '../src/domain/calendar.ts'
-import { request, type Response } from './helpers/server.ts'
-import { startLegacyStack } from './helpers/legacy-client.ts'
+import type { Response } from './helpers/client.ts'
+import { startStack } from './helpers/stack.ts'
 
-// Golden payments over HTTP (legacy-api.md §2.15, §3.11; contract §2.7): the legacy shapes the apps read, the fee
+// Golden payments as the apps call them (legacy-api.md §2.15, §3.11; contract §2.7): the legacy shapes the apps read, the fee
 // from the clinic, the duplicate rule under a race, and the all-clinics report against sums computed here.
 
-const { server, sql } = await startLegacyStack(t, { DB_POOL_BUDGET: '24' })
+const { api, sql } = await startStack(t, { mode: 'in-process', env: { DB_POOL_BUDGET: '24' } })
 
-const headers = { 'Doctor-Secret': 'dev-secret', 'Content-Type': 'application/json' }
-const post = (path: string, body: unknown, extra: Record<string, string> = {}): Promise<Response> =>
-  request(`${server.url}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: typeof body === 'string' ? body : JSON.stringify(body), timeoutMs: 30_000 })
-const get = (path: string, extra: Record<string, string> = {}): Promise<Response> =>
-  request(`${server.url}${path}`, { headers: { ...headers, ...extra }, timeoutMs: 30_000 })
+const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> => api.post(path, body, { headers, timeoutMs: 30_000 })
+const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => api.get(path, { headers, timeoutMs: 30_000 })
 
 const DUPLICATE = { detail: { error: { code: 'duplicate', message: 'this booking was already saved in the payments log' } } }
 

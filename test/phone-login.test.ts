@@ -1,8 +1,8 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FirebaseVerifier, KeysUnavailable } from '../src/auth/firebase.ts'
-import { digests, startLegacyStack } from './helpers/legacy-client.ts'
-import { getJson, request } from './helpers/server.ts'
+import { digests } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 import { ISSUER, PROJECT_ID, startFirebase } from './helpers/firebase.ts'
 
 // POST /auth/after-phone-login (legacy-api.md §2.1) verifies a Firebase ID token as Firebase documents it, against a
@@ -10,14 +10,14 @@ import { ISSUER, PROJECT_ID, startFirebase } from './helpers/firebase.ts'
 
 const firebase = await startFirebase()
 t.teardown(firebase.close)
-const { sql, api, server } = await startLegacyStack(t, firebase.env)
+const { sql, api, app: server } = await startStack(t, { mode: 'in-process', env: firebase.env })
 
 type Json = Record<string, unknown>
 const DOCTOR_PHONE = '+9647701112233'
 
 async function login (token: string | null): Promise<{ status: number, body: Json }> {
   const headers: Record<string, string> = token === null ? {} : { Authorization: `Bearer ${token}` }
-  const res = await request(`${server.url}/auth/after-phone-login`, { method: 'POST', headers })
+  const res = await server.request('/auth/after-phone-login', { method: 'POST', headers })
   return { status: res.status, body: res.json() }
 }
 
@@ -30,7 +30,7 @@ await api.post('/doctor/profile', { phone: DOCTOR_PHONE, json_profile: { general
 
 t.test('/health says phone sign-in is configured, without asking Google', async (t) => {
   const hits = firebase.hits()
-  const { body } = await getJson<{ checks: { phone_login: Json } }>(`${server.url}/health`)
+  const body = (await server.request('/health')).json<{ checks: { phone_login: Json } }>()
   t.match(body.checks.phone_login, { status: 'ok', configured: true, project_id: PROJECT_ID })
   t.equal(firebase.hits(), hits, 'no key fetch for a health check')
 })
@@ -116,10 +116,10 @@ t.test('the signing keys are fetched once and kept for the max-age Google sends'
 })
 
 t.test('a server without FIREBASE_PROJECT_ID says so: 503 for phone sign-in, and /health', async (t) => {
-  const plain = await startLegacyStack(t)
-  const res = await request(`${plain.server.url}/auth/after-phone-login`, { method: 'POST', headers: { Authorization: `Bearer ${await firebase.idToken()}` } })
+  const { app: plain } = await startStack(t, { mode: 'in-process' })
+  const res = await plain.request('/auth/after-phone-login', { method: 'POST', headers: { Authorization: `Bearer ${await firebase.idToken()}` } })
   t.equal(res.status, 503)
   t.same(res.json(), { error: { code: 'phone_login_unconfigured', message: 'phone verification is not configured on this server' } })
-  const health = (await getJson<{ checks: { phone_login: Json } }>(`${plain.server.url}/health`)).body
+  const health = (await plain.request('/health')).json<{ checks: { phone_login: Json } }>()
   t.match(health.checks.phone_login, { status: 'disabled', configured: false })
 })

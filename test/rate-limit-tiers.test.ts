@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { MAX_LIMIT, RateLimiter } from '../src/rate-limit/windows.ts'
-import { request, startDatabase, startServer } from './helpers/server.ts'
+import { startStack } from './helpers/stack.ts'
 
 // RATE_LIMIT_* up to 10,000,000 and beyond (16,777,215), or `off`: for an instance behind a gateway that limits, or
 // a load test from one address. Ordinary limits keep the small-integer windows whose memory
@@ -60,14 +60,11 @@ t.test('a wide window is kept across a slot turn and evicted like any other', as
 })
 
 t.test('a tier that is off is not counted and carries no limit headers; a high one is served', async (t) => {
-  const db = await startDatabase()
-  t.teardown(db.destroy)
-  const server = await startServer({ workers: 2, env: { DATABASE_URL: db.url, RATE_LIMIT_DEFAULT: 'off', RATE_LIMIT_AUTH: '10000000' } })
-  t.teardown(server.cleanup)
-  const answers = await Promise.all(Array.from({ length: 60 }, () => request(`${server.url}/stats`)))
+  const { app } = await startStack(t, { mode: 'in-process', env: { RATE_LIMIT_DEFAULT: 'off', RATE_LIMIT_AUTH: '10000000' } })
+  const answers = await Promise.all(Array.from({ length: 60 }, () => app.request('/stats')))
   t.ok(answers.every((a) => a.status === 200), '60 × 200')
   t.equal(answers[0]?.headers['x-ratelimit-limit'], undefined, 'no limit headers on a tier that is off')
-  const auth = await request(`${server.url}/auth/check-phone?phone=%2B9647700000000`, { headers: { 'Doctor-Secret': 'dev-secret' } })
+  const auth = await app.request('/auth/check-phone?phone=%2B9647700000000', { headers: { 'Doctor-Secret': 'dev-secret' } })
   t.equal(auth.headers['x-ratelimit-limit'], '10000000')
   t.equal(auth.headers['ratelimit-policy'], '"auth";q=10000000;w=60')
 })

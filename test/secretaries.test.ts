@@ -1,7 +1,8 @@
 import t from 'tap'
-import { digests, startLegacyStack, sendAll } from './helpers/legacy-client.ts'
+import { digests, sendAll } from './helpers/legacy-client.ts'
+import { startStack } from './helpers/stack.ts'
 
-const { sql, api } = await startLegacyStack(t)
+const { sql, api } = await startStack(t, { mode: 'in-process' })
 
 // Clinic 7 keeps its capacity only in the profile, as the doctor app sends it (Arabic digits); clinic 8 has the
 // column; clinic 9 has no row at all.

@@ -14,8 +14,9 @@ import type { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
 
-// What a route module is given: the worker's own resources, never module-level singletons, so tests and
-// benchmarks can build a worker's routes around a database of their choosing.
+// What a route module is given: the worker's own resources, never module-level singletons. workers/assemble.ts
+// builds them, for the worker process and for the in-process route tests (test/helpers/app.ts), which run the same
+// routes around a database of their own.
 export interface WorkerContext {
   config: Config
   env: ChildEnv

@@ -212,16 +212,94 @@ function openStream (res: HttpResponse, reply: Reply, state: RequestState): void
   reply.stream?.(sink)
 }
 
-export function serve (handler: Handler, options: ServeOptions, paramCount = 0, tier: Tier = 'default') {
+// A request as it arrives, before any rule is applied: what uWS hands over, or what the tests' in-process client
+// builds. Parameters are still percent-encoded and the query is still raw, as uWS gives them.
+export interface RequestHead {
+  method: string
+  path: string
+  rawQuery: string
+  headers: Map<string, string>
+  headerBytes: number
+  rawParams: readonly string[]
+  ip: string
+}
+
+// Starts reading the body, with this limit (a body past it rejects with the 413). Called at most once, before
+// `handle` returns: uWS drops body chunks that arrive before onData is attached.
+export type BodyReader = (limit: number) => Promise<Buffer>
+
+// A body that is already whole (the tests' in-process client sends one): refused past the limit as a streamed one is.
+export function wholeBody (body: Buffer): BodyReader {
+  return (limit) => body.length > limit ? Promise.reject(errors.bodyTooLarge(limit)) : Promise.resolve(body)
+}
+
+// Everything a request goes through once its head is read, whatever carried it: the size limits, the draining
+// check, the body limit, `before` (the rate limit), the handler, the error catalogue, `after`, the traffic figures
+// and HEAD without a body. `serve` runs it under uWS; the tests run the very same steps in-process. `hasBody`: the
+// method carries a body, which may still be arriving when the reply is ready.
+export function handle (head: RequestHead, handler: Handler, options: ServeOptions, tier: Tier, readBody: BodyReader): { reply: Promise<Reply>, hasBody: boolean } {
   const { traffic } = options
+  traffic.requests++
+  traffic.inFlight++
+  const oversized = oversizedHead(head.path.length + head.rawQuery.length, head.headerBytes, options)
+  const request: Request = {
+    tier,
+    method: head.method,
+    path: head.path,
+    // An oversized query is refused below, unparsed.
+    query: new URLSearchParams(oversized === null ? head.rawQuery : ''),
+    headers: head.headers,
+    params: head.rawParams.map(decodeParam),
+    ip: head.ip,
+    body: Buffer.alloc(0)
+  }
+  const finish = (reply: Reply): Reply => {
+    traffic.inFlight--
+    if (reply.status >= 500) traffic.errors5xx++
+    // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start of
+    // its next answer.
+    return head.method === 'HEAD' && reply.stream === undefined ? { ...reply, body: '' } : reply
+  }
+
+  const refused = options.refuse?.() ?? oversized
+  if (refused !== null) return { reply: Promise.resolve(finish(refused)), hasBody: false }
+
+  let body: Promise<Buffer> | null = null
+  if (methodsWithBody.has(head.method)) {
+    const declared = Number(head.headers.get('content-length') ?? '0')
+    body = declared > options.maxBodyBytes + DRAIN_BYTES
+      ? Promise.reject(errors.bodyTooLarge(options.maxBodyBytes))
+      : readBody(options.maxBodyBytes)
+    body.catch(() => {}) // observed below; never an unhandled rejection, which would end the worker
+  }
+  const run = async (): Promise<Reply> => {
+    const early = options.before === undefined ? null : await options.before(request)
+    if (early !== null) {
+      // A refusal (429) waits for the body too, so the client reads it instead of a reset mid-upload.
+      if (body !== null) await body.catch(() => {})
+      return early
+    }
+    if (body !== null) request.body = await body
+    return await handler(request)
+  }
+  const reply = run().then((reply) => {
+    options.after?.(request, reply)
+    return finish(reply)
+  }, (error: unknown) => {
+    const reply = errorReply(error)
+    options.after?.(request, reply)
+    return finish(reply)
+  })
+  return { reply, hasBody: body !== null }
+}
+
+export function serve (handler: Handler, options: ServeOptions, paramCount = 0, tier: Tier = 'default') {
   return (res: HttpResponse, req: HttpRequest): void => {
     const state: RequestState = { aborted: false, onAbort: null, bodyEnded: false }
     res.onAborted(() => {
       state.aborted = true
       state.onAbort?.()
     })
-    traffic.requests++
-    traffic.inFlight++
 
     const headers = new Map<string, string>()
     let headerBytes = 0
@@ -229,68 +307,24 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
       headers.set(name, value)
       headerBytes += name.length + value.length + 4 // ": " and CRLF, as on the wire
     })
-    const params: string[] = []
-    for (let i = 0; i < paramCount; i++) params.push(decodeParam(req.getParameter(i)))
-    const method = req.getCaseSensitiveMethod().toUpperCase()
-    const path = req.getUrl()
-    const rawQuery = req.getQuery() ?? ''
-    const oversized = oversizedHead(path.length + rawQuery.length, headerBytes, options)
-    const request: Request = {
-      tier,
-      method,
-      path,
-      // An oversized query is refused below, unparsed.
-      query: new URLSearchParams(oversized === null ? rawQuery : ''),
+    const rawParams: string[] = []
+    for (let i = 0; i < paramCount; i++) rawParams.push(req.getParameter(i))
+    const head: RequestHead = {
+      method: req.getCaseSensitiveMethod().toUpperCase(),
+      path: req.getUrl(),
+      rawQuery: req.getQuery() ?? '',
       headers,
-      params,
-      ip: remoteAddress(res),
-      body: Buffer.alloc(0)
+      headerBytes,
+      rawParams,
+      ip: remoteAddress(res)
     }
 
-    let body: Promise<Buffer> | null = null
-    const finish = (reply: Reply): void => {
-      traffic.inFlight--
-      if (reply.status >= 500) traffic.errors5xx++
+    const { reply, hasBody } = handle(head, handler, options, tier, (limit) => readBody(res, limit, state))
+    void reply.then((reply) => {
       if (state.aborted) return
       if (reply.stream !== undefined) openStream(res, reply, state)
-      // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start
-      // of its next answer. Answered while the body is still coming (far over the limit): close, do not read it all.
-      else send(res, method === 'HEAD' ? { ...reply, body: '' } : reply, body !== null && !state.bodyEnded)
-    }
-
-    const refused = options.refuse?.() ?? oversized
-    if (refused !== null) {
-      finish(refused)
-      return
-    }
-
-    // uWS drops body chunks that arrive before onData is attached, so the body read starts here, synchronously,
-    // even though the rate-limit check is awaited first.
-    if (methodsWithBody.has(method)) {
-      const declared = Number(headers.get('content-length') ?? '0')
-      body = declared > options.maxBodyBytes + DRAIN_BYTES
-        ? Promise.reject(errors.bodyTooLarge(options.maxBodyBytes))
-        : readBody(res, options.maxBodyBytes, state)
-      body.catch(() => {}) // observed below; never an unhandled rejection, which would end the worker
-    }
-    const run = async (): Promise<Reply> => {
-      const early = options.before === undefined ? null : await options.before(request)
-      if (early !== null) {
-        // A refusal (429) waits for the body too, so the client reads it instead of a reset mid-upload.
-        if (body !== null) await body.catch(() => {})
-        return early
-      }
-      if (body !== null) request.body = await body
-      return await handler(request)
-    }
-
-    run().then((reply) => {
-      options.after?.(request, reply)
-      finish(reply)
-    }, (error: unknown) => {
-      const reply = errorReply(error)
-      options.after?.(request, reply)
-      finish(reply)
+      // Answered while the body is still coming (far over the limit): close, do not read it all.
+      else send(res, reply, hasBody && !state.bodyEnded)
     })
   }
 }

