@@ -109,7 +109,7 @@ async function upload (path: string, body: Buffer, chunked: boolean): Promise<Re
   return await new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...app }
     if (!chunked) headers['Content-Length'] = String(body.length)
-    const req = httpRequest(`${server.url}${path}`, { method: 'POST', headers, agent: false, timeout: 15_000 }, (res) => {
+    const req = httpRequest(`${server.url}${path}`, { method: 'POST', headers, agent: false, timeout: 45_000 }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {

@@ -44,7 +44,7 @@ const freshConnections = new Agent({ keepAlive: false })
 
 export function request (url: string, init: RequestInit = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent: freshConnections, timeout: init.timeoutMs ?? 15_000 }, (res) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent: freshConnections, timeout: init.timeoutMs ?? 45_000 }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => resolve(responseOf(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString())))

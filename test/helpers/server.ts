@@ -179,7 +179,8 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
     }
   }
   if (options.waitForReady !== false) {
-    const deadline = Date.now() + 60_000
+    // Generous: tsx compiles every module again in each child, and CI shares its two cores with other work.
+    const deadline = Date.now() + 180_000
     while (!output.includes('Tabeby API listening')) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`)
       if (Date.now() > deadline) {
