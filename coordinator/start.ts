@@ -7,6 +7,7 @@ import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
+import { LockoutStore } from '../src/rate-limit/lockout.ts'
 import { createRevocations } from './sessions.ts'
 import { ActorStanding } from './standing.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
@@ -59,9 +60,11 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     maxBytes: config.cacheMaxBytes
   })
   const limiter = createLimiter(config.redisUrl)
+  const lockouts = new LockoutStore(100_000)
   const sweeper = setInterval(() => {
     cache.store.sweep()
     limiter.sweep()
+    lockouts.sweep()
   }, 5000).unref()
 
   // The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
@@ -128,6 +131,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     'cache.stats': () => cache.store.stats(),
     'cache.clear': () => ({ cleared: cache.clear() }),
     'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
+    'lockout.check': ({ key }) => ({ retryMs: lockouts.check(key) }),
+    'lockout.fail': ({ key, policy }) => lockouts.fail(key, policy),
     'db.probe': () => bus.probe(),
     // The broadcast is written before this answer, so every worker has it queued before the revoking request's 200.
     'sessions.revoke': (revoked) => {

@@ -1,4 +1,5 @@
 import type { StandingChange } from '../auth/standing.ts'
+import type { LockoutPolicy, LockoutState } from '../rate-limit/lockout.ts'
 
 // What workers and the coordinator say to each other. Each op names its request and its reply; the coordinator's
 // dispatch table and the worker's client are both typed by this one map, so a new op is added in one place.
@@ -152,6 +153,9 @@ export interface Ops {
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
+  // src/rate-limit/lockout.ts: whether a sign-in target is locked (ms until it is not), and a failed attempt on it.
+  'lockout.check': { req: { key: string }, res: { retryMs: number } }
+  'lockout.fail': { req: { key: string, policy: LockoutPolicy }, res: LockoutState }
   'db.probe': { req: null, res: DatabaseProbe }
   // Answered once the families are pushed to every worker.
   'sessions.revoke': { req: Revocations, res: null }
