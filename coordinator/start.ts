@@ -60,11 +60,9 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     maxBytes: config.cacheMaxBytes
   })
   const limiter = createLimiter(config.redisUrl)
-  const lockouts = new LockoutStore(100_000)
   const sweeper = setInterval(() => {
     cache.store.sweep()
     limiter.sweep()
-    lockouts.sweep()
   }, 5000).unref()
 
   // The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
@@ -82,6 +80,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
   }
 
   const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
+  // Failed sign-in guesses per target (src/rate-limit/lockout.ts), in memory: exact across this instance's workers.
+  const lockouts = new LockoutStore(100_000)
   revocations.reload()
   // Deactivated and deleted patients and doctors (src/auth/standing.ts): loaded, reloaded every 30 s, pushed to workers.
   const standing = new ActorStanding(jobsDb.sql, (change) => server.broadcast('standing', change))
@@ -131,8 +131,6 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     'cache.stats': () => cache.store.stats(),
     'cache.clear': () => ({ cleared: cache.clear() }),
     'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
-    'lockout.check': ({ key }) => ({ retryMs: lockouts.check(key) }),
-    'lockout.fail': ({ key, policy }) => lockouts.fail(key, policy),
     'db.probe': () => bus.probe(),
     // The broadcast is written before this answer, so every worker has it queued before the revoking request's 200.
     'sessions.revoke': (revoked) => {
@@ -140,6 +138,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
       return null
     },
     'sessions.list': () => revocations.list(),
+    'lockout.check': ({ key }) => ({ retryMs: lockouts.check(key) }),
+    'lockout.fail': ({ key, policy }) => lockouts.fail(key, policy),
     'standing.read': () => ({ entries: standing.entriesForWorker() }),
     // As sessions.revoke: every worker has the change queued before the deactivating request's 200.
     'standing.publish': (change) => {

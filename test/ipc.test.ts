@@ -27,11 +27,11 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'cache.stats': () => emptyCluster.cache,
     'cache.clear': () => ({ cleared: 0 }),
     'limit.hit': ({ limit }) => ({ allowed: true, limit, remaining: limit - 1, resetMs: 60_000 }),
-    'lockout.check': () => ({ retryMs: 0 }),
-    'lockout.fail': () => ({ retryMs: 0, locked: false }),
     'db.probe': () => ({ reachable: true, latencyMs: 0, error: null }),
     'sessions.revoke': () => null,
     'sessions.list': () => [],
+    'lockout.check': () => ({ retryMs: 0 }),
+    'lockout.fail': () => ({ retryMs: 0, locked: false }),
     'standing.read': () => ({ entries: [] }),
     'standing.publish': () => null,
     ...overrides

@@ -68,6 +68,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
   })
   const sessions = new SessionRevocations(coordinator)
   const standing = new WorkerStanding(coordinator)
+  const lockouts = new Lockouts(config, coordinator)
   coordinator.connect()
   const cache = new WorkerCache(coordinator)
   const lanes = laneReader(db, cache)
@@ -106,7 +107,6 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
 
   const cpu = new CpuPool()
   const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
-  const lockouts = new Lockouts(config, coordinator)
   const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts }
 
   const limits = new RateLimits(config, coordinator)

@@ -19,7 +19,6 @@ export class Lockouts {
 
   constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient) {
     this.policy = config.authLockoutFailures === null ? null : { failures: config.authLockoutFailures, windowMs: config.authLockoutSeconds * 1000 }
-    setInterval(() => this.local.sweep(), 60_000).unref()
   }
 
   address (request: Request): string {

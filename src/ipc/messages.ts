@@ -1,5 +1,4 @@
 import type { StandingChange } from '../auth/standing.ts'
-import type { LockoutPolicy, LockoutState } from '../rate-limit/lockout.ts'
 
 // What workers and the coordinator say to each other. Each op names its request and its reply; the coordinator's
 // dispatch table and the worker's client are both typed by this one map, so a new op is added in one place.
@@ -153,13 +152,13 @@ export interface Ops {
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
-  // src/rate-limit/lockout.ts: whether a sign-in target is locked (ms until it is not), and a failed attempt on it.
-  'lockout.check': { req: { key: string }, res: { retryMs: number } }
-  'lockout.fail': { req: { key: string, policy: LockoutPolicy }, res: LockoutState }
   'db.probe': { req: null, res: DatabaseProbe }
   // Answered once the families are pushed to every worker.
   'sessions.revoke': { req: Revocations, res: null }
   'sessions.list': { req: null, res: Revocations }
+  // src/rate-limit/lockout.ts: whether a sign-in target is locked (ms until it is not), and a failed attempt on it.
+  'lockout.check': { req: { key: string }, res: { retryMs: number } }
+  'lockout.fail': { req: { key: string, policy: { failures: number, windowMs: number } }, res: { retryMs: number, locked: boolean } }
   // src/auth/standing.ts: a worker's copy of the deactivated and deleted actors, and a change to it (answered once
   // every worker has been sent it).
   'standing.read': { req: null, res: { entries: Array<[string, number | null]> } }

@@ -24,8 +24,12 @@ interface Entry {
   lockedUntil: number
 }
 
+// How often a failure also drops the entries that have ended (no timer to clear: the store lives as long as its owner).
+const SWEEP_EVERY_MS = 60_000
+
 export class LockoutStore {
   private readonly entries = new Map<string, Entry>()
+  private nextSweep = 0
 
   constructor (private readonly maxKeys: number, private readonly now: () => number = () => performance.now()) {}
 
@@ -37,6 +41,10 @@ export class LockoutStore {
 
   fail (key: string, policy: LockoutPolicy): LockoutState {
     const now = this.now()
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + SWEEP_EVERY_MS
+      this.sweep()
+    }
     let entry = this.entries.get(key)
     if (entry !== undefined && entry.lockedUntil > now) return { retryMs: Math.ceil(entry.lockedUntil - now), locked: false }
     if (entry === undefined || entry.windowEnds <= now) {
