@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { LockoutStore } from '../src/rate-limit/lockout.ts'
 import { startStack } from './helpers/stack.ts'
+import { startServer } from './helpers/server.ts'
 import { client, type Client, type Response } from './helpers/client.ts'
 import { day } from './helpers/booking-api.ts'
 
@@ -16,7 +17,7 @@ const LOCKED_TEXT = 'محاولات فاشلة كثيرة. يرجى المحاو
 // The one trusted proxy's X-Forwarded-For: each test's "address".
 const from = (address: string): Record<string, string> => ({ 'X-Forwarded-For': address })
 
-const { api, launch } = await startStack(t, {
+const { api, launch, db } = await startStack(t, {
   mode: 'in-process',
   env: { TRUST_PROXY_HOPS: '1', AUTH_LOCKOUT_FAILURES: '5', AUTH_LOCKOUT_SECONDS: '3', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }
 })
@@ -133,6 +134,20 @@ t.test('admin login: five wrong passwords lock the e-mail, logged at warn with t
   await sleep(3_200)
   const after = await login.post('/auth/admin/auth', ADMIN, { headers: from('203.0.113.40') })
   t.equal(after.status, 200, 'the right password works once the lockout has ended')
+})
+
+t.test('across workers the count is one: two workers lock the e-mail at the fifth failure, wherever each landed', async (t) => {
+  const cluster = await startServer({
+    workers: 2,
+    env: { DATABASE_URL: db.url, AUTH_LOCKOUT_FAILURES: '5', AUTH_LOCKOUT_SECONDS: '60', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password }
+  })
+  t.teardown(cluster.cleanup)
+  const login = client(cluster)
+  // Each request on a connection of its own: the kernel spreads them over both workers.
+  const wrong = await Promise.all(Array.from({ length: 5 }, (_, i) => login.post('/auth/admin/auth', { email: ADMIN.email, password: `nope-${i}` })))
+  t.same(wrong.map((res) => res.status), [401, 401, 401, 401, 401])
+  const refused = await Promise.all(Array.from({ length: 4 }, () => login.post('/auth/admin/auth', ADMIN)))
+  t.ok(refused.every(isLockout), `locked on every worker: ${refused.map((res) => res.status).join(', ')}`)
 })
 
 t.test('the lockout store: a window from the first failure, a lockout as long, bounded', async (t) => {
