@@ -7,6 +7,7 @@ import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
+import { LockoutStore } from '../src/rate-limit/lockout.ts'
 import { createRevocations } from './sessions.ts'
 import { ActorStanding } from './standing.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
@@ -79,6 +80,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
   }
 
   const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
+  // Failed sign-in guesses per target (src/rate-limit/lockout.ts), in memory: exact across this instance's workers.
+  const lockouts = new LockoutStore(100_000)
   revocations.reload()
   // Deactivated and deleted patients and doctors (src/auth/standing.ts): loaded, reloaded every 30 s, pushed to workers.
   const standing = new ActorStanding(jobsDb.sql, (change) => server.broadcast('standing', change))
@@ -135,6 +138,8 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
       return null
     },
     'sessions.list': () => revocations.list(),
+    'lockout.check': ({ key }) => ({ retryMs: lockouts.check(key) }),
+    'lockout.fail': ({ key, policy }) => lockouts.fail(key, policy),
     'standing.read': () => ({ entries: standing.entriesForWorker() }),
     // As sessions.revoke: every worker has the change queued before the deactivating request's 200.
     'standing.publish': (change) => {

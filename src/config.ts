@@ -111,6 +111,16 @@ export const variables = z.object({
   RATE_LIMIT_BOOKING: rateLimit(50),
   RATE_LIMIT_DEFAULT: rateLimit(100),
   RATE_LIMIT_IP_FACTOR: decimal(1, 0.1, 100),
+  // Failed sign-in attempts on one target (an e-mail, a clinic's golden codes, an address guessing secretary codes)
+  // within AUTH_LOCKOUT_SECONDS that lock it for AUTH_LOCKOUT_SECONDS, or `off` (src/rate-limit/lockout.ts).
+  AUTH_LOCKOUT_FAILURES: z.preprocess((value: unknown) => { const v = blank(value); return typeof v === 'string' && v.toLowerCase() === 'off' ? null : v },
+    z.string()
+      .regex(/^\d+$/, { error: (issue) => `must be a whole number of failed attempts or "off", got "${String(issue.input)}"` })
+      .transform(Number)
+      .pipe(z.number().min(1, between(1, 1000)).max(1000, between(1, 1000)))
+      .nullable()
+      .default(10)),
+  AUTH_LOCKOUT_SECONDS: wholeNumber(900, 1, 86_400),
   TRUST_PROXY_HOPS: wholeNumber(0, 0, 10),
   CACHE_TTL_SECONDS: wholeNumber(30, 1, 86_400),
   CACHE_MAX_ENTRIES: wholeNumber(10_000, 1, 10_000_000),
@@ -203,6 +213,8 @@ export const configSchema = variables.transform((env, ctx) => {
     rateLimitBooking: env.RATE_LIMIT_BOOKING,
     rateLimitDefault: env.RATE_LIMIT_DEFAULT,
     rateLimitIpFactor: env.RATE_LIMIT_IP_FACTOR,
+    authLockoutFailures: env.AUTH_LOCKOUT_FAILURES,
+    authLockoutSeconds: env.AUTH_LOCKOUT_SECONDS,
     trustProxyHops: env.TRUST_PROXY_HOPS,
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,
     cacheMaxEntries: env.CACHE_MAX_ENTRIES,

@@ -1,10 +1,13 @@
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // What one running server owns on this machine, claimed by the primary before it starts anything: its DATA_DIR,
 // where the embedded PostgreSQL lives. A second server on a live DATA_DIR used to take the first one's database
-// away from it (it stopped the "orphaned" postmaster), leaving the first answering 503 forever. The same claim is
-// where further exclusive resources (the PORT) are checked.
+// away from it (it stopped the "orphaned" postmaster), leaving the first answering 503 forever. And its PORT: the
+// workers listen with SO_REUSEPORT (so the kernel spreads connections among them), which also let a second,
+// unrelated server bind the same port and take half of the first one's traffic.
 //
 // The lock is a file created with O_EXCL holding the owner's pid and its start time: a lock whose owner is gone
 // (killed with SIGKILL, the machine rebooted) is stale and taken over; one whose pid now names another process is
@@ -16,6 +19,7 @@ const TAKEOVER_STALE_MS = 10_000
 
 export interface InstanceClaim {
   dataDir: string | null // null: no data directory in use (DATABASE_URL is set)
+  port?: { host: string, port: number } // PORT=0 (an ephemeral port per worker) claims nothing
 }
 
 export interface InstanceLock {
@@ -23,8 +27,9 @@ export interface InstanceLock {
 }
 
 export class InstanceInUse extends Error {
-  constructor (readonly resource: string, readonly pid: number) {
-    super(`${resource} is in use by pid ${pid}`)
+  // pid null: something else listens there, and which process it is cannot be told.
+  constructor (readonly resource: string, readonly pid: number | null) {
+    super(pid === null ? `${resource} is in use by another process` : `${resource} is in use by pid ${pid}`)
     this.name = 'InstanceInUse'
   }
 }
@@ -85,9 +90,7 @@ function removeIfOld (path: string, ageMs: number): void {
   } catch {}
 }
 
-function lockDataDir (dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true })
-  const path = join(dataDir, LOCK_FILE)
+function lockFile (path: string, resource: string): () => void {
   const takeover = `${path}.takeover`
   const me: Owner = { pid: process.pid, started: startTimeOf(process.pid) }
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -98,7 +101,7 @@ function lockDataDir (dataDir: string): () => void {
       }
     }
     const owner = readOwner(path)
-    if (owner !== null && owner.pid !== process.pid && alive(owner)) throw new InstanceInUse(`DATA_DIR ${dataDir}`, owner.pid)
+    if (owner !== null && owner.pid !== process.pid && alive(owner)) throw new InstanceInUse(resource, owner.pid)
     // Stale. Two servers starting at once may both see it: only the one that creates the takeover marker removes
     // the stale lock, so neither can delete the lock the other has just written.
     removeIfOld(takeover, TAKEOVER_STALE_MS)
@@ -110,21 +113,56 @@ function lockDataDir (dataDir: string): () => void {
       }
     }
   }
-  throw new Error(`could not lock DATA_DIR ${dataDir}: the lock file ${path} keeps changing`)
+  throw new Error(`could not lock ${resource}: the lock file ${path} keeps changing`)
+}
+
+function lockDataDir (dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true })
+  return lockFile(join(dataDir, LOCK_FILE), `DATA_DIR ${dataDir}`)
+}
+
+// Two checks, because each misses what the other sees. The lock file (one per port, in the temporary directory)
+// closes the race of two servers started at the same moment, both finding the port free, and names the owner's
+// pid. The bind without SO_REUSEPORT fails while anything listens on the port — a server of ours whose lock lives
+// in another temporary directory, or another program — which SO_REUSEPORT binds would otherwise join.
+async function lockPort (host: string, port: number): Promise<() => void> {
+  const resource = `PORT ${port}`
+  const release = lockFile(join(tmpdir(), `tabeby-port-${port}.lock`), resource)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const probe = createServer()
+      probe.once('error', reject)
+      probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
+    })
+  } catch (error) {
+    release()
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new InstanceInUse(resource, null)
+    throw error
+  }
+  return release
 }
 
 // Throws InstanceInUse when a live server holds what this one needs. The claim is released at exit, however the
 // process ends short of SIGKILL (which the next start recognises as a dead owner).
-export function claimInstance (claim: InstanceClaim): InstanceLock {
+export async function claimInstance (claim: InstanceClaim): Promise<InstanceLock> {
   const releases: Array<() => void> = []
-  if (claim.dataDir !== null) releases.push(lockDataDir(claim.dataDir))
+  const releaseAll = (): void => {
+    for (const fn of releases) {
+      try { fn() } catch {}
+    }
+  }
+  try {
+    if (claim.port !== undefined && claim.port.port !== 0) releases.push(await lockPort(claim.port.host, claim.port.port))
+    if (claim.dataDir !== null) releases.push(lockDataDir(claim.dataDir))
+  } catch (error) {
+    releaseAll()
+    throw error
+  }
   let released = false
   const release = (): void => {
     if (released) return
     released = true
-    for (const fn of releases) {
-      try { fn() } catch {}
-    }
+    releaseAll()
   }
   process.once('exit', release)
   return { release }

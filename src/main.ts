@@ -36,10 +36,11 @@ try {
   fail(error instanceof Error ? error.message : String(error))
 }
 
-// Before anything is started: a second server on a live DATA_DIR must leave the first one's database alone.
+// Before anything is started: a second server on a live DATA_DIR must leave the first one's database alone, and one
+// on a PORT in use must not share it through SO_REUSEPORT.
 let claim: InstanceLock
 try {
-  claim = claimInstance({ dataDir: config.databaseUrl === null ? config.dataDir : null })
+  claim = await claimInstance({ dataDir: config.databaseUrl === null ? config.dataDir : null, port: { host: config.host, port: config.port } })
 } catch (error) {
   if (error instanceof InstanceInUse) fail(error.message)
   throw error

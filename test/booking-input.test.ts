@@ -79,6 +79,28 @@ t.test('auto_assign says a closed day was closed, and a full one full', async (t
   t.equal(fromFull.json<BookingAnswer>().message, `تم الحجز بنجاح بأسم: مريض (تم الحجز في ${day(8)} لأن ${day(7)} ممتلئ)`, 'legacy\'s words')
 })
 
+t.test(`no day found: the message states the days searched and BOOKING_HORIZON_DAYS (${HORIZON}), not a fixed "30 days"`, async (t) => {
+  // The regular search: today and the next HORIZON days, every one of them closed.
+  const days: Record<string, Json> = {}
+  for (let i = 0; i <= HORIZON; i++) days[day(i)] = { capacity_total: 1, status: 'closed' }
+  t.equal((await api.post('/api/create_table', { clinic_id: 906, days })).status, 200)
+  const none = await regular({ clinic_id: 906, patient_id: 'P-1' })
+  t.equal(none.status, 400)
+  t.same(none.json(), {
+    detail: `لا يوجد أيام متاحة خلال الـ ${HORIZON + 1} يوم القادمة (الحجز متاح حتى ${HORIZON} يوماً مقدماً)`,
+    code: 'no_days_available',
+    days_searched: HORIZON + 1,
+    horizon_days: HORIZON
+  })
+
+  // The golden search from the horizon's last day has that one day to look at.
+  await api.post('/api/create_golden_table', { clinic_id: 906, days: { [day(HORIZON)]: { capacity_total: 1 } } })
+  t.equal((await golden({ clinic_id: 906, date: day(HORIZON), patient_id: 'P-2' })).status, 200)
+  const full = await golden({ clinic_id: 906, date: day(HORIZON), patient_id: 'P-3', auto_assign: true })
+  t.equal(full.status, 400)
+  t.match(full.json(), { code: 'no_days_available', days_searched: 1, horizon_days: HORIZON })
+})
+
 t.test('one validation issue per wrong field, naming it', async (t) => {
   for (const [what, res] of [
     ['clinic_id 1e308', await regular({ clinic_id: 1e308, date: day(2) })],

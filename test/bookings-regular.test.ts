@@ -19,6 +19,7 @@ const text = {
   rejected: 'مرفوض',
   listCreated: (date: string) => `تم انشاء القائمة بهذا التاريخ: ${date}`,
   dayAdded: (date: string) => `تمت إضافة اليوم الجديد: ${date}`,
+  dayAddedClosed: 'تمت إضافة اليوم مغلقاً لأن هذا التاريخ أُغلق سابقاً؛ لفتحه استخدم إعادة فتح اليوم',
   bookedAs: (name: string) => `تم الحجز بنجاح بأسم: ${name}`,
   booked: 'تم الحجز',
   served: 'تمت المعاينة',
@@ -531,7 +532,8 @@ t.test('add_day', async (t) => {
     t.equal((await api.post('/api/close_table', { clinic_id: 158, date: day(10) })).status, 200)
     const res = await api.post('/api/add_day', { clinic_id: 158, date_added: day(10), capacity_total: 2 })
     t.equal(res.status, 200)
-    t.same(res.json(), { status: text.created, message: text.dayAdded(day(10)), date_added: day(10) }, 'legacy created the day again')
+    // Legacy created it open and said "added"; it is added closed now (only reopen_table opens it), and says so.
+    t.same(res.json(), { status: text.created, message: `${text.dayAddedClosed}: ${day(10)}`, date_added: day(10) }, 'created again, closed')
     t.ok(day(10) in (await daysOf(158)).days, 'an answer of "exists" would name a day the apps cannot see')
   })
 

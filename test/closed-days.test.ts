@@ -26,6 +26,7 @@ const CLOSED = 'هذا اليوم مغلق ولا يقبل حجوزات جديد
 const SERVED = 'تمت المعاينة'
 const CANCELLED = 'ملغى'
 const BOOKED = 'تم الحجز'
+const ADDED_CLOSED = 'تمت إضافة اليوم مغلقاً لأن هذا التاريخ أُغلق سابقاً؛ لفتحه استخدم إعادة فتح اليوم'
 
 async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
   const answer = await res
@@ -141,6 +142,40 @@ t.test('create_table and add_day do not reopen a date close_table closed', async
   t.equal((await daysOf(707))[day(2)]?.status, 'closed')
   await createDays(707, { [day(4)]: { capacity_total: 5 }, [day(2)]: { capacity_total: 5 } })
   t.equal((await daysOf(707))[day(2)]?.status, 'open')
+})
+
+t.test('add_day onto a closed date adds nothing open: by date, with status "open", or as the next day', async (t) => {
+  await createDays(720, { [day(2)]: { capacity_total: 2 }, [day(3)]: { capacity_total: 5 } })
+  await close(720, day(3))
+  const asked = await api.post('/api/add_day', { clinic_id: 720, date_added: day(3), capacity_total: 5, status: 'open' })
+  t.equal(asked.status, 200)
+  t.same(asked.json(), { status: 'تم الانشاء بنجاح', message: `${ADDED_CLOSED}: ${day(3)}`, date_added: day(3) }, 'the answer says it was added closed')
+  t.equal((await daysOf(720))[day(3)]?.status, 'closed', 'status "open" does not reopen a date close_table closed')
+  t.equal((await patientBooks(720, { date: day(3), patient_id: 'P-81' })).status, 409, 'the patient app is still refused')
+  const again = await api.post('/api/add_day', { clinic_id: 720, date_added: day(3), capacity_total: 9 })
+  t.match(again.json(), { status: 'موجود' }, 'a second add_day finds the closed day and leaves it')
+  t.equal((await daysOf(720))[day(3)]?.status, 'closed')
+  const fresh = await api.post('/api/add_day', { clinic_id: 720, date_added: day(5), capacity_total: 5 })
+  t.match(fresh.json(), { message: `تمت إضافة اليوم الجديد: ${day(5)}` }, 'a date never closed is added open, as before')
+  t.equal((await daysOf(720))[day(5)]?.status, 'open')
+
+  // The next day after a full last day is a date close_table closed: added closed.
+  await createDays(721, { [day(2)]: { capacity_total: 1 }, [day(3)]: { capacity_total: 1 } })
+  await close(721, day(3))
+  await ok(patientBooks(721, { date: day(2), patient_id: 'P-82' }), 'fill the last live day')
+  const next = await api.post('/api/add_day', { clinic_id: 721 })
+  t.equal(next.status, 200)
+  t.match(next.json(), { date_added: day(3), message: `${ADDED_CLOSED}: ${day(3)}` })
+  t.equal((await daysOf(721))[day(3)]?.status, 'closed', 'added closed')
+  t.equal((await patientBooks(721, { date: day(3), patient_id: 'P-83' })).status, 409)
+
+  // A day closed by a walk-in after the close (live, closed): add_day leaves it as it is.
+  await createDays(722, { [day(2)]: { capacity_total: 3 } })
+  await close(722, day(2))
+  await walkIn(722, day(2), 'على الباب')
+  await api.post('/api/add_day', { clinic_id: 722, date_added: day(2), capacity_total: 3, status: 'open' })
+  t.equal((await daysOf(722))[day(2)]?.status, 'closed')
+  t.equal((await patientBooks(722, { date: day(2), patient_id: 'P-84' })).status, 409)
 })
 
 t.test('reopen_table opens a closed day to the patient app again, with its own message', async (t) => {

@@ -30,6 +30,8 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'db.probe': () => ({ reachable: true, latencyMs: 0, error: null }),
     'sessions.revoke': () => null,
     'sessions.list': () => [],
+    'lockout.check': () => ({ retryMs: 0 }),
+    'lockout.fail': () => ({ retryMs: 0, locked: false }),
     'standing.read': () => ({ entries: [] }),
     'standing.publish': () => null,
     ...overrides

@@ -16,6 +16,7 @@ import { SseHub } from './sse.ts'
 import { WorkerStanding } from './standing.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import { SessionRevocations } from './sessions.ts'
+import { Lockouts } from './lockouts.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -67,6 +68,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
   })
   const sessions = new SessionRevocations(coordinator)
   const standing = new WorkerStanding(coordinator)
+  const lockouts = new Lockouts(config, coordinator)
   coordinator.connect()
   const cache = new WorkerCache(coordinator)
   const lanes = laneReader(db, cache)
@@ -105,7 +107,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
 
   const cpu = new CpuPool()
   const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
-  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone }
+  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts }
 
   const limits = new RateLimits(config, coordinator)
 

@@ -11,6 +11,7 @@ import type { SseHub } from './sse.ts'
 import type { SessionRevocations } from './sessions.ts'
 import type { WorkerStanding } from './standing.ts'
 import type { FirebaseVerifier } from '../src/auth/firebase.ts'
+import type { Lockouts } from './lockouts.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
 
@@ -39,6 +40,8 @@ export interface WorkerContext {
   standing: WorkerStanding
   // Firebase ID-token verification for phone login; null when FIREBASE_PROJECT_ID is not set.
   phone: FirebaseVerifier | null
+  // Failed guesses per sign-in target and their lockout (workers/lockouts.ts).
+  lockouts: Lockouts
 }
 
 export interface RouteDef {

@@ -62,8 +62,9 @@ interface Placed {
 // clinic's working days, the first open day with room. Unlike legacy, a patient already booked on the day the
 // search reaches is told so (409 naming the booking) instead of being moved silently to the next day.
 async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput, rules: ClinicRules, today: string, horizonDays: number): Promise<Placed> {
-  const candidates = candidateDays(today, searchLength(today, today, horizonDays), rules.working)
-  if (candidates.length === 0) throw bookingErrors.noDaysAvailable()
+  const length = searchLength(today, today, horizonDays)
+  const candidates = candidateDays(today, length, rules.working)
+  if (candidates.length === 0) throw bookingErrors.noDaysAvailable(length, horizonDays)
   // A live day of a date wins over its archived predecessor (ORDER BY puts archived rows first, later ones overwrite).
   const states = await tx<Array<{ day: string, status: string, active_count: number, capacity_total: number }>>`
     SELECT to_char(day, 'YYYY-MM-DD') AS day, status, active_count, capacity_total FROM booking_days
@@ -95,7 +96,7 @@ async function searchAndReserve (tx: TransactionSql, input: RegularBookingInput,
     const seat = await reserveSeat(tx, input.clinicId, 'regular', date, 'patient')
     if (seat !== null) return { seat, date }
   }
-  throw bookingErrors.noDaysAvailable()
+  throw bookingErrors.noDaysAvailable(length, horizonDays)
 }
 
 export async function bookRegular (tx: TransactionSql, input: RegularBookingInput, options: BookingOptions & { secretaryOverbook: boolean }): Promise<BookingAnswer> {
@@ -224,7 +225,7 @@ export async function bookGolden (tx: TransactionSql, input: GoldenBookingInput,
       skipped ??= refusal
     }
   }
-  if (placed === null) throw bookingErrors.noDaysAvailable()
+  if (placed === null) throw bookingErrors.noDaysAvailable(length, options.horizonDays)
   const { seat, date } = placed
   const bookingId = goldenBookingId(input.clinicId, date, seat.seq)
 

@@ -6,6 +6,8 @@ export const text = {
   exists: 'موجود',
   rejected: 'مرفوض',
   dayAdded: 'تمت إضافة اليوم الجديد',
+  // add_day on a date close_table closed: the day is there for walk-ins, closed; reopen_table opens it.
+  dayAddedClosed: 'تمت إضافة اليوم مغلقاً لأن هذا التاريخ أُغلق سابقاً؛ لفتحه استخدم إعادة فتح اليوم',
   bookedAs: (name: string) => `تم الحجز بنجاح بأسم: ${name}`,
   // auto_assign booked a later date: legacy's " (booked on <date> because <requested> was full)", saying why the
   // requested date was passed over when it was not full (a catalogue code of the refusal it would have had).

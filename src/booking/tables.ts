@@ -109,14 +109,18 @@ export async function addDay (tx: TransactionSql, input: AddDayInput): Promise<T
     capacity = last?.capacity_total ?? (await clinicRules(tx, clinicId)).capacity ?? 0
   }
   if (capacity <= 0) throw bookingErrors.capacityInvalid()
-  const [inserted] = await tx`
+  const wanted = dayStatus(input.status)
+  const [inserted] = await tx<Array<{ status: 'open' | 'closed' }>>`
     INSERT INTO booking_days (clinic_id, lane, day, source, status, capacity_total, next_seq)
-    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${statusOnDate(tx, clinicId, 'regular', date, dayStatus(input.status))}, ${capacity},
+    VALUES (${clinicId}, 'regular', ${date}, 'patient_app', ${statusOnDate(tx, clinicId, 'regular', date, wanted)}, ${capacity},
             ${nextSeqOfDate(tx, clinicId, 'regular', date)})
     ON CONFLICT (clinic_id, lane, day) WHERE status <> 'archived' DO NOTHING
-    RETURNING 1`
+    RETURNING status`
   if (inserted === undefined) return { version: null, body: { status: text.exists, date_added: date } }
-  return { version: await bumpLane(tx, clinicId, 'regular'), body: { status: text.created, message: `${text.dayAdded}: ${date}`, date_added: date } }
+  // A date close_table closed gets its day closed, whatever was asked: said so, rather than "added" alone, since
+  // the patient app would be refused on it (only reopen_table opens it).
+  const message = inserted.status === 'closed' && wanted === 'open' ? `${text.dayAddedClosed}: ${date}` : `${text.dayAdded}: ${date}`
+  return { version: await bumpLane(tx, clinicId, 'regular'), body: { status: text.created, message, date_added: date } }
 }
 
 export interface ReopenAnswer {

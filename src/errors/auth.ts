@@ -1,4 +1,4 @@
-import { customError, detail } from './entry.ts'
+import { customError, detail, rateLimited } from './entry.ts'
 
 // Admin authentication and the actor tokens (legacy-api.md §2.2, §4; contract.md §3). The guard's 401s keep the
 // legacy Arabic `detail`, which the dashboard shows as it comes; `WWW-Authenticate` tells any HTTP client which
@@ -20,6 +20,9 @@ export const authErrors = {
   // One answer for an unknown e-mail, a wrong password and an inactive account: the legacy server's three
   // messages told anyone which e-mails had accounts.
   invalidCredentials: detail(401, 'invalid_credentials', 'invalid email or password', { headers: bearer }),
+  // AUTH_LOCKOUT_FAILURES wrong guesses on one target (an e-mail, a clinic's golden codes, an address guessing
+  // secretary codes): every attempt on it is refused, a correct one included, until the lockout ends.
+  lockedOut: rateLimited('sign_in_locked', 'too many failed attempts: this sign-in is locked for a while', 'محاولات فاشلة كثيرة. يرجى المحاولة لاحقاً.'),
   credentialsMissing: detail(400, 'credentials_missing', 'email and password must be sent'),
   refreshMissing: detail(400, 'refresh_token_missing', 'refreshToken must be sent'),
   refreshInvalid: detail(401, 'refresh_token_invalid', 'invalid, expired or revoked refresh token', { shown: 'رمز التحديث غير صالح', headers: bearer }),

@@ -10,7 +10,13 @@ export const bookingErrors = {
   noTable: detail(404, 'no_booking_table', 'the clinic has no booking days', { shown: 'لا يوجد جدول حجز لهذه العيادة' }),
   noGoldenTable: detail(404, 'no_golden_table', 'the clinic has no golden days', { shown: 'لا يوجد جدول Golden لهذه العيادة' }),
   dateRequired: detail(400, 'date_required', 'a date must be sent', { shown: 'يجب تحديد التاريخ' }),
-  noDaysAvailable: detail(400, 'no_days_available', 'no day is available in the next 30 days', { shown: 'لا يوجد أيام متاحة خلال الـ 30 يوم القادمة' }),
+  // The automatic search looked at `days` days (30 at most, as legacy's, and never past BOOKING_HORIZON_DAYS).
+  noDaysAvailable: detail(400, 'no_days_available',
+    (days: number, horizon: number) => `no day with room in the ${days} days searched (the booking horizon is ${horizon} days)`, {
+      shown: (days, horizon) => `لا يوجد أيام متاحة خلال الـ ${days} يوم القادمة (الحجز متاح حتى ${horizon} يوماً مقدماً)`,
+      fields: (days, horizon) => ({ days_searched: days, horizon_days: horizon }),
+      example: [30, 60]
+    }),
   // The booking the patient already holds on that date rides along, so the app can show it.
   alreadyBooked: detail(409, 'already_booked', 'the patient is already booked on this date', {
     shown: 'هذا المريض محجوز مسبقاً في هذا التاريخ',

@@ -156,6 +156,9 @@ export interface Ops {
   // Answered once the families are pushed to every worker.
   'sessions.revoke': { req: Revocations, res: null }
   'sessions.list': { req: null, res: Revocations }
+  // src/rate-limit/lockout.ts: whether a sign-in target is locked (ms until it is not), and a failed attempt on it.
+  'lockout.check': { req: { key: string }, res: { retryMs: number } }
+  'lockout.fail': { req: { key: string, policy: { failures: number, windowMs: number } }, res: { retryMs: number, locked: boolean } }
   // src/auth/standing.ts: a worker's copy of the deactivated and deleted actors, and a change to it (answered once
   // every worker has been sent it).
   'standing.read': { req: null, res: { entries: Array<[string, number | null]> } }

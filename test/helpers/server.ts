@@ -146,6 +146,7 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
       RATE_LIMIT_AUTH: '30000',
       RATE_LIMIT_BOOKING: '30000',
       RATE_LIMIT_DEFAULT: '30000',
+      AUTH_LOCKOUT_FAILURES: '1000', // the same for sign-in lockouts (test/sign-in-lockout.test.ts sets its own)
       ...options.env
     },
     stdio: ['ignore', 'pipe', 'pipe']

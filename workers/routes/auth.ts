@@ -67,11 +67,13 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       body: credentials,
       scope: { signIn: true },
       responses: { 200: loginReply },
-      errors: [authErrors.credentialsMissing, authErrors.invalidCredentials],
+      errors: [authErrors.credentialsMissing, authErrors.invalidCredentials, authErrors.lockedOut],
       handler: async ({ body, request }) => {
         const email = normalizeEmail(body.email ?? '')
         const password = body.password ?? ''
         if (email === '' || password === '') throw authErrors.credentialsMissing()
+        // Per e-mail, known or not: a lockout that only known e-mails reach would tell which ones have accounts.
+        await ctx.lockouts.guard('admin-login', email)
         const admin = await ctx.db.run((sql) => adminForLogin(sql, email))
         // An unknown e-mail still costs one verification, so the answer's timing does not tell it from a wrong
         // password; an inactive account is verified too and refused with the same answer.
@@ -82,6 +84,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
               ...EVENTS.loginFailed, description: userAgentOf(request), detail: { ip: request.ip, reason: matches ? 'inactive' : 'wrong_password' }
             })
           }
+          await ctx.lockouts.failed('admin-login', email, request)
           throw authErrors.invalidCredentials()
         }
         const tokens = await signIn(ctx, { kind: 'admin', id: admin.id }, request)

@@ -129,20 +129,25 @@ export function recoveryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       body: recoveryBody,
       scope: { signIn: true },
       responses: { 200: loginReply },
-      errors: [authErrors.credentialsMissing, accountErrors.recoveryLoginFailed],
+      errors: [authErrors.credentialsMissing, accountErrors.recoveryLoginFailed, authErrors.lockedOut],
       handler: async ({ body, request }) => {
         const email = normalizeEmail(body.email ?? '')
         const code = normalizeRecoveryCode(body.code ?? '')
         if (email === '' || (body.code ?? '').trim() === '') throw authErrors.credentialsMissing()
+        await ctx.lockouts.guard('recovery-login', email)
+        const refuse = async (): Promise<never> => {
+          await ctx.lockouts.failed('recovery-login', email, request)
+          throw accountErrors.recoveryLoginFailed()
+        }
         const admin = await ctx.db.run((sql) => adminForLogin(sql, email))
-        if (admin === null || !admin.is_active || code === null) throw accountErrors.recoveryLoginFailed()
+        if (admin === null || !admin.is_active || code === null) return await refuse()
         const account: Account = { kind: 'admin', id: admin.id }
         const consumed = await ctx.db.transaction(async (tx) => {
           if (!await consumeRecoveryCode(tx, admin.id, code)) return false
           await recordActivity(tx, account, { ...EVENTS.recoveryLogin, detail: { ip: request.ip } })
           return true
         })
-        if (!consumed) throw accountErrors.recoveryLoginFailed()
+        if (!consumed) return await refuse()
         const tokens = await signIn(ctx, account, request, { recovery_code: true })
         return json(200, {
           message: 'logged in successfully',

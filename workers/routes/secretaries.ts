@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { secretaryErrors } from '../../src/errors.ts'
+import { authErrors, secretaryErrors } from '../../src/errors.ts'
 import { secretaryCode } from '../../src/domain/identifiers.ts'
 import { capacityFromProfile } from '../../src/domain/queue.ts'
 import { SECRETARIES, secretaryToken } from '../../src/auth/actors.ts'
@@ -80,6 +80,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Create a secretary for a clinic and return its new 6-digit login code',
       auth: 'secret',
       mirror: true,
+      tier: 'auth', // it mints a credential
       body: codeBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
@@ -96,13 +97,22 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Secretary login with its 6-digit code; answers the clinic and its daily capacity',
       auth: 'secret',
       mirror: true,
+      // A guessed code is a token that reads a whole clinic's patients: the auth tier by address (an actor token
+      // buys no allowance here), and wrong codes count towards a lockout of the address. Per address, since the
+      // legacy body names only the code: a wrong guess belongs to no clinic.
+      tier: 'auth',
       body: loginBody,
       scope: { signIn: true },
       responses: { 200: loginReply },
-      errors: [secretaryErrors.codeNotFound, secretaryErrors.disabled],
-      handler: async ({ body }) => {
+      errors: [secretaryErrors.codeNotFound, secretaryErrors.disabled, authErrors.lockedOut],
+      handler: async ({ body, request }) => {
+        const address = ctx.lockouts.address(request)
+        await ctx.lockouts.guard('secretary-code', address)
         const row = await ctx.db.run((sql) => secretaryLogin(sql, body.secretary_code))
-        if (row === null) throw secretaryErrors.codeNotFound()
+        if (row === null) {
+          await ctx.lockouts.failed('secretary-code', address, request)
+          throw secretaryErrors.codeNotFound()
+        }
         if (!row.is_active) throw secretaryErrors.disabled()
         return json(200, {
           status: 'successfuly',

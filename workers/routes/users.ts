@@ -251,6 +251,7 @@ export function userRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Replace the recovery codes with ten new ones, shown this once (POST /auth/recovery-login takes one)',
       auth: 'admin',
       mirror: true,
+      tier: 'auth', // it mints credentials
       responses: { 200: codesOut },
       handler: async ({ actor }) => {
         const codes = await ctx.db.transaction(async (tx) => {

@@ -4,7 +4,7 @@ import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
 import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
 import { checkKey, idempotent, type Answer } from '../../../src/booking/idempotency.ts'
 import { text } from '../../../src/booking/messages.ts'
-import { bookingErrors } from '../../../src/errors.ts'
+import { authErrors, bookingErrors } from '../../../src/errors.ts'
 import { statusLabel } from '../../../src/domain/status.ts'
 import { SECRETARIES } from '../../../src/auth/actors.ts'
 import { json, type Reply } from '../../http.ts'
@@ -160,10 +160,16 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
       summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
       // The secretary's check at the desk: for a patient, guessing 4-digit codes would read other patients' names.
+      // So it counts in the auth tier by address, and wrong codes count per clinic towards a lockout.
+      tier: 'auth',
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
-      handler: async ({ body }) => {
+      errors: [authErrors.lockedOut],
+      handler: async ({ body, request }) => {
+        const target = String(body.clinic_id)
+        await ctx.lockouts.guard('golden-code', target)
         const { booking, hasTable } = await ctx.db.run((sql) => bookingOfGoldenCode(sql, body.clinic_id, body.code, body.date ?? null))
         const empty = { patient_name: null, patient_phone: null, patient_id: null, booking_id: null, token: null, booking_status: null, booking_date: null }
+        if (booking === null && hasTable) await ctx.lockouts.failed('golden-code', target, request)
         if (booking === null) return json(200, { status: 'error', message: hasTable ? text.codeNotFound : bookingErrors.noGoldenTable.text(), ...empty })
         return json(200, {
           status: 'success',

@@ -111,6 +111,7 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Register a patient account by phone; an existing phone answers its P-<id>',
       auth: 'secret',
       mirror: true,
+      tier: 'auth', // it mints a patient token: one address must not mint them by the hundred
       body: patientRegisterBody,
       scope: { signIn: true },
       handler: async ({ body, request }) => {

@@ -57,11 +57,12 @@ export function staffAccountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       body: loginBody,
       form: true,
       responses: { 200: loginReply },
-      errors: [staffErrors.loginInvalid, staffErrors.loginFailed],
+      errors: [staffErrors.loginInvalid, staffErrors.loginFailed, authErrors.lockedOut],
       handler: async ({ body, request }) => {
         const email = normalizeEmail(body.email ?? '')
         const password = body.password ?? ''
         if (email === '' || password === '') throw staffErrors.loginInvalid()
+        await ctx.lockouts.guard('staff-login', email)
         const staff = await ctx.db.run((sql) => staffForLogin(sql, email))
         // Unknown, inactive, without a password or with a wrong one: the same answer after the same work.
         const matches = await verifyPassword(ctx, password, staff?.password_hash ?? DECOY_HASH)
@@ -70,6 +71,7 @@ export function staffAccountRoutes (ctx: WorkerContext): DocumentedRoute[] {
             const reason = staff.password_hash === null ? 'no_password' : !matches ? 'wrong_password' : 'inactive'
             recordInBackground(ctx, { kind: 'staff', id: staff.id }, { ...EVENTS.loginFailed, description: userAgentOf(request), detail: { ip: request.ip, reason } })
           }
+          await ctx.lockouts.failed('staff-login', email, request)
           throw staffErrors.loginFailed()
         }
         const tokens = await signIn(ctx, { kind: 'staff', id: staff.id }, request)

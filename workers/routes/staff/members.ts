@@ -232,6 +232,7 @@ export function staffMemberRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: "Set a staff member's password (JSON or form field `password`); its sessions end",
       auth: 'admin',
       mirror: true,
+      tier: 'auth', // it sets a credential
       permission: 'staff.update',
       body: setPasswordBody,
       form: true,
