@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { freePort } from '../src/db/embedded.ts'
 import { startStack } from './helpers/stack.ts'
 import { systemProgram } from './helpers/system.ts'
+import { smoke } from '../scripts/smoke-front-proxy.ts'
 import { root, tempDir, waitFor } from './helpers/server.ts'
 
 // The front proxy the deployment requires (issue 12, item 12; README "Deploying"). uWebSockets.js 20.30 leaves
@@ -138,6 +139,12 @@ t.test('behind the sample nginx config, every well-formed request gets its answe
   t.same(statuses(underscore.text), [200], 'a header name with `_` (legal, dropped by nginx): answered')
   const space = await exchange(port, `GET /api/maintenance/status HTTP/1.1\r\nHost: api\r\nX Custom: 1\r\n${SECRET}\r\n`, () => false)
   t.same(statuses(space.text), [400], 'a header name with a space (illegal): 400')
+
+  // The post-deploy check (scripts/smoke-front-proxy.ts) passes behind this proxy, and fails straight at the engine.
+  const behind = await smoke(`http://127.0.0.1:${port}`)
+  t.same(behind.filter((probe) => !probe.ok), [], 'the smoke check passes behind the proxy')
+  const bare = await smoke(app.url, '/healthz', 2000)
+  t.same(bare.filter((probe) => !probe.ok).map((probe) => probe.name), ['HTTP/1.0', 'two pipelined requests', 'an X_Custom header'], 'and names what fails without it')
 })
 
 t.test('engine canary: uWebSockets.js still leaves HTTP/1.0 unanswered', async (t) => {
