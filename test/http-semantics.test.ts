@@ -100,6 +100,9 @@ t.test('?stream= takes the spellings FastAPI took; body booleans those pydantic 
     const res = await api.get(`/api/booking_days?clinic_id=1203&stream=${spelling}`)
     t.match([res.status, res.headers['content-type']], [200, /^application\/json/], `stream=${spelling}: JSON`)
   }
+  const headOfStream = await api.send('HEAD', '/api/booking_days?clinic_id=1203&stream=true')
+  t.same([headOfStream.status, headOfStream.headers['content-type'], headOfStream.text], [200, 'text/event-stream', ''],
+    'HEAD of a stream: its headers, and no stream')
   const maybe = await api.get('/api/booking_days?clinic_id=1203&stream=maybe')
   t.equal(maybe.status, 422, 'stream=maybe is refused')
   t.match(maybe.json<{ detail: Array<{ loc: string[], msg: string }> }>().detail[0], { loc: ['query', 'stream'], msg: /stream must be a boolean/ })

@@ -260,8 +260,8 @@ export function handle (head: RequestHead, handler: Handler, options: ServeOptio
     traffic.inFlight--
     if (reply.status >= 500) traffic.errors5xx++
     // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start of
-    // its next answer.
-    return head.method === 'HEAD' && reply.stream === undefined ? { ...reply, body: '' } : reply
+    // its next answer; a stream (HEAD of an SSE route) is not started either.
+    return head.method === 'HEAD' ? { ...reply, body: '', stream: undefined } : reply
   }
 
   const refused = options.refuse?.() ?? oversized
