@@ -85,6 +85,30 @@ const mailbox = z.preprocess(blank, z.string()
   .nullable()
   .default(null))
 
+// CORS_ORIGINS: `*`, or origins separated by commas (`https://admin.example.com,http://localhost:3000`). Each is an
+// origin as a browser sends it in the Origin header (scheme, host, port), so it is compared as text; a trailing
+// slash is forgiven, a path is refused rather than silently ignored.
+const corsOrigins = z.preprocess(blank, z.string().transform((value, ctx): '*' | string[] => {
+  const listed = value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+  if (listed.includes('*')) {
+    if (listed.length > 1) ctx.addIssue({ code: 'custom', message: '"*" stands alone: it already allows every origin' })
+    return '*'
+  }
+  const origins: string[] = []
+  for (const item of listed) {
+    let url: URL | null = null
+    try { url = new URL(item) } catch {}
+    if (url === null || !['http:', 'https:'].includes(url.protocol) || url.username !== '' || url.password !== '' ||
+      url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `must be "*" or a comma list of origins such as https://admin.example.com (scheme, host and optional port, no path), got "${item}"` })
+      return z.NEVER
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin)
+  }
+  if (origins.length === 0) ctx.addIssue({ code: 'custom', message: 'lists no origin' })
+  return origins
+}).nullable().default(null))
+
 // Where Google publishes the keys that sign Firebase ID tokens, as JWKS (Firebase: "Verify ID tokens using a
 // third-party JWT library").
 export const GOOGLE_SECURETOKEN_JWKS = 'https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com'
@@ -141,6 +165,9 @@ export const variables = z.object({
   FRONTEND_BASE_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   RESET_TOKEN_EXPIRE_MINUTES: wholeNumber(30, 5, 24 * 60), // legacy's name and default
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
+  // The browser origins allowed to call the API (workers/cors.ts). Unset: FRONTEND_BASE_URL's origin in production
+  // (the dashboard), every origin elsewhere.
+  CORS_ORIGINS: corsOrigins,
   // Phone sign-in (POST /auth/after-phone-login, strict-mode registration): Firebase ID tokens of this project,
   // checked against the keys published at FIREBASE_JWKS_URL (Google's when unset). Unset project: not configured.
   FIREBASE_PROJECT_ID: z.preprocess(blank, z.string()
@@ -181,6 +208,9 @@ export const configSchema = variables.transform((env, ctx) => {
     if (env.SMTP_URL === null) fail('SMTP_URL', 'is required when ENVIRONMENT=production (password-reset e-mail)')
     if (env.MAIL_FROM === null) fail('MAIL_FROM', 'is required when ENVIRONMENT=production (password-reset e-mail)')
     if (env.FRONTEND_BASE_URL === null) fail('FRONTEND_BASE_URL', 'is required when ENVIRONMENT=production (password-reset links)')
+    if (env.CORS_ORIGINS === '*') {
+      fail('CORS_ORIGINS', '"*" is refused when ENVIRONMENT=production: list the origins of the browser apps (the admin dashboard), e.g. https://admin.example.com')
+    }
     if (env.AUTH_MODE === 'strict' && env.FIREBASE_PROJECT_ID === null) {
       fail('FIREBASE_PROJECT_ID', 'is required when ENVIRONMENT=production and AUTH_MODE=strict (patients and doctors get tokens only for a verified phone)')
     }
@@ -230,6 +260,8 @@ export const configSchema = variables.transform((env, ctx) => {
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM ?? 'Tabeby <no-reply@localhost>',
     frontendBaseUrl: (env.FRONTEND_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, ''), // legacy's default
+    // Legacy allowed every origin; production allows only the dashboard's unless told otherwise (COMPATIBILITY.md).
+    corsOrigins: env.CORS_ORIGINS ?? (production && env.FRONTEND_BASE_URL !== null ? [new URL(env.FRONTEND_BASE_URL).origin] : '*'),
     resetTokenMinutes: env.RESET_TOKEN_EXPIRE_MINUTES,
     logLevel: env.LOG_LEVEL,
     logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT),

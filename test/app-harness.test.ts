@@ -1,6 +1,7 @@
 import t from 'tap'
 import { loadUws } from '../src/uws.ts'
 import { mountRoutes, type MountedRoute } from '../workers/routes/index.ts'
+import { methodMatcher } from '../workers/methods.ts'
 import { Router } from './helpers/app.ts'
 import { request } from './helpers/client.ts'
 import { freePort } from '../src/db/embedded.ts'
@@ -12,7 +13,7 @@ import { startStack } from './helpers/stack.ts'
 const { app, api } = await startStack(t, { mode: 'in-process' })
 const mounted = mountRoutes(app.context)
 
-const uwsMethod = { get: 'get', post: 'post', put: 'put', patch: 'patch', del: 'del' } as const
+const uwsMethod = { get: 'get', head: 'head', post: 'post', put: 'put', patch: 'patch', del: 'del' } as const
 
 t.test('the in-process router picks the route uWS picks, for every route and the awkward paths', async (t) => {
   const { uws } = loadUws()
@@ -25,13 +26,15 @@ t.test('the in-process router picks the route uWS picks, for every route and the
     server[uwsMethod[route.method]](route.pattern, (res, req) => {
       const params: string[] = []
       for (let i = 0; i < count; i++) params.push(req.getParameter(i))
-      res.end(JSON.stringify({ pattern: route.pattern, params }))
+      // In a header, so a HEAD answer carries it too.
+      res.cork(() => res.writeHeader('X-Route', JSON.stringify({ pattern: route.pattern, params })).end())
     })
   }
-  server.any('/*', (res) => { res.end(JSON.stringify({ pattern: null, params: [] })) })
+  server.any('/*', (res) => { res.cork(() => res.writeHeader('X-Route', JSON.stringify({ pattern: null, params: [] })).end()) })
   const listening = await new Promise<unknown>((resolve) => server.listen('127.0.0.1', port, resolve))
   t.teardown(() => { if (listening !== false) uws.us_listen_socket_close(listening as never) })
-  const router = new Router(echoed)
+  const unmatched = (): never => { throw new Error('not called') }
+  const router = new Router(echoed, unmatched)
 
   const paths = new Set<string>(['/', '//', '/api', '/api/', '/API/doctors', '/backend', '/backend/', '/api/doctors/', '/api/doctors//',
     '/api/doctors/7/', '//api/doctors/7', '/api/doctors/stats', '/api/doctors/stats/count', '/api/doctors/%E0%A4%A', '/api/doctors/a%2Fb',
@@ -43,18 +46,25 @@ t.test('the in-process router picks the route uWS picks, for every route and the
   }
   let compared = 0
   const differences: string[] = []
+  // The methods a 405's Allow names for a path (workers/methods.ts) are those uWS finds a route for.
+  const methodsOf = methodMatcher(mounted)
+  const allowDifferences: string[] = []
   for (const path of paths) {
-    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
-      const overSocket = (await request(`http://127.0.0.1:${port}${path}`, { method })).json<{ pattern: string | null, params: string[] }>()
+    const routed: string[] = []
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const overSocket = JSON.parse(String((await request(`http://127.0.0.1:${port}${path}`, { method })).headers['x-route'])) as { pattern: string | null, params: string[] }
       const matched = router.match(method, path)
       const route = echoed.find((r) => r.handler === matched.handler)
       const expected = JSON.stringify(overSocket)
       const got = JSON.stringify({ pattern: route?.pattern ?? null, params: matched.rawParams })
       compared++
       if (got !== expected) differences.push(`${method} ${path}: uWS ${expected}, in-process ${got}`)
+      if (overSocket.pattern !== null) routed.push(method)
     }
+    if (routed.join() !== methodsOf(path).join()) allowDifferences.push(`${path}: uWS routes ${routed.join()}, Allow says ${methodsOf(path).join()}`)
   }
   t.same(differences, [], `${compared} method and path pairs route alike`)
+  t.same(allowDifferences, [], 'a path\'s Allow lists exactly the methods uWS has a route for')
 })
 
 t.test('the in-process app applies the worker\'s request rules', async (t) => {
@@ -68,8 +78,8 @@ t.test('the in-process app applies the worker\'s request rules', async (t) => {
   t.equal(bigHeader.status, 431, 'headers over MAX_HEADER_BYTES')
 
   const head = await api.send('HEAD', '/')
-  t.equal(head.status, 404, 'HEAD reaches only the catch-all, as under uWS')
-  t.equal(head.text, '', 'and has no body')
+  t.equal(head.status, 200, 'HEAD is served by the GET route')
+  t.equal(head.text, '', 'without a body')
 
   const limited = await api.get('/api/maintenance/status')
   t.equal(limited.headers['x-ratelimit-limit'], '30000', 'the default tier is counted and its headers added')

@@ -125,7 +125,7 @@ t.test('a burst of malformed requests is answered 4xx and changes nothing', asyn
     '/api/clinic/info': [...common, { clinic_name: 5 }, { phone: null }, { website: ['x'] }, { email: { a: 1 } },
       { address: 'x'.repeat(5000) }, { clinic_name: 'ok', phone: 1e30 }],
     '/api/maintenance/toggle': [...common, 'null', {}, { message: 'x' }, { server_disable: 'maybe' }, { server_disable: null },
-      { server_disable: 1 }, { server_disable: true, message: 5 }, { server_disable: true, message: 'x'.repeat(5000) },
+      { server_disable: 2 }, { server_disable: ' true ' }, { server_disable: true, message: 5 }, { server_disable: true, message: 'x'.repeat(5000) },
       { server_disable: [true] }]
   }
   const requests: Array<[string, string, unknown]> = []

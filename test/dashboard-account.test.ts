@@ -249,8 +249,9 @@ t.test('nobody is promoted automatically, and the legacy self-promotion routes a
     t.equal((await api.get('/admins/', { token: session.accessToken })).status, 403, 'the first caller without a super-admin around (legacy: promoted)')
     const [row] = await sql<Array<{ is_superuser: boolean }>>`SELECT is_superuser FROM admins WHERE id = ${plain.id}`
     t.equal(row?.is_superuser, false)
-    t.equal((await api.send('POST', '/admins/_ensure_super', undefined, { token: session.accessToken })).status, 404)
-    t.equal((await api.get('/admins/_diagnose', { token: session.accessToken })).status, 404)
+    // Both paths read as /admins/:id, which takes neither method: 405, and nothing runs.
+    t.equal((await api.send('POST', '/admins/_ensure_super', undefined, { token: session.accessToken })).status, 405)
+    t.equal((await api.get('/admins/_diagnose', { token: session.accessToken })).status, 405)
   } finally {
     await sql`UPDATE admins SET is_superuser = true WHERE id = ${root.id}`
   }

@@ -17,6 +17,7 @@ import { WorkerStanding } from './standing.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import { SessionRevocations } from './sessions.ts'
 import { Lockouts } from './lockouts.ts'
+import { cors } from './cors.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -121,7 +122,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       maxHeaderBytes: config.maxHeaderBytes,
       traffic,
       before: (request) => limits.check(request, request.tier),
-      after: rateLimitHeaders
+      after: rateLimitHeaders,
+      cors: cors(config.corsOrigins).decorate
     },
     beforeServing: () => sessions.loadFrom(db),
     close: async () => {

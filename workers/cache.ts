@@ -4,6 +4,7 @@ import { stalePrefixes, type CachedResponse, type Change } from '../src/ipc/mess
 import { isDatabaseUnreachable } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
 import type { Reply, Request } from './http.ts'
+import { chooseEncoding, etagMatches } from './negotiate.ts'
 
 // A worker's side of the shared cache. Every read asks the coordinator (one small round trip), which is what makes
 // a read after a write's 200 see the write on any worker; the bytes travel only when this worker's own copy is not
@@ -118,11 +119,11 @@ export async function cachedJson (value: unknown, version: number, etag: string)
 // Answers from a cached entry: 304 on a matching If-None-Match, otherwise the encoding the client accepts best.
 export function replyFrom (entry: CachedResponse, request: Request, extra: Record<string, string> = {}): Reply {
   const headers: Record<string, string> = { ETag: entry.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding', ...extra }
-  if (request.headers.get('if-none-match') === entry.etag) return { status: 304, headers, body: '' }
+  if (etagMatches(request.headers.get('if-none-match'), entry.etag)) return { status: 304, headers, body: '' }
   headers['Content-Type'] = entry.contentType
-  const accepted = request.headers.get('accept-encoding') ?? ''
-  if (entry.br !== undefined && /\bbr\b/.test(accepted)) return { status: 200, headers: { ...headers, 'Content-Encoding': 'br' }, body: entry.br }
-  if (entry.gzip !== undefined && /\bgzip\b/.test(accepted)) return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: entry.gzip }
+  const coding = chooseEncoding(request.headers.get('accept-encoding'), { br: entry.br !== undefined, gzip: entry.gzip !== undefined })
+  if (coding === 'br' && entry.br !== undefined) return { status: 200, headers: { ...headers, 'Content-Encoding': 'br' }, body: entry.br }
+  if (coding === 'gzip' && entry.gzip !== undefined) return { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' }, body: entry.gzip }
   return { status: 200, headers, body: entry.body }
 }
 
@@ -131,6 +132,6 @@ export function replyFrom (entry: CachedResponse, request: Request, extra: Recor
 // body is built per viewer, so it is sent uncompressed, and marked private for any cache on the way.
 export function replyFromView (entry: CachedResponse, request: Request, viewer: string, body: () => Uint8Array): Reply {
   const headers: Record<string, string> = { ETag: `${entry.etag.slice(0, -1)}-${viewer}"`, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' }
-  if (request.headers.get('if-none-match') === headers['ETag']) return { status: 304, headers, body: '' }
+  if (etagMatches(request.headers.get('if-none-match'), headers['ETag'] as string)) return { status: 304, headers, body: '' }
   return { status: 200, headers: { ...headers, 'Content-Type': entry.contentType }, body: body() }
 }

@@ -91,6 +91,8 @@ export interface ServeOptions {
   before?: (request: Request) => Promise<Reply | null> | Reply | null
   // Adds headers to whatever the handler answered (rate-limit headers, for instance).
   after?: (request: Request, reply: Reply) => void
+  // The CORS headers of every answer, refusals and streams included (workers/cors.ts).
+  cors?: (requestHeaders: ReadonlyMap<string, string>, reply: Reply) => Reply
 }
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -253,12 +255,13 @@ export function handle (head: RequestHead, handler: Handler, options: ServeOptio
     ip: head.ip,
     body: Buffer.alloc(0)
   }
-  const finish = (reply: Reply): Reply => {
+  const finish = (answer: Reply): Reply => {
+    const reply = options.cors?.(head.headers, answer) ?? answer
     traffic.inFlight--
     if (reply.status >= 500) traffic.errors5xx++
     // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start of
-    // its next answer.
-    return head.method === 'HEAD' && reply.stream === undefined ? { ...reply, body: '' } : reply
+    // its next answer; a stream (HEAD of an SSE route) is not started either.
+    return head.method === 'HEAD' ? { ...reply, body: '', stream: undefined } : reply
   }
 
   const refused = options.refuse?.() ?? oversized
@@ -329,7 +332,7 @@ export function serve (handler: Handler, options: ServeOptions, paramCount = 0, 
   }
 }
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'del'
+export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'del'
 
 // Registers a route; uWS patterns name parameters `:id`, and the handler receives them in order.
 export function route (app: TemplatedApp, method: Method, pattern: string, handler: Handler, options: ServeOptions, tier: Tier = 'default'): void {

@@ -4,7 +4,7 @@ import { childEnv, exitOnFatal, onParentMessage, tellParent } from '../src/child
 import { loadUws, type ListenSocket } from '../src/uws.ts'
 import { errors } from '../src/errors.ts'
 import { errorReply, route, serve, type ServeOptions } from './http.ts'
-import { mountRoutes, notFound } from './routes/index.ts'
+import { fallback, mountRoutes } from './routes/index.ts'
 import { assembleWorker } from './assemble.ts'
 
 // One stateless HTTP worker: every worker listens on PORT (SO_REUSEPORT, the kernel spreads connections), holds
@@ -28,11 +28,12 @@ const serveOptions: ServeOptions = {
 }
 
 const app = uws.App()
-for (const mounted of mountRoutes(worker.context)) {
+const routes = mountRoutes(worker.context)
+for (const mounted of routes) {
   const options = mounted.maxBodyBytes === undefined ? serveOptions : { ...serveOptions, maxBodyBytes: mounted.maxBodyBytes }
   route(app, mounted.method, mounted.pattern, mounted.handler, options, mounted.tier)
 }
-app.any('/*', serve(notFound, serveOptions))
+app.any('/*', serve(fallback(worker.context, routes), serveOptions))
 
 // Take traffic only once the coordinator answers (it normally does within milliseconds): a worker that listened
 // first would count its first requests' rate limits alone, on its share. A coordinator that stays away does not

@@ -7,6 +7,8 @@ const retryAfter = (seconds: number): Record<string, string> => ({ 'Retry-After'
 
 export const errors = {
   notFound: detail(404, 'not_found', 'Not Found'),
+  // A known path, a method it has no route for; the answer's Allow header lists those it has (workers/methods.ts).
+  methodNotAllowed: detail(405, 'method_not_allowed', 'Method Not Allowed'),
   // The apps' shared Doctor-Secret is missing or wrong (legacy-api.md conventions).
   forbidden: detail(403, 'forbidden', 'forbidden'),
   // FastAPI's 422, which the apps already handle; the issues name what was wrong and where.

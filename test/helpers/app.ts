@@ -13,7 +13,7 @@ import { assembleWorker } from '../../workers/assemble.ts'
 import type { WorkerContext } from '../../workers/context.ts'
 import { handle, wholeBody, type Handler, type Reply, type RequestHead, type Sink } from '../../workers/http.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
-import { mountRoutes, notFound, type MountedRoute } from '../../workers/routes/index.ts'
+import { fallback, mountRoutes, type MountedRoute } from '../../workers/routes/index.ts'
 import { responseOf, type OpenStream, type RequestInit, type Response, type Target } from './client.ts'
 import { logMark, logSince } from './log.ts'
 
@@ -75,7 +75,8 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
   }
   await worker.beforeServing()
 
-  const router = new Router(mountRoutes(worker.context))
+  const routes = mountRoutes(worker.context)
+  const router = new Router(routes, fallback(worker.context, routes))
   const streams = new Set<MemoryStream>()
 
   const dispatch = (path: string, init: RequestInit): Promise<Reply> => {
@@ -192,16 +193,16 @@ interface Route {
   maxBodyBytes: number | undefined
 }
 
-const methodNames: Record<MountedRoute['method'], string> = { get: 'GET', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE' }
+const methodNames: Record<MountedRoute['method'], string> = { get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', patch: 'PATCH', del: 'DELETE' }
 
 // uWS's matching, as measured on the build we run (see test/app-harness.test.ts, which holds the two side by side):
-// the method must match (HEAD and OPTIONS reach only the catch-all), segments are compared as sent (still
+// the method must match (OPTIONS reaches only the catch-all), segments are compared as sent (still
 // percent-encoded, case-sensitive), a `:param` takes one non-empty segment, and where several patterns match, the
 // first segment that differs decides, a static segment before a parameter. Nothing matched: the catch-all 404.
 export class Router {
   private readonly byMethod = new Map<string, Route[]>()
 
-  constructor (routes: MountedRoute[]) {
+  constructor (routes: MountedRoute[], private readonly unmatched: Handler) {
     for (const route of routes) {
       const method = methodNames[route.method]
       const list = this.byMethod.get(method) ?? []
@@ -232,7 +233,7 @@ export class Router {
       }
       if (matches && (best === null || before(rank, best.rank))) best = { route, rank, params }
     }
-    if (best === null) return { handler: notFound, tier: 'default', maxBodyBytes: undefined, rawParams: [] }
+    if (best === null) return { handler: this.unmatched, tier: 'default', maxBodyBytes: undefined, rawParams: [] }
     return { handler: best.route.handler, tier: best.route.tier, maxBodyBytes: best.route.maxBodyBytes, rawParams: best.params }
   }
 }

@@ -7,7 +7,7 @@ import { deleteAdmin, listAdmins, updateAdmin, type AdminBrief, type AdminChange
 import { accountErrors, authErrors } from '../../src/errors.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
-import { defineRoute, type DocumentedRoute } from './define.ts'
+import { defineRoute, field, type DocumentedRoute } from './define.ts'
 import { message, pathId } from './dashboard.ts'
 
 // Admin management (legacy-api.md §2.4), a super-admin's work. Legacy's "admin power" also went to whoever had the
@@ -31,7 +31,7 @@ const patchBody = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200).nullable().optional(),
   email: z.string().max(320).transform(normalizeEmail).refine(isEmail, 'email must be a valid e-mail address').nullable().optional(),
   role: z.enum(['admin', 'super-admin']).nullable().optional(),
-  active: z.boolean().nullable().optional()
+  active: field.bool('active').nullable().optional()
 })
 
 function requireSuper (actor: AdminActor): void {

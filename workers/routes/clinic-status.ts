@@ -15,7 +15,7 @@ import { defineRoute, field } from './define.ts'
 
 const DEFAULT_MAINTENANCE_MESSAGE = 'نعتذر عن هذا التوقف في السيرفر, لاغراض الصيانة, سوف يتم اعادة العمل خلال مدة قصيرة جدا.. شكرا لتفهمكم.'
 
-const closeBody = z.object({ clinic_id: field.id('clinic_id'), is_closed: field.bool() })
+const closeBody = z.object({ clinic_id: field.id('clinic_id'), is_closed: field.bool('is_closed') })
 const closeQuery = z.object({ clinic_id: field.id('clinic_id') })
 
 const infoText = z.string().max(500)
@@ -29,7 +29,7 @@ const infoBody = z.object({
 })
 
 const maintenanceBody = z.object({
-  server_disable: field.bool(),
+  server_disable: field.bool('server_disable'),
   message: z.string().max(2000).nullish()
 })
 

@@ -8,6 +8,7 @@ import { normalizeDigits } from '../../src/domain/digits.ts'
 import { INT32_MAX } from '../../src/domain/identifiers.ts'
 import { isIsoDate } from '../../src/domain/calendar.ts'
 import { hasLoneSurrogate } from '../../src/domain/json.ts'
+import { wireBool } from '../../src/domain/booleans.ts'
 import { authenticateActor, authenticateAdmin, authenticateDashboard, authenticateStaff, type TokenGate } from '../../src/auth/guard.ts'
 import { bindPatient, judge, type AdminActor, type AppActor, type DashboardActor, type RouteScope, type StaffActor } from '../../src/auth/actors.ts'
 import type { Permission } from '../../src/auth/permissions.ts'
@@ -265,5 +266,7 @@ export const field = {
   date: (name = 'date') => z.string({ message: `${name} must be a string YYYY-MM-DD` })
     .refine((v) => isIsoDate(v) && v >= '2000-01-01' && v <= '2999-12-31', `${name} must be a real date in YYYY-MM-DD form, between 2000 and 2999`),
   text: (max = 200) => z.string().trim().min(1).max(max),
-  bool: () => z.preprocess((v) => v === 'true' ? true : v === 'false' ? false : v, z.boolean())
+  // A boolean in any spelling the legacy server's pydantic accepted (src/domain/booleans.ts): true, 1, "yes", "on"…
+  bool: (name = 'value') => z.preprocess((v) => wireBool(v) ?? v,
+    z.boolean({ message: `${name} must be a boolean: true or false (also 1/0, "yes"/"no", "on"/"off")` }))
 }

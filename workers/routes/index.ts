@@ -1,7 +1,8 @@
 import type { RouteDef, WorkerContext } from '../context.ts'
 import type { Handler, Method } from '../http.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
-import { errors } from '../../src/errors.ts'
+import { headRoutes, unmatched } from '../methods.ts'
+import { cors } from '../cors.ts'
 import { opsRoutes } from './ops.ts'
 import { authRoutes } from './auth.ts'
 import { secretaryRoutes } from './secretaries.ts'
@@ -61,7 +62,7 @@ export interface MountedRoute {
 
 // The routes as a worker registers them: each with its rate-limit tier (by default `auth` for /auth/*, `default`
 // otherwise, architecture.md §6), and again under /backend where the legacy server mirrored its router
-// (legacy-api.md §2 preamble). Whatever matches none of them is `notFound`.
+// (legacy-api.md §2 preamble), and each GET again for HEAD. Whatever matches none of them is `fallback`'s.
 export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
   const mounted: MountedRoute[] = []
   for (const def of allRoutes(ctx)) {
@@ -70,7 +71,10 @@ export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
     mounted.push(route)
     if (def.mirror === true) mounted.push({ ...route, pattern: `/backend${def.pattern}` })
   }
-  return mounted
+  return [...mounted, ...headRoutes(mounted)]
 }
 
-export const notFound: Handler = () => { throw errors.notFound() }
+// The catch-all's handler (`/*`): 404, or 405 and OPTIONS for a path the routes know (workers/methods.ts).
+export function fallback (ctx: WorkerContext, mounted: readonly MountedRoute[]): Handler {
+  return unmatched(mounted, cors(ctx.config.corsOrigins))
+}

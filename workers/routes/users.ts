@@ -21,11 +21,11 @@ const profileBody = z.object({
 })
 
 const securityBody = z.object({
-  revoke_all_sessions: field.bool().nullable().optional(),
+  revoke_all_sessions: field.bool('revoke_all_sessions').nullable().optional(),
   // Accepted as legacy accepted them; no alert is sent by anyone yet, so nothing stores them (COMPATIBILITY.md).
-  email_security_alerts: field.bool().nullable().optional(),
-  push_login_alerts: field.bool().nullable().optional(),
-  critical_only: field.bool().nullable().optional()
+  email_security_alerts: field.bool('email_security_alerts').nullable().optional(),
+  push_login_alerts: field.bool('push_login_alerts').nullable().optional(),
+  critical_only: field.bool('critical_only').nullable().optional()
 })
 
 // FastAPI's datetime: a date, or a date and time with an optional offset (none: UTC, as legacy stored naive UTC).

@@ -6,7 +6,7 @@ import { json, type Reply, type Request } from '../../http.ts'
 import { replyFrom, replyFromView } from '../../cache.ts'
 import { clamp } from '../../sse.ts'
 import type { WorkerContext } from '../../context.ts'
-import { defineRoute, type DocumentedRoute } from '../define.ts'
+import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { LANES, clinicQuery, paths } from './shared.ts'
 
 // Reading a clinic's live days with their queues (legacy-api.md §2.13, §2.14): JSON through the shared cache, or
@@ -16,7 +16,7 @@ import { LANES, clinicQuery, paths } from './shared.ts'
 // and ignored: updates are pushed when they happen.
 const seconds = z.preprocess((v) => typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined, z.number().finite().optional())
 const daysQuery = clinicQuery.extend({
-  stream: z.preprocess((v) => v === 'true' || v === '1' ? true : v === 'false' || v === '0' || v === undefined ? false : v, z.boolean()),
+  stream: field.bool('stream').optional(),
   heartbeat: seconds,
   timeout: seconds,
   poll_interval: seconds

@@ -49,7 +49,7 @@ const goldenBody = z.object({
   patient_id: reference('patient_id').pipe(z.string().trim().min(1, 'patient_id must not be empty').max(64)),
   name: z.string().trim().min(1).max(200),
   phone: z.string().trim().min(1).max(40),
-  auto_assign: field.bool().default(true)
+  auto_assign: field.bool('auto_assign').default(true)
 })
 
 const editBody = z.object({

@@ -28,7 +28,7 @@ const addDayBody = z.object({
   clinic_id: field.id('clinic_id'),
   capacity_total: field.count('capacity_total').optional().nullable(),
   status: z.string().max(32).optional(),
-  force_add: field.bool().default(false),
+  force_add: field.bool('force_add').default(false),
   // Legacy reads the date from `date_added` only; a key named `date` is ignored (legacy-api.md §2.13).
   date_added: field.date('date_added').optional().nullable()
 })

@@ -18,7 +18,7 @@ export function doctorStatusRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       // Strict mode: the clinic's own secretary or doctor may switch it off; only an admin brings a doctor back.
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.doctor_id, adminAction: ({ body }) => body.is_active },
-      body: z.object({ doctor_id: field.id('doctor_id'), is_active: field.bool() }),
+      body: z.object({ doctor_id: field.id('doctor_id'), is_active: field.bool('is_active') }),
       handler: async ({ body }) => {
         const row = await setDoctorStatus(ctx.db, body.doctor_id, body.is_active ? 'active' : 'inactive')
         if (row === null) throw doctorErrors.statusNotFound()

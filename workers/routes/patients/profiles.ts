@@ -50,7 +50,7 @@ const profileBody = z.object({
 
 const statusBody = z.object({
   patient_id: z.string().max(32),
-  is_active: field.bool()
+  is_active: field.bool('is_active')
 })
 
 export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {

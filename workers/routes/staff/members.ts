@@ -58,7 +58,7 @@ const setPasswordBody = z.object({
     .refine((value) => Array.from(value).length >= MIN_PASSWORD, `password must be at least ${MIN_PASSWORD} characters`)
 })
 
-const countQuery = z.object({ active_only: field.bool().optional() })
+const countQuery = z.object({ active_only: field.bool('active_only').optional() })
 
 export function staffMemberRoutes (ctx: WorkerContext): DocumentedRoute[] {
   const statusRoute = (action: 'activate' | 'deactivate', status: StaffStatus): DocumentedRoute => defineRoute(ctx, {
