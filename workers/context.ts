@@ -13,6 +13,7 @@ import type { WorkerStanding } from './standing.ts'
 import type { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
+import type { WorkerMetrics } from './metrics.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons. workers/assemble.ts
 // builds them, for the worker process and for the in-process route tests (test/helpers/app.ts), which run the same
@@ -39,6 +40,8 @@ export interface WorkerContext {
   standing: WorkerStanding
   // Firebase ID-token verification for phone login; null when FIREBASE_PROJECT_ID is not set.
   phone: FirebaseVerifier | null
+  // This worker's counters and histograms (workers/metrics.ts); the coordinator merges every worker's.
+  metrics: WorkerMetrics
 }
 
 export interface RouteDef {
@@ -50,4 +53,6 @@ export interface RouteDef {
   tier?: Tier
   // This route's request body limit, when it is not MAX_BODY_BYTES (an image upload's is higher).
   maxBodyBytes?: number
+  // The area the route belongs to, for the latency figures (set in workers/routes/index.ts from the module).
+  group?: string
 }

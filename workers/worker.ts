@@ -29,7 +29,7 @@ const serveOptions: ServeOptions = {
 
 const app = uws.App()
 for (const mounted of mountRoutes(worker.context)) {
-  const options = mounted.maxBodyBytes === undefined ? serveOptions : { ...serveOptions, maxBodyBytes: mounted.maxBodyBytes }
+  const options: ServeOptions = { ...serveOptions, route: { pattern: mounted.pattern, group: mounted.group }, maxBodyBytes: mounted.maxBodyBytes ?? serveOptions.maxBodyBytes }
   route(app, mounted.method, mounted.pattern, mounted.handler, options, mounted.tier)
 }
 app.any('/*', serve(notFound, serveOptions))
