@@ -1,12 +1,14 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { MetricsJson, PoolStats, SseStats } from '../src/ipc/messages.ts'
 import { countedElsewhere, gaugedElsewhere, processRegistry } from '../src/metrics/process.ts'
+import { CounterTally, HistogramTally, RequestTally } from '../src/metrics/tally.ts'
 import type { Traffic } from './http.ts'
 
 // A worker's own metrics. What the request path pays: one counter increment and one histogram observation per
-// request, one histogram observation per coordinator round trip, one counter increment per rate-limit decision.
-// Everything else (in-flight, pool, SSE) is read from the objects that already keep it, and only when the
-// coordinator collects (GET /metrics or /stats), which is also when the registry is serialised.
+// request, one histogram observation per coordinator round trip, one counter increment per rate-limit decision, each
+// a Map lookup and an add (src/metrics/tally.ts). Everything else (in-flight, pool, SSE) is read from the objects
+// that already keep it, and only when the coordinator collects (GET /metrics or /stats), which is also when
+// anything is serialised.
 
 // Request latency, seconds: fine below 100 ms, where a cached read lives, coarse up to the request deadline.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -23,53 +25,24 @@ export interface WorkerSources {
   localLimits: () => number
 }
 
-function statusClass (status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other'
-}
-
 export class WorkerMetrics {
   readonly registry: Registry
   readonly name: string
   // Requests answered (the sum over `tabeby_http_requests_total`'s series, kept per process so the merged counter
   // can be checked against the workers' own).
   answered = 0
-  private readonly requests: Counter<'route' | 'method' | 'status_class'>
-  private readonly duration: Histogram<'group' | 'route' | 'method'>
-  private readonly limits: Counter<'tier' | 'decision'>
-  private readonly roundTrips: Histogram<'op'>
+  private readonly requests = new RequestTally(
+    { name: 'tabeby_http_requests_total', help: 'Requests answered, by route pattern, method and status class' },
+    { name: 'tabeby_http_request_duration_seconds', help: 'Time from a request\'s arrival to its answer (an SSE stream: to its headers), by route group and route pattern', bounds: LATENCY_BUCKETS })
+
+  private readonly limits = new CounterTally('tabeby_rate_limit_decisions_total', 'Rate-limit checks by tier and outcome (allowed, denied)')
+  private readonly roundTrips = new HistogramTally('tabeby_ipc_round_trip_seconds', 'Worker-to-coordinator calls, from the call to its answer, by operation', IPC_BUCKETS)
 
   constructor (sources: WorkerSources) {
     this.name = `worker-${sources.id}`
     const registry = processRegistry({ name: this.name, startedAt: sources.startedAt, restarts: sources.restarts })
     this.registry = registry
-    const registers = [registry]
     const own = { process: this.name }
-    this.requests = new Counter({
-      name: 'tabeby_http_requests_total',
-      help: 'Requests answered, by route pattern, method and status class',
-      labelNames: ['route', 'method', 'status_class'],
-      registers
-    })
-    this.duration = new Histogram({
-      name: 'tabeby_http_request_duration_seconds',
-      help: 'Time from a request\'s arrival to its answer (an SSE stream: to its headers), by route group and route pattern',
-      labelNames: ['group', 'route', 'method'],
-      buckets: LATENCY_BUCKETS,
-      registers
-    })
-    this.limits = new Counter({
-      name: 'tabeby_rate_limit_decisions_total',
-      help: 'Rate-limit checks by tier and outcome (allowed, denied)',
-      labelNames: ['tier', 'decision'],
-      registers
-    })
-    this.roundTrips = new Histogram({
-      name: 'tabeby_ipc_round_trip_seconds',
-      help: 'Worker-to-coordinator calls, from the call to its answer, by operation',
-      labelNames: ['op'],
-      buckets: IPC_BUCKETS,
-      registers
-    })
     countedElsewhere(registry, 'tabeby_process_http_requests_total', 'Requests answered by this process (the sum of its tabeby_http_requests_total series)', ['process'], () => [[own, this.answered]])
     gaugedElsewhere(registry, 'tabeby_http_requests_in_flight', 'Requests arrived and not yet answered', ['process'], () => [[own, sources.traffic.inFlight]])
     gaugedElsewhere(registry, 'tabeby_db_pool_connections', 'Database connections of this process\'s pool: max (its share of DB_POOL_BUDGET), open, in use', ['process', 'state'], () => {
@@ -89,19 +62,20 @@ export class WorkerMetrics {
 
   request (group: string, route: string, method: string, status: number, seconds: number): void {
     this.answered++
-    this.requests.inc({ route, method, status_class: statusClass(status) })
-    this.duration.observe({ group, route, method }, seconds)
+    this.requests.observe(group, route, method, status, seconds)
   }
 
   rateLimit (tier: string, allowed: boolean): void {
-    this.limits.inc({ tier, decision: allowed ? 'allowed' : 'denied' })
+    if (allowed) this.limits.add(tier, () => ({ tier, decision: 'allowed' }))
+    else this.limits.add(`${tier} denied`, () => ({ tier, decision: 'denied' }))
   }
 
   roundTrip (op: string, seconds: number): void {
-    this.roundTrips.observe({ op }, seconds)
+    this.roundTrips.observe(op, () => ({ op }), seconds)
   }
 
-  snapshot (): Promise<MetricsJson> {
-    return this.registry.getMetricsAsJSON() as Promise<MetricsJson>
+  async snapshot (): Promise<MetricsJson> {
+    const own = await this.registry.getMetricsAsJSON() as MetricsJson
+    return [...own, ...this.requests.json(), this.limits.json(), this.roundTrips.json()]
   }
 }
