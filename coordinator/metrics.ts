@@ -7,11 +7,13 @@ import type { IpcServer, Peer } from './ipc-server.ts'
 
 // The instance's metrics, merged here: each worker keeps its own counters and histograms (workers/metrics.ts) and
 // hands them over only when asked, so the request path never pays for aggregation. A read broadcasts
-// `metrics.collect`, waits for every worker's `metrics.report` (or gives up on the silent ones after a second),
+// `metrics.collect`, waits for every worker's `metrics.report` (or gives up on the silent ones after two seconds),
 // adds the coordinator's own registry and merges them with prom-client's AggregatorRegistry: series with the same
 // labels are summed (request counters, histogram buckets), series labelled with their process stay apart.
 
-const COLLECT_TIMEOUT_MS = 1000
+// A worker whose event loop is stuck this long is left out of the merge (and `tabeby_metrics_workers_reported` says
+// so) rather than holding the scrape.
+const COLLECT_TIMEOUT_MS = 2000
 
 export interface CoordinatorSources {
   startedAt: number
@@ -106,7 +108,9 @@ export class MetricsCollector {
     const reports = this.current?.reports ?? new Map<number, MetricsJson>()
     this.current = null
     const workers = [...reports.keys()].sort((a, b) => a - b)
-    const merged = AggregatorRegistry.aggregate([own, ...workers.map((worker) => reports.get(worker) as MetricsJson)])
+    // How many workers answered in time: a scrape missing one shows its counters dropping, and this says why.
+    const reported = { name: 'tabeby_metrics_workers_reported', help: 'Workers whose figures are in this collection', type: 'gauge', aggregator: 'sum', values: [{ labels: {}, value: workers.length }] }
+    const merged = AggregatorRegistry.aggregate([own, [reported], ...workers.map((worker) => reports.get(worker) as MetricsJson)])
     return { merged, workers }
   }
 }

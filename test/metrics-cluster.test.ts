@@ -62,6 +62,7 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   const perWorker = after.by('tabeby_process_http_requests_total', 'process')
   t.same([...perWorker.keys()].sort(), ['worker-1', 'worker-2'])
   t.ok([...perWorker.values()].every((n) => n > 0), `both workers answered some (${[...perWorker.values()].join(', ')})`)
+  t.equal(after.total('tabeby_metrics_workers_reported'), 2, 'both workers answered the collection')
   t.equal(after.total('tabeby_http_requests_total'), after.total('tabeby_process_http_requests_total'), 'the merged route counters = the sum of the workers\' own counts')
   t.equal(after.total('tabeby_http_request_duration_seconds'), after.total('tabeby_http_requests_total'), 'the merged histograms hold every answered request')
 

@@ -2,6 +2,8 @@ import t from 'tap'
 import { handle, wholeBody, type RequestHead, type ServeOptions } from '../workers/http.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { startStack } from './helpers/stack.ts'
+import { histogramsBy, latencyBy, quantile } from '../src/metrics/quantiles.ts'
+import type { MetricsJson } from '../src/ipc/messages.ts'
 import { logMark, logSince } from './helpers/log.ts'
 import { Scrape } from './helpers/prometheus.ts'
 
@@ -55,6 +57,33 @@ t.test('/metrics is Prometheus text that a parser reads, with every family the o
   t.ok(after.total('tabeby_http_requests_in_flight') >= 1, 'the scrape itself is in flight')
   t.same([...after.by('process_resident_memory_bytes', 'process').keys()].sort(), ['coordinator', 'worker-1'], 'memory per process')
   t.equal(after.total('tabeby_http_requests_total'), after.total('tabeby_process_http_requests_total'), 'the route counters add up to the worker\'s own count')
+})
+
+t.test('percentiles come from merged buckets, interpolated as Prometheus\'s histogram_quantile does', async (t) => {
+  // Two workers' buckets for one group: 0.01 s → 40 + 20, 0.1 s → 90 + 60 (cumulative), +Inf → 100 + 100.
+  const worker = (b1: number, b2: number, total: number, route: string): MetricsJson[number] => ({
+    name: 'h',
+    help: '',
+    type: 'histogram',
+    aggregator: 'sum',
+    values: [
+      { labels: { le: 0.01, group: 'g', route }, value: b1, metricName: 'h_bucket' },
+      { labels: { le: 0.1, group: 'g', route }, value: b2, metricName: 'h_bucket' },
+      { labels: { le: '+Inf', group: 'g', route }, value: total, metricName: 'h_bucket' },
+      { labels: { group: 'g', route }, value: total * 0.05, metricName: 'h_sum' },
+      { labels: { group: 'g', route }, value: total, metricName: 'h_count' }
+    ]
+  }) as unknown as MetricsJson[number]
+  const metrics: MetricsJson = [worker(40, 90, 100, '/a'), worker(20, 60, 100, '/b')]
+  const merged = histogramsBy(metrics, 'h', 'group').get('g')
+  if (merged === undefined) throw new Error('no group g')
+  t.equal(merged.count, 200)
+  const near = (got: number | null, want: number, what: string): void => { t.ok(got !== null && Math.abs(got - want) < 1e-12, `${what}: ${String(got)}`) }
+  near(quantile(merged, 0.25), 0.01 * (50 / 60), 'rank 50 of the 60 below 10 ms')
+  near(quantile(merged, 0.5), 0.01 + 0.09 * (40 / 90), 'rank 100: 40 into the 90 between 10 and 100 ms')
+  t.equal(quantile(merged, 0.99), 0.1, 'past the last finite bucket: its bound')
+  t.same(latencyBy(metrics, 'h', 'group'), { g: { count: 200, mean_ms: 50, p50_ms: 50, p95_ms: 100, p99_ms: 100 } })
+  t.equal(quantile({ bounds: new Map(), sum: 0, count: 0 }, 0.5), null, 'nothing observed: no figure')
 })
 
 t.test('every request gets an id: a sane X-Request-Id is kept, anything else replaced, and it is echoed', async (t) => {

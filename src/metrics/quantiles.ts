@@ -42,12 +42,11 @@ export function quantile (buckets: Buckets, q: number): number | null {
   return lower
 }
 
-// The histogram `name`'s observations merged over every series with the same value of `label` (route group, say).
+// The histogram `name`'s observations merged over every series with the same value of `label` (route group, say),
+// in one registry's metrics or in several (each worker's).
 export function histogramsBy (metrics: MetricsJson, name: string, label: string): Map<string, Buckets> {
   const out = new Map<string, Buckets>()
-  const metric = metrics.find((m) => m.name === name)
-  if (metric === undefined) return out
-  for (const value of metric.values) {
+  for (const value of metrics.filter((m) => m.name === name).flatMap((m) => m.values)) {
     const key = String(value.labels[label] ?? '')
     let buckets = out.get(key)
     if (buckets === undefined) {
@@ -84,6 +83,6 @@ export function latencyBy (metrics: MetricsJson, name: string, label: string): R
 // A gauge's value per value of `label` (the event-loop delay of each process, say).
 export function gaugeBy (metrics: MetricsJson, name: string, label: string): Map<string, number> {
   const out = new Map<string, number>()
-  for (const value of metrics.find((m) => m.name === name)?.values ?? []) out.set(String(value.labels[label] ?? ''), value.value)
+  for (const value of metrics.filter((m) => m.name === name).flatMap((m) => m.values)) out.set(String(value.labels[label] ?? ''), value.value)
   return out
 }

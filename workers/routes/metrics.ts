@@ -25,7 +25,7 @@ export function statsAccess (ctx: WorkerContext): (request: Request) => void {
 // caller told so): /stats takes what it can get, a Prometheus scrape does not (below).
 export async function clusterMetrics (ctx: WorkerContext): Promise<{ metrics: MetricsJson, workers: number[], merged: boolean }> {
   try {
-    const { text, workers } = await ctx.coordinator.call('metrics.read', { format: 'json' }, 2500)
+    const { text, workers } = await ctx.coordinator.call('metrics.read', { format: 'json' }, 4000)
     return { metrics: JSON.parse(text) as MetricsJson, workers, merged: true }
   } catch {
     return { metrics: await ctx.metrics.snapshot(), workers: [ctx.env.workerId], merged: false }
@@ -41,7 +41,7 @@ export function metricsRoutes (ctx: WorkerContext): RouteDef[] {
     // worker's counters: a scrape that saw only part of the instance would read as counters going backwards.
     handler: async (request): Promise<Reply> => {
       guard(request)
-      const { text } = await ctx.coordinator.call('metrics.read', { format: 'text' }, 2500)
+      const { text } = await ctx.coordinator.call('metrics.read', { format: 'text' }, 4000)
       return { status: 200, headers: { 'Content-Type': Registry.PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }, body: text }
     }
   }]
