@@ -163,7 +163,6 @@ function remoteAddress (res: HttpResponse): string {
   return text.startsWith('::ffff:') ? text.slice(7) : text
 }
 
-// `closeConnection`: uWS shuts the socket down once the reply is out, instead of reading a body nobody will use.
 // A client's request id is used only when it is short and plain (a UUID, a ULID, a trace id): anything else could
 // forge log lines or carry data into them, and gets one of ours instead.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
@@ -172,6 +171,7 @@ export function requestId (sent: string | undefined): string {
   return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
 }
 
+// `closeConnection`: uWS shuts the socket down once the reply is out, instead of reading a body nobody will use.
 export function send (res: HttpResponse, reply: Reply, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(statusLine(reply.status))
