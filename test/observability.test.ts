@@ -167,6 +167,13 @@ t.test('STATS_TOKEN: the operator routes want the bearer token; /health stays pu
     t.equal((await guarded.request(path, { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 200, `${path} with the token`)
   }
   t.equal((await guarded.request('/health')).status, 200, '/health: the host\'s health check needs no token')
+  // Hostile credentials and queries: a 401 or a 200, never a 500.
+  for (const authorization of ['Bearer', 'Bearer ', `Bearer ${'x'.repeat(6000)}`, `Bearer ${TOKEN} ${TOKEN}`, 'bearer\t' + TOKEN, 'Bearer %00', `Bearer ${TOKEN.toUpperCase()}`]) {
+    for (const path of ['/metrics?format=%00&x[]=1', '/stats?x=%E0%A4%A']) {
+      const res = await guarded.request(path, { headers: { Authorization: authorization } })
+      t.ok([200, 401].includes(res.status), `${path} with ${authorization.slice(0, 24)}: ${res.status}`)
+    }
+  }
   t.equal((await app.request('/stats')).status, 200, 'unset: public, as the v2 note had them')
   t.throws(() => loadConfig({ STATS_TOKEN: 'short' }), ConfigError, 'a short token is a configuration error')
   t.throws(() => loadConfig({ STATS_TOKEN: 'has a space in it, sixteen+' }), ConfigError)
