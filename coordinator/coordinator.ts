@@ -9,8 +9,8 @@ import { startCoordinator } from './start.ts'
 setProcessName('coordinator')
 exitOnFatal(log.error)
 const config = configFromParent()
-const { socketPath, instance } = childEnv()
-const coordinator = await startCoordinator({ config, socketPath, instance })
+const { socketPath, instance, restarts } = childEnv()
+const coordinator = await startCoordinator({ config, socketPath, instance, restarts })
 log.info('coordinator listening', { socketPath, workers: config.webConcurrency })
 tellParent({ type: 'ready' })
 

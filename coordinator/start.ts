@@ -3,6 +3,7 @@ import { processStats, rssOf } from '../src/process-stats.ts'
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
+import { MetricsCollector, coordinatorRegistry } from './metrics.ts'
 import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
@@ -25,13 +26,14 @@ export interface CoordinatorOptions {
   config: Config
   socketPath: string
   instance: string
+  restarts?: number // starts of the coordinator after a crash (the primary says, src/children.ts)
 }
 
 export interface RunningCoordinator {
   close: () => Promise<void>
 }
 
-export async function startCoordinator ({ config, socketPath, instance }: CoordinatorOptions): Promise<RunningCoordinator> {
+export async function startCoordinator ({ config, socketPath, instance, restarts = 0 }: CoordinatorOptions): Promise<RunningCoordinator> {
   const startedAt = Date.now()
 
   const workerStats = new Map<number, WorkerStats & { receivedAt: number }>()
@@ -45,7 +47,7 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     }
     workers.sort((a, b) => a.id - b.id)
     return {
-      coordinator: { ...processStats(startedAt), workersConnected: server.peers.size },
+      coordinator: { ...processStats(startedAt), workersConnected: server.peers.size, restarts },
       cache: cache.store.stats(),
       limiter: limiter.stats(),
       changes: bus.stats(),
@@ -107,7 +109,7 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     }
   })
 
-  const server = new IpcServer(socketPath, {
+  const server: IpcServer = new IpcServer(socketPath, {
     ping: () => ({ pid: process.pid, at: Date.now() }),
     'stats.push': (stats, peer) => {
       peer.worker = { id: stats.id, pid: stats.pid }
@@ -146,12 +148,29 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
       standing.publish(change)
       announceStanding(jobsDb.sql, instance, change)
       return null
+    },
+    'metrics.read': async ({ format }) => {
+      const { merged, workers } = await metrics.collect()
+      const text = format === 'text' ? await merged.metrics() : JSON.stringify(await merged.getMetricsAsJSON())
+      return { text, workers }
+    },
+    'metrics.report': ({ round, worker, metrics: report }) => {
+      metrics.report(round, worker, report)
+      return null
     }
   })
+  const metrics: MetricsCollector = new MetricsCollector(server, coordinatorRegistry({
+    startedAt,
+    restarts,
+    cache: () => cache.store.stats(),
+    limiter: () => limiter.stats(),
+    workersConnected: () => server.peers.size
+  }))
 
   server.onDisconnect = (peer) => {
     // A killed worker leaves /stats at once instead of lingering until it goes stale.
     if (peer.worker !== null && workerStats.get(peer.worker.id)?.pid === peer.worker.pid) workerStats.delete(peer.worker.id)
+    metrics.forget(peer)
   }
 
   const stopNightly = scheduleNightly(jobsDb.sql, (result) => {

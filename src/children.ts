@@ -6,7 +6,9 @@ export const CHILD_ENV = {
   workerId: 'TABEBY_WORKER_ID',
   socketPath: 'TABEBY_COORDINATOR_SOCKET',
   dbShare: 'TABEBY_DB_SHARE',
-  instance: 'TABEBY_INSTANCE'
+  instance: 'TABEBY_INSTANCE',
+  // How many times the primary has started this child's slot again after a crash: /stats and /metrics show it.
+  restarts: 'TABEBY_RESTARTS'
 } as const
 
 export type ParentMessage = { type: 'shutdown' }
@@ -18,6 +20,7 @@ export interface ChildEnv {
   socketPath: string
   dbShare: number
   instance: string
+  restarts: number
 }
 
 export function childEnv (): ChildEnv {
@@ -30,7 +33,8 @@ export function childEnv (): ChildEnv {
     workerId: Number(process.env[CHILD_ENV.workerId] ?? '0'),
     socketPath: read(CHILD_ENV.socketPath),
     dbShare: Number(read(CHILD_ENV.dbShare)),
-    instance: read(CHILD_ENV.instance)
+    instance: read(CHILD_ENV.instance),
+    restarts: Number(process.env[CHILD_ENV.restarts] ?? '0')
   }
 }
 

@@ -177,7 +177,17 @@ export const variables = z.object({
   FIREBASE_JWKS_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   MAX_AD_IMAGE_BYTES: wholeNumber(2 * 1024 * 1024, 1024, 32 * 1024 * 1024),
   // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
-  LOG_FORMAT: choice(['json', 'pretty']).optional()
+  LOG_FORMAT: choice(['json', 'pretty']).optional(),
+  // Request lines (workers/request-log.ts): at most this many per second and worker; past it only server errors
+  // are written and the rest counted. 0: server errors only.
+  LOG_REQUESTS_PER_SECOND: wholeNumber(100, 0, 1_000_000),
+  // When set, /stats, /metrics, /healthz and /cache/stats need `Authorization: Bearer <STATS_TOKEN>`; unset, they
+  // are public, as the v2 note had them. /health stays public (the host's health check).
+  STATS_TOKEN: z.preprocess(blank, z.string()
+    .min(16, { error: 'must be at least 16 characters (a long random string: it guards process ids, memory and row counts)' })
+    .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces (it travels in an Authorization header)' })
+    .nullable()
+    .default(null))
 })
 
 type Variables = z.output<typeof variables>
@@ -267,7 +277,9 @@ export const configSchema = variables.transform((env, ctx) => {
     logFormat: logFormat(env.ENVIRONMENT, env.LOG_FORMAT),
     firebaseProjectId: env.FIREBASE_PROJECT_ID,
     firebaseJwksUrl: env.FIREBASE_JWKS_URL ?? GOOGLE_SECURETOKEN_JWKS,
-    maxAdImageBytes: env.MAX_AD_IMAGE_BYTES
+    maxAdImageBytes: env.MAX_AD_IMAGE_BYTES,
+    logRequestsPerSecond: env.LOG_REQUESTS_PER_SECOND,
+    statsToken: env.STATS_TOKEN
   }
 })
 

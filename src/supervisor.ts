@@ -22,6 +22,7 @@ interface Slot {
   failures: number // consecutive short-lived runs, for the back-off
   ready: boolean
   fatal: string | null // what the child said it died of, if it said
+  restarts: number // starts after the first, each one after a crash
 }
 
 // A child that lived less than this was crashing, not serving: each such exit doubles the wait before the next
@@ -43,9 +44,9 @@ export class Supervisor {
   private announced = false
 
   constructor (private readonly options: SupervisorOptions) {
-    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
+    this.slots.push({ role: 'coordinator', id: 0, child: null, startedAt: 0, failures: 0, ready: false, fatal: null, restarts: 0 })
     for (let id = 1; id <= options.workers; id++) {
-      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false, fatal: null })
+      this.slots.push({ role: 'worker', id, child: null, startedAt: 0, failures: 0, ready: false, fatal: null, restarts: 0 })
     }
   }
 
@@ -69,7 +70,7 @@ export class Supervisor {
 
   private spawn (slot: Slot): void {
     const child = fork(entry[slot.role], [], {
-      env: { ...this.options.env, [CHILD_ENV.role]: slot.role, [CHILD_ENV.workerId]: String(slot.id) },
+      env: { ...this.options.env, [CHILD_ENV.role]: slot.role, [CHILD_ENV.workerId]: String(slot.id), [CHILD_ENV.restarts]: String(slot.restarts) },
       execArgv: process.execArgv,
       stdio: 'inherit'
     })
@@ -99,7 +100,11 @@ export class Supervisor {
       // Children leave on their own only when told to: any exit here is a crash, and a crash is never routine (every
       // request and SSE stream it held was cut). It is logged as an error, with the cause when the child gave one.
       log.error(`${slot.role} exited, restarting`, { id: slot.id, childPid: child.pid, code, signal, cause: slot.fatal, livedMs: lived, restartInMs: delay, failures: slot.failures })
-      setTimeout(() => { if (!this.stopping) this.spawn(slot) }, delay)
+      setTimeout(() => {
+        if (this.stopping) return
+        slot.restarts++
+        this.spawn(slot)
+      }, delay)
     })
   }
 

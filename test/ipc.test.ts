@@ -8,7 +8,7 @@ import { CoordinatorClient, CoordinatorUnavailable } from '../workers/coordinato
 import { tempDir, waitFor } from './helpers/server.ts'
 
 const emptyCluster: ClusterStats = {
-  coordinator: { pid: 1, startedAt: 0, rss: 0, heapUsed: 0, workersConnected: 0 },
+  coordinator: { pid: 1, startedAt: 0, rss: 0, heapUsed: 0, workersConnected: 0, restarts: 0 },
   primary: { pid: 0, rss: null },
   limiter: { store: 'memory', keys: 0, checks: 0, allowed: 0, denied: 0, evicted: 0, fallbacks: 0 },
   cache: { size: 0, bytes: 0, hits: 0, misses: 0, evictions: 0, expired: 0, hit_rate: '0.00%', max_size: 1, max_bytes: 1, usage: '0.0%' },
@@ -34,6 +34,8 @@ function handlers (overrides: Partial<Handlers> = {}): Handlers {
     'lockout.fail': () => ({ retryMs: 0, locked: false }),
     'standing.read': () => ({ entries: [] }),
     'standing.publish': () => null,
+    'metrics.read': () => ({ text: '', workers: [] }),
+    'metrics.report': () => null,
     ...overrides
   }
 }

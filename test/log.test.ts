@@ -40,6 +40,18 @@ t.test('fields never overwrite the line\'s own keys: they are kept beside them',
   t.match(run.stdout, /^\{"level":"info","t":"[^"]+","proc":"worker-3","pid":\d+,"msg":"hello",/, 'the message ahead of the fields')
 })
 
+t.test('fields bound with log.with() cannot overwrite them either, nor can a line\'s fields undo the binding', async (t) => {
+  const run = logFrom(`
+    setProcessName('worker-2')
+    const bound = log.with({ pid: 1, proc: 'primary', request_id: 'r-1' })
+    bound.info('bound', { route: '/x', proc: 'coordinator' })`)
+  const [line] = run.lines()
+  t.match(line, { proc: 'worker-2', pid: run.pid, msg: 'bound', request_id: 'r-1', route: '/x', field_pid: 1 })
+  t.equal(line?.field_proc, 'coordinator', 'the later field is kept beside, never in place of, proc')
+  t.equal((run.stdout.match(/"proc":/g) ?? []).length, 1, 'one proc key on the line')
+  t.equal((run.stdout.match(/"pid":/g) ?? []).length, 1, 'one pid key on the line')
+})
+
 t.test('an error is logged with its stack, its cause and the inner errors of an AggregateError', async (t) => {
   const run = logFrom(`
     const cause = new Error('connect ECONNREFUSED')

@@ -38,7 +38,7 @@ t.test('X-Forwarded-For counts only as far as TRUST_PROXY_HOPS: a spoofed entry 
 
 t.test('the client address: the socket, or the entry the outermost trusted proxy added', async (t) => {
   const at = (forwarded: string | undefined): Request => ({
-    tier: 'default', method: 'GET', path: '/', query: new URLSearchParams(), params: [], ip: '127.0.0.1', body: Buffer.alloc(0),
+    id: 'test', tier: 'default', method: 'GET', path: '/', query: new URLSearchParams(), params: [], ip: '127.0.0.1', body: Buffer.alloc(0),
     headers: new Map(forwarded === undefined ? [] : [['x-forwarded-for', forwarded]])
   })
   t.equal(clientAddress(at('1.1.1.1, 2.2.2.2'), 0), '127.0.0.1')
@@ -54,7 +54,7 @@ t.test('without the coordinator a worker enforces its share of each limit on its
   client.connect()
   t.teardown(() => client.close())
   const limiter = new RateLimits(config, client)
-  const req = (): Request => ({ tier: 'auth', method: 'GET', path: '/auth/x', query: new URLSearchParams(), params: [], ip: '192.0.2.1', body: Buffer.alloc(0), headers: new Map() })
+  const req = (): Request => ({ id: 'test', tier: 'auth', method: 'GET', path: '/auth/x', query: new URLSearchParams(), params: [], ip: '192.0.2.1', body: Buffer.alloc(0), headers: new Map() })
   const answers = []
   for (let i = 0; i < 8; i++) answers.push(await limiter.check(req(), 'auth'))
   t.equal(answers.filter((a) => a === null).length, 5, 'ceil(10 / 2 workers) = 5 pass')

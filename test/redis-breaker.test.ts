@@ -6,12 +6,12 @@ import { startStack } from './helpers/stack.ts'
 
 // Rate limits in a real redis-server that dies or freezes (SIGSTOP) under a running server: the first check that
 // finds Redis silent pays the command timeout, every later one is answered from memory at once, and the limits go
-// back to Redis by themselves when it answers again. Counted, not timed: `redisFailures` is the number of checks
+// back to Redis by themselves when it answers again. Counted, not timed: `redis_failures` is the number of checks
 // that waited for Redis in vain. The limiter is the coordinator's, so the app runs in-process, coordinator and all.
 
 const secret = { 'Doctor-Secret': 'dev-secret' }
 
-interface Limits { store: string, breaker: string, fallbacks: number, redisFailures: number, breakerOpened: number }
+interface Limits { store: string, breaker: string, fallbacks: number, redis_failures: number, breaker_opened: number }
 async function limits (server: Target): Promise<Limits> {
   return (await server.request('/stats')).json<{ rate_limits: Limits }>().rate_limits
 }
@@ -36,12 +36,12 @@ else {
     t.ok(statuses.every((s) => s === 200), 'every request answered')
     const frozen = await limits(server)
     t.equal(frozen.breaker, 'open', 'the breaker is open')
-    t.ok(frozen.redisFailures >= 1 && frozen.redisFailures <= 2, `${frozen.redisFailures} check(s) waited for Redis, not one per request`)
+    t.ok(frozen.redis_failures >= 1 && frozen.redis_failures <= 2, `${frozen.redis_failures} check(s) waited for Redis, not one per request`)
     t.ok(frozen.fallbacks >= 38, `${frozen.fallbacks} checks answered from memory`)
 
     redis.kill('SIGCONT')
     const back = await waitFor('the breaker to close', async () => { const l = await limits(server); return l.breaker === 'closed' ? l : null }, 10_000, 200)
-    t.equal(back.breakerOpened, 1)
+    t.equal(back.breaker_opened, 1)
     await sequentially(server, 5)
     const after = await limits(server)
     t.equal(after.fallbacks, back.fallbacks, 'checks are counted in Redis again')
@@ -55,7 +55,7 @@ else {
     t.ok(statuses.every((s) => s === 200), 'every request answered')
     const dead = await limits(server)
     t.equal(dead.breaker, 'open')
-    t.ok(dead.redisFailures - before.redisFailures <= 2, `${dead.redisFailures - before.redisFailures} check(s) tried Redis`)
+    t.ok(dead.redis_failures - before.redis_failures <= 2, `${dead.redis_failures - before.redis_failures} check(s) tried Redis`)
 
     redis = await startRedis(t, { port: redis.port })
     const back = await waitFor('the breaker to close', async () => { const l = await limits(server); return l.breaker === 'closed' ? l : null }, 15_000, 200)

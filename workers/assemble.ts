@@ -18,6 +18,8 @@ import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import { SessionRevocations } from './sessions.ts'
 import { Lockouts } from './lockouts.ts'
 import { cors } from './cors.ts'
+import { WorkerMetrics } from './metrics.ts'
+import { RequestLog } from './request-log.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -44,9 +46,22 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     deadlineMs: config.requestDeadlineMs,
     statementTimeoutMs: config.dbStatementTimeoutMs
   })
+  const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
+  const metrics = new WorkerMetrics({
+    id: env.workerId,
+    startedAt,
+    restarts: env.restarts,
+    traffic,
+    pool: () => db.stats(),
+    sse: () => sse.stats(),
+    localLimits: () => limits.counters.local
+  })
+  const requestLog = new RequestLog(config.logRequestsPerSecond, env.workerId)
+
   const coordinator = new CoordinatorClient({
     socketPath: env.socketPath,
     timeoutMs: 250,
+    onRoundTrip: (op, seconds) => metrics.roundTrip(op, seconds),
     onConnect: () => {
       coordinator.notify('stats.push', localStats())
       standing.onConnect()
@@ -64,6 +79,9 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
         sessions.apply(payload as Revocations)
       } else if (name === 'standing') {
         standing.onEvent(payload as StandingChange)
+      } else if (name === 'metrics.collect') {
+        const { round } = payload as { round: number }
+        void metrics.snapshot().then((json) => coordinator.notify('metrics.report', { round, worker: env.workerId, metrics: JSON.stringify(json) }))
       }
     }
   })
@@ -79,8 +97,6 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     return lanes(lane as Lane, Number(clinicId))
   }, (channel, state, viewer) => views.view(channel, state, viewer))
 
-  const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
-
   function localStats (): WorkerStats {
     const memory = process.memoryUsage()
     return {
@@ -94,7 +110,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       sse: sse.stats(),
-      localLimits: limits.counters.local
+      localLimits: limits.counters.local,
+      restarts: env.restarts
     }
   }
 
@@ -108,9 +125,9 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
 
   const cpu = new CpuPool()
   const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
-  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts }
+  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts, metrics }
 
-  const limits = new RateLimits(config, coordinator)
+  const limits = new RateLimits(config, coordinator, (tier, allowed) => metrics.rateLimit(tier, allowed))
 
   const statsTimer = setInterval(() => coordinator.notify('stats.push', localStats()), 1000)
 
@@ -123,7 +140,11 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       traffic,
       before: (request) => limits.check(request, request.tier),
       after: rateLimitHeaders,
-      cors: cors(config.corsOrigins).decorate
+      cors: cors(config.corsOrigins).decorate,
+      done: (request, reply, durationMs, route) => {
+        metrics.request(route.group, route.pattern, request.method, reply.status, durationMs / 1000)
+        requestLog.write(request, reply, route.pattern, durationMs)
+      }
     },
     beforeServing: () => sessions.loadFrom(db),
     close: async () => {

@@ -14,6 +14,7 @@ import type { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { Lockouts } from './lockouts.ts'
 import type { Handler, Method, Traffic } from './http.ts'
 import type { Tier } from '../src/rate-limit/policy.ts'
+import type { WorkerMetrics } from './metrics.ts'
 
 // What a route module is given: the worker's own resources, never module-level singletons. workers/assemble.ts
 // builds them, for the worker process and for the in-process route tests (test/helpers/app.ts), which run the same
@@ -42,6 +43,8 @@ export interface WorkerContext {
   phone: FirebaseVerifier | null
   // Failed guesses per sign-in target and their lockout (workers/lockouts.ts).
   lockouts: Lockouts
+  // This worker's counters and histograms (workers/metrics.ts); the coordinator merges every worker's.
+  metrics: WorkerMetrics
 }
 
 export interface RouteDef {
@@ -53,4 +56,6 @@ export interface RouteDef {
   tier?: Tier
   // This route's request body limit, when it is not MAX_BODY_BYTES (an image upload's is higher).
   maxBodyBytes?: number
+  // The area the route belongs to, for the latency figures (set in workers/routes/index.ts from the module).
+  group?: string
 }

@@ -15,6 +15,8 @@ interface Pending {
   resolve: (value: unknown) => void
   reject: (error: Error) => void
   deadline: number
+  op: string
+  sent: number // performance.now() at the call
 }
 
 type EventHandler = <E extends EventName>(name: E, payload: Events[E]) => void
@@ -24,6 +26,8 @@ export interface ClientOptions {
   timeoutMs: number
   onEvent?: EventHandler
   onConnect?: () => void
+  // Each answered call's round trip, in seconds (the metrics' IPC histogram).
+  onRoundTrip?: (op: string, seconds: number) => void
 }
 
 export class CoordinatorClient {
@@ -93,7 +97,7 @@ export class CoordinatorClient {
     const id = this.nextId++
     if (this.nextId > 0x7fffffff) this.nextId = 1
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + timeoutMs })
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + timeoutMs, op, sent: performance.now() })
       this.send([Kind.Call, id, op, request])
     })
   }
@@ -122,6 +126,7 @@ export class CoordinatorClient {
     const call = this.pending.get(id)
     if (call === undefined) return // already timed out
     this.pending.delete(id)
+    this.options.onRoundTrip?.(call.op, (performance.now() - call.sent) / 1000)
     if (kind === Kind.Ok) call.resolve(payload)
     else call.reject(new Error(String(payload)))
   }

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { ApiError, errors, isDatabaseUnreachable, isRetryableFailure } from '../src/errors.ts'
-import { log, errorFields } from '../src/log.ts'
+import { log, errorFields, type Fields } from '../src/log.ts'
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../src/uws.ts'
 import type { RateDecision, Tier } from '../src/rate-limit/policy.ts'
 import { CoordinatorUnavailable } from './coordinator-client.ts'
@@ -11,6 +12,8 @@ import { CoordinatorUnavailable } from './coordinator-client.ts'
 // - every write happens inside cork(), so status, headers and body leave in one syscall.
 
 export interface Request {
+  // The client's X-Request-Id when it is sane, else one of ours; echoed in the answer and in every log line of it.
+  id: string
   tier: Tier
   rateLimit?: RateDecision
   method: string
@@ -48,7 +51,8 @@ export function json (status: number, value: unknown, headers?: Record<string, s
   return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) }
 }
 
-export function errorReply (error: unknown): Reply {
+// `context`: what the log line of an unexpected error should carry beside its stack (the request id, the route).
+export function errorReply (error: unknown, context?: Fields): Reply {
   const known = error instanceof ApiError
     ? error
     : isDatabaseUnreachable(error)
@@ -58,7 +62,7 @@ export function errorReply (error: unknown): Reply {
         : error instanceof CoordinatorUnavailable ? errors.coordinatorUnavailable() : null
   if (known !== null) return json(known.status, known.body, known.headers)
   // Never a stack trace or SQL on the wire: the client gets the catalogue's 500, the log gets the detail.
-  log.error('unhandled error', errorFields(error))
+  log.error('unhandled error', { ...context, ...errorFields(error) })
   const internal = errors.internal()
   return json(internal.status, internal.body)
 }
@@ -79,6 +83,14 @@ export interface Traffic {
   errors5xx: number
 }
 
+export interface RouteLabel {
+  pattern: string // as registered: '/api/doctors/:id'
+  group: string // the area it belongs to (workers/routes/index.ts): 'doctors'
+}
+
+// Whatever matched no route: one label for every unknown path.
+export const UNMATCHED: RouteLabel = { pattern: 'unmatched', group: 'unmatched' }
+
 export interface ServeOptions {
   maxBodyBytes: number
   maxUrlBytes: number
@@ -93,6 +105,12 @@ export interface ServeOptions {
   after?: (request: Request, reply: Reply) => void
   // The CORS headers of every answer, refusals and streams included (workers/cors.ts).
   cors?: (requestHeaders: ReadonlyMap<string, string>, reply: Reply) => Reply
+  // The route these options serve (absent: the catch-all), for the metrics and the request log: its pattern, never
+  // the path, so a label or a log field never carries an id or a phone number.
+  route?: RouteLabel
+  // Once per request, with its final answer and how long it took: the metrics and the request log (and any other
+  // per-request counter: add it there, not in the handlers).
+  done?: (request: Request, reply: Reply, durationMs: number, route: RouteLabel) => void
 }
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -145,6 +163,14 @@ function decodeParam (raw: string): string {
 function remoteAddress (res: HttpResponse): string {
   const text = Buffer.from(res.getRemoteAddressAsText()).toString()
   return text.startsWith('::ffff:') ? text.slice(7) : text
+}
+
+// A client's request id is used only when it is short and plain (a UUID, a ULID, a trace id): anything else could
+// forge log lines or carry data into them, and gets one of ours instead.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+
+export function requestId (sent: string | undefined): string {
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
 }
 
 // `closeConnection`: uWS shuts the socket down once the reply is out, instead of reading a body nobody will use.
@@ -241,10 +267,12 @@ export function wholeBody (body: Buffer): BodyReader {
 // method carries a body, which may still be arriving when the reply is ready.
 export function handle (head: RequestHead, handler: Handler, options: ServeOptions, tier: Tier, readBody: BodyReader): { reply: Promise<Reply>, hasBody: boolean } {
   const { traffic } = options
+  const started = performance.now()
   traffic.requests++
   traffic.inFlight++
   const oversized = oversizedHead(head.path.length + head.rawQuery.length, head.headerBytes, options)
   const request: Request = {
+    id: requestId(head.headers.get('x-request-id')),
     tier,
     method: head.method,
     path: head.path,
@@ -259,9 +287,17 @@ export function handle (head: RequestHead, handler: Handler, options: ServeOptio
     const reply = options.cors?.(head.headers, answer) ?? answer
     traffic.inFlight--
     if (reply.status >= 500) traffic.errors5xx++
-    // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start of
-    // its next answer; a stream (HEAD of an SSE route) is not started either.
-    return head.method === 'HEAD' ? { ...reply, body: '', stream: undefined } : reply
+    // A fresh headers object: a cached reply's headers are shared by every request that gets it.
+    const answered: Reply = {
+      ...reply,
+      headers: { ...reply.headers, 'X-Request-Id': request.id },
+      // uWS writes whatever body it is given, to HEAD too, where a kept-alive client would read it as the start of
+      // its next answer; a stream (HEAD of an SSE route) is not started either.
+      body: head.method === 'HEAD' ? '' : reply.body,
+      stream: head.method === 'HEAD' ? undefined : reply.stream
+    }
+    options.done?.(request, answered, performance.now() - started, options.route ?? UNMATCHED)
+    return answered
   }
 
   const refused = options.refuse?.() ?? oversized
@@ -289,7 +325,7 @@ export function handle (head: RequestHead, handler: Handler, options: ServeOptio
     options.after?.(request, reply)
     return finish(reply)
   }, (error: unknown) => {
-    const reply = errorReply(error)
+    const reply = errorReply(error, { request_id: request.id, method: request.method, route: options.route?.pattern ?? null })
     options.after?.(request, reply)
     return finish(reply)
   })

@@ -38,7 +38,8 @@ export class RateLimits {
   private readonly local: RateLimiter
   counters = { local: 0 }
 
-  constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient) {
+  // `observe`: each decision, for the metrics (allowed or denied, per tier).
+  constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient, private readonly observe?: (tier: Tier, allowed: boolean) => void) {
     this.local = new RateLimiter({ windowMs: WINDOW_MS, maxKeys: 100_000 })
     setInterval(() => this.local.sweep(), 10_000).unref()
   }
@@ -83,6 +84,7 @@ export class RateLimits {
     }
     const decision: RateDecision = { ...result, tier }
     request.rateLimit = decision
+    this.observe?.(tier, decision.allowed)
     return decision.allowed ? null : tooMany(decision)
   }
 }

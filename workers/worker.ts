@@ -30,7 +30,7 @@ const serveOptions: ServeOptions = {
 const app = uws.App()
 const routes = mountRoutes(worker.context)
 for (const mounted of routes) {
-  const options = mounted.maxBodyBytes === undefined ? serveOptions : { ...serveOptions, maxBodyBytes: mounted.maxBodyBytes }
+  const options: ServeOptions = { ...serveOptions, route: { pattern: mounted.pattern, group: mounted.group }, maxBodyBytes: mounted.maxBodyBytes ?? serveOptions.maxBodyBytes }
   route(app, mounted.method, mounted.pattern, mounted.handler, options, mounted.tier)
 }
 app.any('/*', serve(fallback(worker.context, routes), serveOptions))

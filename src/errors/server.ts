@@ -34,6 +34,9 @@ export const errors = {
   shuttingDown: detail(503, 'shutting_down', 'the server is restarting, retry shortly', { headers: { ...retryAfter(1), Connection: 'close' } }),
   coordinatorUnavailable: detail(503, 'coordinator_unavailable', 'the coordinator is restarting, retry shortly', { headers: retryAfter(1) }),
   cacheUnavailable: detail(503, 'cache_unavailable', 'coordinator unavailable: the shared cache is bypassed', { headers: retryAfter(1) }),
+  // STATS_TOKEN is set and the request did not carry it (/stats, /metrics, /healthz, /cache/stats).
+  statsToken: detail(401, 'stats_token_invalid', 'missing or wrong bearer token: these figures need Authorization: Bearer <STATS_TOKEN>',
+    { headers: { 'WWW-Authenticate': 'Bearer' } }),
   // Never a stack trace or SQL on the wire: the log gets the detail.
   internal: detail(500, 'internal_error', 'Internal Server Error')
 }

@@ -1,4 +1,5 @@
 import type { StandingChange } from '../auth/standing.ts'
+import type { MetricObjectWithValues, MetricValue, MetricValueWithName } from 'prom-client'
 
 // What workers and the coordinator say to each other. Each op names its request and its reply; the coordinator's
 // dispatch table and the worker's client are both typed by this one map, so a new op is added in one place.
@@ -25,6 +26,7 @@ export interface WorkerStats {
   heapUsed: number
   sse: SseStats
   localLimits: number // requests limited by the worker's own counters while the coordinator was away
+  restarts: number // how many times the primary has started this worker's slot again after a crash
 }
 
 export interface SseStats {
@@ -73,7 +75,7 @@ export interface DatabaseProbe {
 }
 
 export interface ClusterStats {
-  coordinator: ProcessStats & { workersConnected: number }
+  coordinator: ProcessStats & { workersConnected: number, restarts: number }
   cache: CacheStats
   limiter: LimiterStats
   changes: ChangeBusStats
@@ -139,6 +141,10 @@ export function stalePrefixes (change: Change): string[] {
   return [`days:${change.topic}:${change.clinicId}:`]
 }
 
+// One process's metrics as prom-client's getMetricsAsJSON gives them (src/metrics/): what a worker reports when the
+// coordinator collects, and what the coordinator answers once it has merged every process's.
+export type MetricsJson = Array<MetricObjectWithValues<MetricValue<string> | MetricValueWithName<string>>>
+
 // Revoked dashboard session families and the moment each stops mattering (src/auth/revocations.ts).
 export type Revocations = Array<[family: string, until: number]>
 
@@ -163,6 +169,12 @@ export interface Ops {
   // every worker has been sent it).
   'standing.read': { req: null, res: { entries: Array<[string, number | null]> } }
   'standing.publish': { req: StandingChange, res: null }
+  // The instance's metrics (src/metrics/): the coordinator asks every worker for its own (the `metrics.collect`
+  // event, answered with `metrics.report`), merges them with its own, and answers as Prometheus text or as JSON text
+  // (MetricsJson). `workers`: the ids whose figures are in it. Metrics travel as JSON text, not as msgpack records:
+  // their many label shapes would crowd the record structures the hot calls share.
+  'metrics.read': { req: { format: 'text' | 'json' }, res: { text: string, workers: number[] } }
+  'metrics.report': { req: { round: number, worker: number, metrics: string }, res: null }
 }
 
 export type OpName = keyof Ops
@@ -176,6 +188,8 @@ export interface Events {
   resync: { gapMs: number }
   revoked: Revocations
   standing: StandingChange
+  // Report your metrics for this round (`metrics.report`).
+  'metrics.collect': { round: number }
 }
 
 export type EventName = keyof Events

@@ -11,7 +11,7 @@ import { loadUws } from '../../src/uws.ts'
 import { startCoordinator } from '../../coordinator/start.ts'
 import { assembleWorker } from '../../workers/assemble.ts'
 import type { WorkerContext } from '../../workers/context.ts'
-import { handle, wholeBody, type Handler, type Reply, type RequestHead, type Sink } from '../../workers/http.ts'
+import { handle, wholeBody, type Handler, type Reply, type RequestHead, type RouteLabel, type Sink } from '../../workers/http.ts'
 import type { Tier } from '../../src/rate-limit/policy.ts'
 import { fallback, mountRoutes, type MountedRoute } from '../../workers/routes/index.ts'
 import { responseOf, type OpenStream, type RequestInit, type Response, type Target } from './client.ts'
@@ -61,7 +61,7 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
   const coordinator = await startCoordinator({ config: resolved, socketPath, instance })
   const { engine } = loadUws()
   const shares = budgetShares(config.dbPoolBudget, config.webConcurrency)
-  const worker = assembleWorker(resolved, { workerId: 1, socketPath, dbShare: shares.perWorker, instance }, engine)
+  const worker = assembleWorker(resolved, { workerId: 1, socketPath, dbShare: shares.perWorker, instance, restarts: 0 }, engine)
   const stopAll = async (): Promise<void> => {
     await worker.close()
     await coordinator.close()
@@ -87,10 +87,10 @@ export async function startApp (env: Record<string, string>): Promise<InProcessA
     for (const [name, value] of Object.entries(init.headers ?? {})) headers.set(name.toLowerCase(), value)
     let headerBytes = 0
     for (const [name, value] of headers) headerBytes += name.length + value.length + 4
-    const { handler, tier, maxBodyBytes, rawParams } = router.match(method, url.pathname)
+    const { handler, tier, maxBodyBytes, rawParams, route } = router.match(method, url.pathname)
     const head: RequestHead = { method, path: url.pathname, rawQuery: url.search.slice(1), headers, headerBytes, rawParams, ip: '127.0.0.1' }
     const body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body)
-    const options = maxBodyBytes === undefined ? worker.serveOptions : { ...worker.serveOptions, maxBodyBytes }
+    const options = { ...worker.serveOptions, route, maxBodyBytes: maxBodyBytes ?? worker.serveOptions.maxBodyBytes }
     return handle(head, handler, options, tier, wholeBody(body)).reply
   }
 
@@ -188,6 +188,7 @@ function memoryStream (reply: Reply): MemoryStream {
 
 interface Route {
   segments: string[]
+  label: RouteLabel
   handler: Handler
   tier: Tier
   maxBodyBytes: number | undefined
@@ -206,12 +207,12 @@ export class Router {
     for (const route of routes) {
       const method = methodNames[route.method]
       const list = this.byMethod.get(method) ?? []
-      list.push({ segments: route.pattern.split('/'), handler: route.handler, tier: route.tier, maxBodyBytes: route.maxBodyBytes })
+      list.push({ segments: route.pattern.split('/'), label: { pattern: route.pattern, group: route.group }, handler: route.handler, tier: route.tier, maxBodyBytes: route.maxBodyBytes })
       this.byMethod.set(method, list)
     }
   }
 
-  match (method: string, path: string): { handler: Handler, tier: Tier, maxBodyBytes: number | undefined, rawParams: string[] } {
+  match (method: string, path: string): { handler: Handler, tier: Tier, maxBodyBytes: number | undefined, rawParams: string[], route: RouteLabel | undefined } {
     const sent = path.split('/')
     let best: { route: Route, rank: number[], params: string[] } | null = null
     for (const route of this.byMethod.get(method) ?? []) {
@@ -233,8 +234,8 @@ export class Router {
       }
       if (matches && (best === null || before(rank, best.rank))) best = { route, rank, params }
     }
-    if (best === null) return { handler: this.unmatched, tier: 'default', maxBodyBytes: undefined, rawParams: [] }
-    return { handler: best.route.handler, tier: best.route.tier, maxBodyBytes: best.route.maxBodyBytes, rawParams: best.params }
+    if (best === null) return { handler: this.unmatched, tier: 'default', maxBodyBytes: undefined, rawParams: [], route: undefined }
+    return { handler: best.route.handler, tier: best.route.tier, maxBodyBytes: best.route.maxBodyBytes, rawParams: best.params, route: best.route.label }
   }
 }
 

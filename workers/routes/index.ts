@@ -31,25 +31,27 @@ import { legacyPatientRoutes } from './legacy-patients.ts'
 // - SQL and row types: src/<area>/store.ts (or a few named files beside it), with the rules the queries need;
 // - errors: src/errors/<area>.ts, one catalogue entry per meaning, imported through src/errors.ts and thrown.
 export function allRoutes (ctx: WorkerContext): RouteDef[] {
+  // Each module's routes with the area they are counted under in /stats's latency figures (a route may name its own).
+  const area = (group: string, defs: RouteDef[]): RouteDef[] => defs.map((def) => ({ group, ...def }))
   const routes = [
-    ...opsRoutes(ctx),
-    ...authRoutes(ctx),
-    ...recoveryRoutes(ctx),
-    ...userRoutes(ctx),
-    ...adminRoutes(ctx),
-    ...staffRoutes(ctx),
-    ...departmentRoutes(ctx),
-    ...secretaryRoutes(ctx),
-    ...patientRoutes(ctx),
-    ...clinicStatusRoutes(ctx),
-    ...bookingRoutes(ctx),
-    ...doctorRoutes(ctx),
-    ...paymentRoutes(ctx),
-    ...adRoutes(ctx),
-    ...phoneLoginRoutes(ctx),
-    ...legacyPatientRoutes(ctx)
+    ...area('ops', opsRoutes(ctx)),
+    ...area('auth', authRoutes(ctx)),
+    ...area('auth', recoveryRoutes(ctx)),
+    ...area('dashboard', userRoutes(ctx)),
+    ...area('dashboard', adminRoutes(ctx)),
+    ...area('staff', staffRoutes(ctx)),
+    ...area('dashboard', departmentRoutes(ctx)),
+    ...area('secretaries', secretaryRoutes(ctx)),
+    ...area('patients', patientRoutes(ctx)),
+    ...area('clinics', clinicStatusRoutes(ctx)),
+    ...area('bookings', bookingRoutes(ctx)),
+    ...area('doctors', doctorRoutes(ctx)),
+    ...area('payments', paymentRoutes(ctx)),
+    ...area('ads', adRoutes(ctx)),
+    ...area('auth', phoneLoginRoutes(ctx)),
+    ...area('patients', legacyPatientRoutes(ctx))
   ]
-  return [...routes, ...openApiRoutes(routes)]
+  return [...routes, ...area('ops', openApiRoutes(routes))]
 }
 
 export interface MountedRoute {
@@ -58,6 +60,7 @@ export interface MountedRoute {
   handler: Handler
   tier: Tier
   maxBodyBytes?: number // the route's own body limit, where it is not MAX_BODY_BYTES
+  group: string
 }
 
 // The routes as a worker registers them: each with its rate-limit tier (by default `auth` for /auth/*, `default`
@@ -67,7 +70,7 @@ export function mountRoutes (ctx: WorkerContext): MountedRoute[] {
   const mounted: MountedRoute[] = []
   for (const def of allRoutes(ctx)) {
     const tier = def.tier ?? (def.pattern.startsWith('/auth/') ? 'auth' : 'default')
-    const route: MountedRoute = { method: def.method, pattern: def.pattern, handler: def.handler, tier, maxBodyBytes: def.maxBodyBytes }
+    const route: MountedRoute = { method: def.method, pattern: def.pattern, handler: def.handler, tier, maxBodyBytes: def.maxBodyBytes, group: def.group ?? 'other' }
     mounted.push(route)
     if (def.mirror === true) mounted.push({ ...route, pattern: `/backend${def.pattern}` })
   }

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type { CacheStats, ClusterStats, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
+import type { CacheStats, ClusterStats, LimiterStats, MetricsJson, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
+import { gaugeBy, latencyBy } from '../../src/metrics/quantiles.ts'
 import { ApiError, errors, isDatabaseUnreachable } from '../../src/errors.ts'
 import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
@@ -10,6 +11,7 @@ import { packageRoot } from '../../src/paths.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
+import { clusterMetrics, metricsRoutes, statsAccess } from './metrics.ts'
 
 export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
@@ -190,8 +192,67 @@ function legacyTimestamp (): { timestamp: number, timestamp_iso: string } {
   return { timestamp: now / 1000, timestamp_iso: new Date(now).toISOString() }
 }
 
+// /stats speaks snake_case throughout, as its legacy fields do (issue 12.14): the IPC figures' own names are
+// camelCase, so they are renamed here rather than passed through.
+function poolFields (pool: PoolStats): Record<string, number> {
+  return { max: pool.max, open: pool.open, in_use: pool.inUse, waiting: pool.waiting, timeouts: pool.timeouts, acquired: pool.acquired, deadlines: pool.deadlines }
+}
+
+function sseFields (sse: SseStats): Record<string, number> {
+  return { subscribers: sse.subscribers, channels: sse.channels, frames_sent: sse.framesSent, cut_off: sse.cutOff }
+}
+
+function limiterFields (limiter: LimiterStats): Record<string, unknown> {
+  return {
+    store: limiter.store,
+    keys: limiter.keys,
+    checks: limiter.checks,
+    allowed: limiter.allowed,
+    denied: limiter.denied,
+    evicted: limiter.evicted,
+    fallbacks: limiter.fallbacks,
+    ...(limiter.redisFailures === undefined ? {} : { redis_failures: limiter.redisFailures }),
+    ...(limiter.breakerOpened === undefined ? {} : { breaker_opened: limiter.breakerOpened }),
+    ...(limiter.breaker === undefined ? {} : { breaker: limiter.breaker })
+  }
+}
+
+const ms = (seconds: number | undefined): number | null => seconds === undefined ? null : Math.round(seconds * 100_000) / 100
+
+// Each process's event-loop delay since the previous collection (prom-client's monitorEventLoopDelay figures).
+function eventLoop (metrics: MetricsJson): Record<string, Record<string, number | null>> {
+  const figure = (name: string): Map<string, number> => gaugeBy(metrics, `nodejs_eventloop_lag_${name}_seconds`, 'process')
+  const [p50, p99, max, mean] = ['p50', 'p99', 'max', 'mean'].map(figure) as [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>]
+  const out: Record<string, Record<string, number | null>> = {}
+  for (const process of [...p99.keys()].sort()) {
+    out[process] = { p50_ms: ms(p50.get(process)), p99_ms: ms(p99.get(process)), max_ms: ms(max.get(process)), mean_ms: ms(mean.get(process)) }
+  }
+  return out
+}
+
+// A merged counter's total per value of `label` (requests by status class, say).
+function countedBy (metrics: MetricsJson, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const value of metrics.find((m) => m.name === name)?.values ?? []) {
+    const key = String(value.labels[label])
+    out[key] = (out[key] ?? 0) + value.value
+  }
+  return out
+}
+
+// Rate-limit decisions per tier, from the workers' merged counter: { default: { allowed, denied }, … }.
+function limitsByTier (metrics: MetricsJson): Record<string, { allowed: number, denied: number }> {
+  const out: Record<string, { allowed: number, denied: number }> = {}
+  for (const value of metrics.find((m) => m.name === 'tabeby_rate_limit_decisions_total')?.values ?? []) {
+    const tier = out[String(value.labels.tier)] ??= { allowed: 0, denied: 0 }
+    if (value.labels.decision === 'denied') tier.denied += value.value
+    else tier.allowed += value.value
+  }
+  return out
+}
+
 async function stats (ctx: WorkerContext): Promise<Reply> {
-  const [{ stats: clusterStats, workers }, database] = await Promise.all([cluster(ctx), checkDatabase(ctx)])
+  const [{ stats: clusterStats, workers }, database, collected] = await Promise.all([cluster(ctx), checkDatabase(ctx), clusterMetrics(ctx)])
   let connections: Record<string, number> | null = null
   if (database.status === 'ok') {
     try {
@@ -205,6 +266,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
   const coordinator = clusterStats?.coordinator ?? null
   const rssWorkers = workers.reduce((total, w) => total + w.rss, 0)
   const rssTotal = rssWorkers + (coordinator?.rss ?? 0) + (clusterStats?.primary.rss ?? 0)
+  const thisWorker = processStats(ctx.startedAt)
   return json(200, {
     ...legacyTimestamp(),
     version: VERSION,
@@ -219,7 +281,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
     },
     coordinator: coordinator === null
       ? null
-      : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected },
+      : { pid: coordinator.pid, uptime: uptimeSeconds(coordinator.startedAt), workers_connected: coordinator.workersConnected, restarts: coordinator.restarts },
     // Other instances' changes arrive on the coordinator's LISTEN connection; each re-LISTEN after a drop resyncs.
     changes: clusterStats === null
       ? null
@@ -231,24 +293,46 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
           notifications: clusterStats.changes.notifications
         },
     cache: clusterStats?.cache ?? null,
-    rate_limits: clusterStats === null ? null : { ...clusterStats.limiter, worker_local: workers.reduce((n, w) => n + w.localLimits, 0) },
+    rate_limits: clusterStats === null
+      ? null
+      : { ...limiterFields(clusterStats.limiter), worker_local: workers.reduce((n, w) => n + w.localLimits, 0), by_tier: limitsByTier(collected.metrics) },
     sse: { subscribers: sse.subscribers, frames_sent: sse.framesSent, cut_off: sse.cutOff },
+    requests: {
+      total: workers.reduce((n, w) => n + w.requests, 0),
+      in_flight: workers.reduce((n, w) => n + w.inFlight, 0),
+      errors_5xx: workers.reduce((n, w) => n + w.errors5xx, 0),
+      by_status_class: countedBy(collected.metrics, 'tabeby_http_requests_total', 'status_class')
+    },
+    // Percentiles per route group (workers/routes/index.ts) from the workers' merged histogram buckets, since each
+    // worker started; `instance: false` when the coordinator was away and only this worker's are shown.
+    latency: {
+      instance: collected.merged,
+      workers: collected.workers,
+      groups: latencyBy(collected.metrics, 'tabeby_http_request_duration_seconds', 'group')
+    },
+    event_loop: eventLoop(collected.metrics),
+    restarts: {
+      total: workers.reduce((n, w) => n + w.restarts, 0) + (coordinator?.restarts ?? 0),
+      coordinator: coordinator?.restarts ?? null,
+      workers: workers.reduce((n, w) => n + w.restarts, 0)
+    },
     workers: workers.map((w) => ({
       id: w.id,
       pid: w.pid,
       uptime: uptimeSeconds(w.startedAt),
+      restarts: w.restarts,
       requests: w.requests,
       in_flight: w.inFlight,
       errors_5xx: w.errors5xx,
-      pool: w.pool,
-      sse: w.sse
+      pool: poolFields(w.pool),
+      sse: sseFields(w.sse)
     })),
     memory: {
       total_rss: rssTotal,
       primary: clusterStats === null ? null : { pid: clusterStats.primary.pid, rss: clusterStats.primary.rss },
       coordinator: coordinator === null ? null : { pid: coordinator.pid, rss: coordinator.rss },
       workers: workers.map((w) => ({ id: w.id, pid: w.pid, rss: w.rss, heap_used: w.heapUsed })),
-      this_worker: processStats(ctx.startedAt)
+      this_worker: { pid: thisWorker.pid, started_at: thisWorker.startedAt, rss: thisWorker.rss, heap_used: thisWorker.heapUsed }
     }
   })
 }
@@ -264,8 +348,9 @@ async function cacheStats (ctx: WorkerContext): Promise<Reply> {
 }
 
 export function opsRoutes (ctx: WorkerContext): RouteDef[] {
+  const guard = statsAccess(ctx)
   return [
-    { method: 'get', pattern: '/cache/stats', handler: () => cacheStats(ctx) },
+    { method: 'get', pattern: '/cache/stats', handler: (request) => { guard(request); return cacheStats(ctx) } },
     defineRoute(ctx, {
       method: 'post',
       pattern: '/cache/clear',
@@ -286,7 +371,8 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
         return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
       }
     },
-    { method: 'get', pattern: '/healthz', tier: 'exempt', handler: () => healthz(ctx) },
-    { method: 'get', pattern: '/stats', handler: () => stats(ctx) }
+    { method: 'get', pattern: '/healthz', tier: 'exempt', handler: (request) => { guard(request); return healthz(ctx) } },
+    { method: 'get', pattern: '/stats', handler: (request) => { guard(request); return stats(ctx) } },
+    ...metricsRoutes(ctx)
   ]
 }
