@@ -132,14 +132,14 @@ export function operationIdOf (method: string, pattern: string): string {
 const tags: Array<[RegExp, string, string]> = [
   [/^\/(health|healthz|stats|cache\/|$)/, 'Operations', 'The banner, health checks, statistics and the shared cache.'],
   [/^\/auth\/after-phone-login|^\/auth\/phones/, 'Phone sign-in', 'A Firebase ID token of a verified phone, exchanged for our tokens.'],
+  [/payment/, 'Golden payments', 'What clinics owe for golden bookings.'],
+  [/booking|_days|all_days|golden_code|table|archives|add_day/, 'Bookings', "A clinic's daily queues (regular and golden), bookings and their archives."],
   [/^\/auth\/(register|check-phone)|^\/api\/patients?[/_]|^\/patients/, 'Patients', 'Patient accounts and profiles (the patient app).'],
   [/^\/auth\/|^\/users\/|^\/activity|^\/backend\/|^\/admins/, 'Dashboard: accounts', "Admin sign-in, tokens, the signed-in user's account and the admins."],
   [/^\/(permissions|roles|staff)|^\/api\/staff/, 'Dashboard: staff', 'Staff members, their roles and permissions.'],
   [/^\/departments/, 'Dashboard: departments', "The clinic's departments."],
   [/secretary/, 'Secretaries', 'Secretary login codes and their status (the secretary app).'],
   [/^\/api\/(close_clinic|clinic\/info|maintenance)/, 'Clinic status', 'Closed clinics, clinic information and maintenance mode.'],
-  [/payment/, 'Golden payments', 'What clinics owe for golden bookings.'],
-  [/booking|_days|all_days|golden_code|table|archives|add_day/, 'Bookings', "A clinic's daily queues (regular and golden), bookings and their archives."],
   [/_ads?\b|_ads?_|\/ads\b|_ad$/, 'Ads', 'Clinic ads and their images.'],
   [/doctor|lookups|clinics/, 'Doctors', 'Doctor profiles, the directory and account status.']
 ]
@@ -149,6 +149,11 @@ export function tagOf (pattern: string): string {
 }
 
 const tagDescriptions = new Map<string, string>(tags.map(([, name, description]) => [name, description]))
+
+// The order /docs shows them in: what the apps call most first.
+const tagOrder = ['Bookings', 'Secretaries', 'Patients', 'Phone sign-in', 'Doctors', 'Clinic status', 'Golden payments', 'Ads',
+  'Dashboard: accounts', 'Dashboard: staff', 'Dashboard: departments', 'Operations']
+const byTagOrder = (a: string, b: string): number => (tagOrder.indexOf(a) + 1 || tagOrder.length + 1) - (tagOrder.indexOf(b) + 1 || tagOrder.length + 1)
 
 export function openApiDocument (routes: RouteDef[], mode: AuthMode): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {}
@@ -203,7 +208,7 @@ export function openApiDocument (routes: RouteDef[], mode: AuthMode): Record<str
       ].join('\n')
     },
     servers: [{ url: '/', description: 'this server' }],
-    tags: [...new Set(routes.map((route) => tagOf(route.pattern)))].map((name) => ({ name, description: tagDescriptions.get(name) ?? 'Other routes.' })),
+    tags: [...new Set(routes.map((route) => tagOf(route.pattern)))].sort(byTagOrder).map((name) => ({ name, description: tagDescriptions.get(name) ?? 'Other routes.' })),
     components: {
       securitySchemes: {
         doctorSecret: { type: 'apiKey', in: 'header', name: 'Doctor-Secret', description: "The apps' shared secret (DOCTOR_PROFILE_SECRET)." },

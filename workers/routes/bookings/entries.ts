@@ -85,6 +85,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient_booking', mirror: true, auth: 'secret', body: bookingBody,
       summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
+      example: { clinic_id: 7, name: 'عمر احمد', phone: '+9647701234567', source: 'patient_app', patient_id: 'P-71', date: '2025-11-14' },
       // A patient books for itself, as the patient app; a secretary_app booking (which may overbook) is the clinic's.
       scope: {
         clinicId: ({ body }) => namedClinic(body.clinic_id),
