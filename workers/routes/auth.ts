@@ -4,7 +4,7 @@ import { DECOY_HASH } from '../../src/auth/password.ts'
 import { rotateRefreshToken } from '../../src/auth/sessions.ts'
 import { EVENTS, recordActivity } from '../../src/activity/store.ts'
 import { accountsOfRole, isRole } from '../../src/accounts/store.ts'
-import { authErrors, staffErrors } from '../../src/errors.ts'
+import { authErrors, errors, staffErrors } from '../../src/errors.ts'
 import { log } from '../../src/log.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
@@ -52,6 +52,12 @@ const loginReply = z.object({
   tokenType: z.literal('bearer'),
   refreshToken: z.string().describe('additive: the legacy login issued none'),
   user: z.object({ id: z.number().int(), name: z.string(), email: z.string() })
+})
+
+const createdReply = z.object({ message: z.literal('admin created'), admin: z.object({ id: z.number().int(), name: z.string(), email: z.string() }) })
+
+const phonesReply = z.object({
+  items: z.array(z.object({ user_server_id: z.number().int(), phone_number: z.string(), user_uid: z.string().nullable(), user_role: z.string() }))
 })
 
 const pairReply = z.object({ data: z.object({ accessToken: z.string(), refreshToken: z.string(), tokenType: z.literal('bearer') }) })
@@ -170,7 +176,9 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: createBody,
-      errors: [authErrors.fieldsMissing, authErrors.invalidEmail, authErrors.passwordTooShort, authErrors.emailTaken],
+      example: { name: 'سارة محمود', email: 'sara@tabeby.app', password: 'a-long-passphrase' },
+      responses: { 201: createdReply },
+      errors: [errors.cpuBusy, authErrors.fieldsMissing, authErrors.invalidEmail, authErrors.passwordTooShort, authErrors.emailTaken],
       handler: async ({ body }) => {
         const name = (body.name ?? '').trim()
         const email = normalizeEmail(body.email ?? '')
@@ -194,6 +202,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       // a main.py extra in legacy, so not under /backend
       query: phonesQuery,
+      responses: { 200: phonesReply },
       errors: [authErrors.phonesRole],
       handler: async ({ query }) => {
         const role = (query.role ?? '').trim()

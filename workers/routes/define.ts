@@ -95,6 +95,8 @@ export interface DocumentedRoute extends RouteDef {
   responses?: Responses
   errors?: readonly ErrorEntry[]
   example?: unknown
+  // How a refused body or query is answered where it is not the 422 list (the doctors router's own shapes).
+  invalid?: readonly ErrorEntry[]
   signIn: boolean // issues the token AUTH_MODE=strict asks for, so it needs only the secret
   scoped: boolean // has actor rules: AUTH_MODE=strict may refuse a token with 403 insufficient_permission
 }

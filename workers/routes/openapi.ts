@@ -47,7 +47,7 @@ function commonErrors (route: DocumentedRoute, mode: AuthMode): ErrorEntry[] {
   }
   if (route.permission !== undefined) out.push(staffErrors.permissionDenied)
   if (route.body !== undefined) out.push(errors.loneSurrogate, errors.bodyTooLarge)
-  if (route.body !== undefined || route.query !== undefined) out.push(errors.validation)
+  if (route.body !== undefined || route.query !== undefined) out.push(...route.invalid ?? [errors.validation])
   if (route.tier !== 'exempt') out.push(errors.tooManyRequests)
   out.push(errors.databaseBusy, errors.databaseUnavailable, errors.databaseTimeout)
   return out

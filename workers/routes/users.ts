@@ -166,6 +166,8 @@ export function userRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Security preferences (none are stored: `{}`, as legacy answered)',
       auth: 'admin',
       mirror: true,
+      responses: { 200: z.strictObject({}) },
+      errors: [],
       handler: () => json(200, {})
     }),
 
