@@ -71,6 +71,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret', // legacy: the dashboard sends the app secret along with the credentials
       mirror: true,
       body: credentials,
+      example: { email: 'admin@tabeby.app', password: 'a-long-passphrase' },
       scope: { signIn: true },
       responses: { 200: loginReply },
       errors: [authErrors.credentialsMissing, authErrors.invalidCredentials, authErrors.lockedOut],

@@ -99,6 +99,8 @@ export interface DocumentedRoute extends RouteDef {
   invalid?: readonly ErrorEntry[]
   signIn: boolean // issues the token AUTH_MODE=strict asks for, so it needs only the secret
   scoped: boolean // has actor rules: AUTH_MODE=strict may refuse a token with 403 insufficient_permission
+  // The handler as the spec wrote it: the OpenAPI test reads its source for the errors it throws.
+  own: (...args: never[]) => unknown
 }
 
 // FastAPI's 422 list, which the apps already handle (errors.validation).
@@ -258,7 +260,8 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     errors: spec.errors,
     example: spec.example,
     signIn: spec.scope?.signIn === true,
-    scoped: spec.scope !== undefined && spec.scope.signIn !== true
+    scoped: spec.scope !== undefined && spec.scope.signIn !== true,
+    own: spec.handler
   }
 }
 
