@@ -32,6 +32,9 @@ t.test('the page and everything it loads come from this server', async (t) => {
   t.ok(Number(bundle.headers['content-length']) < 600_000, 'about a quarter of its size')
   const again = await api.get('/docs/swagger-ui-bundle.js', { headers: { 'If-None-Match': String(bundle.headers['etag']) } })
   t.equal(again.status, 304, 'revalidated by its ETag')
+  const document = await api.get('/openapi.json', { headers: { 'Accept-Encoding': 'br, gzip' } })
+  t.equal(document.headers['content-encoding'], 'br', 'the document too')
+  t.equal((await api.get('/openapi.json', { headers: { 'If-None-Match': String(document.headers['etag']) } })).status, 304)
 })
 
 t.test('/docs still answers its JSON list to a client that asks for JSON; /redoc leads to /docs', async (t) => {

@@ -15,13 +15,25 @@ export function isDocumented (route: RouteDef): route is DocumentedRoute {
 
 export type AuthMode = 'legacy' | 'strict'
 
+// zod bounds every .int() by the safe-integer range; Swagger UI would show -9007199254740991 as each sample value.
+function withoutSafeIntegerBounds (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSafeIntegerBounds)
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) {
+    if ((key === 'minimum' || key === 'maximum') && Math.abs(Number(inner)) === Number.MAX_SAFE_INTEGER) continue
+    out[key] = withoutSafeIntegerBounds(inner)
+  }
+  return out
+}
+
 function schemaOf (schema: z.ZodType): Record<string, unknown> {
   // Input side: what a client sends (before our coercions), with anything JSON Schema cannot express left open.
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>
+  return withoutSafeIntegerBounds(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' })) as Record<string, unknown>
 }
 
 function outputSchemaOf (schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>
+  return withoutSafeIntegerBounds(z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' })) as Record<string, unknown>
 }
 
 function isBinary (value: unknown): value is Binary {
