@@ -45,7 +45,7 @@ export async function dumpDom (url: string, { height = 2000, budgetMs = 30_000 }
       execFile(binary, [
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions',
         `--user-data-dir=${profile}`, `--window-size=1280,${height}`, `--virtual-time-budget=${budgetMs}`, '--dump-dom', url
-      ], { maxBuffer: 64 * 1024 * 1024, timeout: 180_000 }, (error, stdout, stderr) => {
+      ], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
         if (error !== null) reject(new Error(`chromium failed: ${error.message}\n${stderr.slice(-2000)}`))
         else resolve(stdout)
       })
