@@ -60,9 +60,9 @@ t.test('redocly lint finds no error in the served document', async (t) => {
   const served = (await api.get('/openapi.json')).json()
   const result = await lint(served)
   t.same(errorsOf(result), [], 'no errors')
-  // The only warnings allowed: the health checks answer no 4XX (they are exempt from rate limits).
+  // The only warning allowed: the host's health check answers no 4XX (exempt from rate limits, open to all).
   const warnings = result.problems.filter((problem) => problem.severity !== 'error').map((problem) => problem.location[0]?.pointer ?? '')
-  t.same(warnings.sort(), ['#/paths/~1health/get/responses', '#/paths/~1healthz/get/responses'], 'and no warning but the health checks\' 4XX')
+  t.same(warnings, ['#/paths/~1health/get/responses'], 'and no warning but the health check\'s 4XX')
 })
 
 t.test('a route added without its answers fails the lint', async (t) => {

@@ -1,32 +1,17 @@
 import { execFile } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { systemProgram } from './system.ts'
 
 // A real headless browser: Debian's chromium. `npm test` installs it first when it can
 // (scripts/test-prerequisites.sh); where it could not, the browser tests skip with this reason instead of failing.
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser']
-
-function found (): string | null {
-  for (const path of [process.env.CHROMIUM_PATH, ...CANDIDATES]) {
-    if (path === undefined || path === '') continue
-    try {
-      accessSync(path, constants.X_OK)
-      return path
-    } catch {
-      // not this one
-    }
-  }
-  return null
-}
-
-const binary = found()
+const chromium = systemProgram('chromium', 'chromium')
+const binary = chromium.path
 
 // For `t.test(name, { skip: chromiumMissing }, …)`: false when chromium can run here.
-export const chromiumMissing: string | false = binary === null
-  ? 'chromium is not installed: install the Debian package chromium (npm test does when run as root with apt)'
-  : false
+export const chromiumMissing: string | false = chromium.missing
 
 export interface DumpOptions {
   // Swagger UI renders only the operations within the window: a tall one renders them all.

@@ -357,7 +357,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'none',
       summary: "The instance's shared cache: size, hit rate, bytes, evictions",
       responses: { 200: cacheStatsReply },
-      errors: [errors.cacheUnavailable],
+      errors: [errors.statsToken, errors.cacheUnavailable],
       handler: ({ request }) => { guard(request); return cacheStats(ctx) }
     }),
     defineRoute(ctx, {
@@ -392,6 +392,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       tier: 'exempt',
       summary: "The health check with the tables' row counts",
       responses: { 200: healthzReply, 503: healthzReply },
+      errors: [errors.statsToken],
       handler: ({ request }) => { guard(request); return healthz(ctx) }
     }),
     defineRoute(ctx, {
@@ -400,6 +401,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'none',
       summary: 'Figures for the whole instance: pools, cache, rate limits, SSE, workers, memory',
       responses: { 200: statsReply },
+      errors: [errors.statsToken],
       handler: ({ request }) => { guard(request); return stats(ctx) }
     }),
     ...metricsRoutes(ctx)

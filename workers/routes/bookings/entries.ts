@@ -174,7 +174,6 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
       example: { clinic_id: 7, code: '4821', date: '2025-11-14' },
       responses: { 200: verifyReply },
-      errors: [],
       // The secretary's check at the desk: for a patient, guessing 4-digit codes would read other patients' names.
       // So it counts in the auth tier by address, and wrong codes count per clinic towards a lockout.
       tier: 'auth',
