@@ -6,9 +6,6 @@ import { chromiumMissing, dumpDom } from './helpers/chromium.ts'
 // package, served by this server alone and rendered from /openapi.json. Checked in a real browser (Debian's
 // chromium): it needs the server's socket, so this runs the server as processes.
 
-// A cluster's start and two browser renders: at a load of 70 on two cores the file took over 240 s.
-t.setTimeout(600_000)
-
 const { app: server, api } = await startStack(t, { mode: 'cluster', workers: 1 })
 
 interface Operation { operationId: string, tags: string[], requestBody?: { content: Record<string, { example?: unknown }> } }

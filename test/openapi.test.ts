@@ -15,9 +15,6 @@ import { startStack } from './helpers/stack.ts'
 // document passes `redocly lint` (a route added without its answers fails it), and its request examples are what
 // the routes accept.
 
-// Two runs of the redocly CLI and a clinic's day through the routes: over 200 s at a load of 70 on two cores.
-t.setTimeout(480_000)
-
 const { app, api } = await startStack(t, { mode: 'in-process' })
 const routes = allRoutes(app.context)
 // The reference's own routes (the page, its scripts, the document) are not in the document.
