@@ -86,7 +86,7 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     const booking = body.paths['/api/patient_booking']?.post
     t.ok(booking?.requestBody?.content['application/json']?.schema.properties.clinic_id, 'the booking body schema is there')
     t.ok(body.paths['/api/booking_archives/{clinic_id}'], 'path parameters in OpenAPI form')
-    const docs = await getJson<{ routes: string[] }>(`${server.url}/docs`)
+    const docs = await getJson<{ routes: string[] }>(`${server.url}/docs`, { Accept: 'application/json' })
     t.ok(docs.body.routes.includes('POST /api/patient_booking'))
   })
 

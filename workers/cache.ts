@@ -107,13 +107,17 @@ export class WorkerCache {
 
 // Renders a JSON body once per version, with its compressed forms made on the libuv pool, off the event loop.
 export async function cachedJson (value: unknown, version: number, etag: string): Promise<CachedResponse> {
-  const body = Buffer.from(JSON.stringify(value))
-  if (body.length < COMPRESS_FROM) return { body, version, etag, contentType: 'application/json; charset=utf-8' }
+  return await compressed(Buffer.from(JSON.stringify(value)), 'application/json; charset=utf-8', version, etag)
+}
+
+// Any body with its compressed forms (the /docs page's scripts too), for replyFrom.
+export async function compressed (body: Uint8Array, contentType: string, version: number, etag: string): Promise<CachedResponse> {
+  if (body.length < COMPRESS_FROM) return { body, version, etag, contentType }
   const [gz, br] = await Promise.all([
     gzipAsync(body, { level: 6 }),
     brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
   ])
-  return { body, version, etag, contentType: 'application/json; charset=utf-8', gzip: gz, br }
+  return { body, version, etag, contentType, gzip: gz, br }
 }
 
 // Answers from a cached entry: 304 on a matching If-None-Match, otherwise the encoding the client accepts best.

@@ -4,7 +4,7 @@ import { DECOY_HASH } from '../../src/auth/password.ts'
 import { rotateRefreshToken } from '../../src/auth/sessions.ts'
 import { EVENTS, recordActivity } from '../../src/activity/store.ts'
 import { accountsOfRole, isRole } from '../../src/accounts/store.ts'
-import { authErrors, staffErrors } from '../../src/errors.ts'
+import { authErrors, errors, staffErrors } from '../../src/errors.ts'
 import { log } from '../../src/log.ts'
 import { json } from '../http.ts'
 import type { WorkerContext } from '../context.ts'
@@ -54,6 +54,12 @@ const loginReply = z.object({
   user: z.object({ id: z.number().int(), name: z.string(), email: z.string() })
 })
 
+const createdReply = z.object({ message: z.literal('admin created'), admin: z.object({ id: z.number().int(), name: z.string(), email: z.string() }) })
+
+const phonesReply = z.object({
+  items: z.array(z.object({ user_server_id: z.number().int(), phone_number: z.string(), user_uid: z.string().nullable(), user_role: z.string() }))
+})
+
 const pairReply = z.object({ data: z.object({ accessToken: z.string(), refreshToken: z.string(), tokenType: z.literal('bearer') }) })
 
 export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
@@ -65,6 +71,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret', // legacy: the dashboard sends the app secret along with the credentials
       mirror: true,
       body: credentials,
+      example: { email: 'admin@tabeby.app', password: 'a-long-passphrase' },
       scope: { signIn: true },
       responses: { 200: loginReply },
       errors: [authErrors.credentialsMissing, authErrors.invalidCredentials, authErrors.lockedOut],
@@ -170,7 +177,9 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: createBody,
-      errors: [authErrors.fieldsMissing, authErrors.invalidEmail, authErrors.passwordTooShort, authErrors.emailTaken],
+      example: { name: 'سارة محمود', email: 'sara@tabeby.app', password: 'a-long-passphrase' },
+      responses: { 201: createdReply },
+      errors: [errors.cpuBusy, authErrors.fieldsMissing, authErrors.invalidEmail, authErrors.passwordTooShort, authErrors.emailTaken],
       handler: async ({ body }) => {
         const name = (body.name ?? '').trim()
         const email = normalizeEmail(body.email ?? '')
@@ -194,6 +203,7 @@ export function authRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       // a main.py extra in legacy, so not under /backend
       query: phonesQuery,
+      responses: { 200: phonesReply },
       errors: [authErrors.phonesRole],
       handler: async ({ query }) => {
         const role = (query.role ?? '').trim()

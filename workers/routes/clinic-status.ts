@@ -33,6 +33,13 @@ const maintenanceBody = z.object({
   message: z.string().max(2000).nullish()
 })
 
+// The documented answers (OpenAPI only).
+const closedReply = z.object({ clinic_id: z.number().int(), is_closed: z.boolean() })
+const infoFields = z.object({ clinic_name: z.string(), address: z.string(), email: z.string(), phone: z.string(), website: z.string() })
+const infoSavedReply = z.object({ success: z.literal(true), message: z.literal('تم حفظ معلومات العيادة بنجاح'), clinic_info: infoFields.partial() })
+const infoReply = infoFields.extend({ clinic_id: z.literal(PLATFORM_CLINIC_ID) })
+const maintenanceReply = z.object({ server_disable: z.boolean(), message: z.string() })
+
 export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
   const clinicChanged = (clinicId: number): Promise<void> => ctx.publishChange({ topic: 'clinic', clinicId, version: Date.now() })
 
@@ -45,6 +52,9 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       body: closeBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+      example: { clinic_id: 7, is_closed: true },
+      responses: { 200: closedReply },
+      errors: [],
       handler: async ({ body }) => {
         const closed = await ctx.db.run((sql) => setClinicClosed(sql, body.clinic_id, body.is_closed))
         await clinicChanged(body.clinic_id)
@@ -60,6 +70,8 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       query: closeQuery,
       scope: { clinicId: ({ query }) => query.clinic_id }, // patients may ask whether any clinic is open
+      responses: { 200: closedReply },
+      errors: [],
       handler: async ({ query }) => json(200, { clinic_id: query.clinic_id, is_closed: await ctx.db.run((sql) => isClinicClosed(sql, query.clinic_id)) })
     }),
 
@@ -70,6 +82,9 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       body: infoBody,
       scope: { actors: ADMINS_ONLY }, // the platform's own contact info, not a clinic's
+      example: { clinic_name: 'طبيبي', address: 'بغداد - المنصور', email: 'info@tabeby.app', phone: '+9647801234567', website: 'https://tabeby.app' },
+      responses: { 200: infoSavedReply },
+      errors: [platformErrors.infoClinicMissing],
       handler: async ({ body }) => {
         const patch: ClinicInfo = {}
         for (const key of CLINIC_INFO_KEYS) {
@@ -88,6 +103,8 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       pattern: '/api/clinic/info',
       summary: "The platform's contact info (clinic 1); a field never set is an empty string",
       auth: 'secret',
+      responses: { 200: infoReply },
+      errors: [platformErrors.infoClinicMissing],
       handler: async () => {
         const row = await ctx.db.run(platformInfo)
         if (row === null) throw platformErrors.infoClinicMissing()
@@ -105,6 +122,9 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       body: maintenanceBody,
       scope: { actors: ADMINS_ONLY },
+      example: { server_disable: true, message: DEFAULT_MAINTENANCE_MESSAGE },
+      responses: { 200: maintenanceReply },
+      errors: [],
       handler: async ({ body }) => {
         // Omitted → the default apology; an explicit null → no message, as legacy answered "".
         const message = body.message === undefined ? DEFAULT_MAINTENANCE_MESSAGE : body.message ?? ''
@@ -118,6 +138,8 @@ export function clinicStatusRoutes (ctx: WorkerContext): RouteDef[] {
       pattern: '/api/maintenance/status',
       summary: 'The maintenance banner the apps poll',
       auth: 'secret',
+      responses: { 200: maintenanceReply },
+      errors: [],
       handler: async () => {
         const row = await ctx.db.run(maintenance)
         return json(200, { server_disable: row?.is_active ?? false, message: row?.message ?? '' })

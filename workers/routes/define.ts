@@ -71,11 +71,19 @@ export interface RouteSpec<B, Q, A extends Auth = Auth> {
   // answer (the secret's 403, a token's 401, validation's 422, 429, 503) are added by the document, not listed here.
   responses?: Responses
   errors?: readonly ErrorEntry[]
+  // A request body as the apps send it (their field names, Arabic text and all), shown by /docs; the OpenAPI test
+  // checks that `body` accepts it.
+  example?: unknown
   handler: (input: RouteInput<B, Q, A>) => Promise<Reply> | Reply
 }
 
-// Success statuses and their bodies, e.g. { 200: bookingReply }; `null` for a status with no body (204).
-export type Responses = Partial<Record<200 | 201 | 202 | 204 | 304, z.ZodType | null>>
+// Success statuses and their bodies, e.g. { 200: bookingReply }; `null` for a status with no body (204, 304), a
+// Binary for bytes that are not JSON (an image). 503 only for the health checks, whose failure has its own body.
+export type Responses = Partial<Record<200 | 201 | 202 | 204 | 304 | 503, z.ZodType | Binary | null>>
+
+export interface Binary {
+  binary: readonly string[] // the media types it may be sent as
+}
 
 export interface DocumentedRoute extends RouteDef {
   summary: string
@@ -86,6 +94,13 @@ export interface DocumentedRoute extends RouteDef {
   query?: z.ZodType
   responses?: Responses
   errors?: readonly ErrorEntry[]
+  example?: unknown
+  // How a refused body or query is answered where it is not the 422 list (the doctors router's own shapes).
+  invalid?: readonly ErrorEntry[]
+  signIn: boolean // issues the token AUTH_MODE=strict asks for, so it needs only the secret
+  scoped: boolean // has actor rules: AUTH_MODE=strict may refuse a token with 403 insufficient_permission
+  // The handler as the spec wrote it: the OpenAPI test reads its source for the errors it throws.
+  own: (...args: never[]) => unknown
 }
 
 // FastAPI's 422 list, which the apps already handle (errors.validation).
@@ -242,7 +257,11 @@ export function defineRoute<B = undefined, Q = undefined, A extends Auth = Auth>
     form: spec.form,
     query: spec.query,
     responses: spec.responses,
-    errors: spec.errors
+    errors: spec.errors,
+    example: spec.example,
+    signIn: spec.scope?.signIn === true,
+    scoped: spec.scope !== undefined && spec.scope.signIn !== true,
+    own: spec.handler
   }
 }
 

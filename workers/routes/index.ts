@@ -11,7 +11,7 @@ import { clinicStatusRoutes } from './clinic-status.ts'
 import { bookingRoutes } from './bookings/index.ts'
 import { doctorRoutes } from './doctors/index.ts'
 import { paymentRoutes } from './payments.ts'
-import { openApiRoutes } from './openapi.ts'
+import { docsRoutes } from './docs.ts'
 import { staffRoutes } from './staff/index.ts'
 import { departmentRoutes } from './departments.ts'
 import { userRoutes } from './users.ts'
@@ -51,7 +51,7 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
     ...area('auth', phoneLoginRoutes(ctx)),
     ...area('patients', legacyPatientRoutes(ctx))
   ]
-  return [...routes, ...area('ops', openApiRoutes(routes))]
+  return [...routes, ...area('ops', docsRoutes(ctx, routes))]
 }
 
 export interface MountedRoute {

@@ -26,6 +26,7 @@ export function legacyPatientRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Add to the legacy patient list (name, e-mail)',
       auth: 'secret',
       body: createBody,
+      example: { name: 'زينب علي', email: 'zainab@example.com' },
       scope: { actors: ADMINS_ONLY },
       responses: { 200: patient },
       errors: [patientErrors.legacyEmailTaken],

@@ -5,6 +5,7 @@ import { bearerToken } from '../../src/auth/tokens.ts'
 import type { MetricsJson } from '../../src/ipc/messages.ts'
 import type { Reply, Request } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
+import { defineRoute } from './define.ts'
 
 // STATS_TOKEN (issue 12.6): the operator's figures show process ids, memory and row counts. Unset, they stay public
 // as the v2 note had them; set, every one of these routes wants `Authorization: Bearer <STATS_TOKEN>`.
@@ -34,15 +35,19 @@ export async function clusterMetrics (ctx: WorkerContext): Promise<{ metrics: Me
 
 export function metricsRoutes (ctx: WorkerContext): RouteDef[] {
   const guard = statsAccess(ctx)
-  return [{
+  return [defineRoute(ctx, {
     method: 'get',
     pattern: '/metrics',
+    summary: 'Prometheus text format for the whole instance, merged by the coordinator (STATS_TOKEN when set)',
+    auth: 'none',
+    responses: { 200: { binary: ['text/plain'] } },
+    errors: [errors.statsToken, errors.coordinatorUnavailable],
     // Prometheus text format, the whole instance. Without the coordinator there is no answer rather than one
     // worker's counters: a scrape that saw only part of the instance would read as counters going backwards.
-    handler: async (request): Promise<Reply> => {
+    handler: async ({ request }): Promise<Reply> => {
       guard(request)
       const { text } = await ctx.coordinator.call('metrics.read', { format: 'text' }, 4000)
       return { status: 200, headers: { 'Content-Type': Registry.PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' }, body: text }
     }
-  }]
+  })]
 }

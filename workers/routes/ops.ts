@@ -12,6 +12,7 @@ import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 import { clusterMetrics, metricsRoutes, statsAccess } from './metrics.ts'
+import { bannerReply, cacheClearReply, cacheStatsReply, healthReply, healthzReply, statsReply } from './ops-replies.ts'
 
 export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
@@ -350,29 +351,59 @@ async function cacheStats (ctx: WorkerContext): Promise<Reply> {
 export function opsRoutes (ctx: WorkerContext): RouteDef[] {
   const guard = statsAccess(ctx)
   return [
-    { method: 'get', pattern: '/cache/stats', handler: (request) => { guard(request); return cacheStats(ctx) } },
+    defineRoute(ctx, {
+      method: 'get',
+      pattern: '/cache/stats',
+      auth: 'none',
+      summary: "The instance's shared cache: size, hit rate, bytes, evictions",
+      responses: { 200: cacheStatsReply },
+      errors: [errors.statsToken, errors.cacheUnavailable],
+      handler: ({ request }) => { guard(request); return cacheStats(ctx) }
+    }),
     defineRoute(ctx, {
       method: 'post',
       pattern: '/cache/clear',
       auth: 'admin',
       summary: 'Empty the shared cache of the instance (admin only)',
+      responses: { 200: cacheClearReply },
+      errors: [errors.coordinatorUnavailable],
       handler: async () => {
         const { cleared } = await ctx.coordinator.call('cache.clear', null)
         return json(200, { message: 'Cache cleared successfully', cleared, ...legacyTimestamp() })
       }
     }),
-    { method: 'get', pattern: '/', handler: () => json(200, banner) },
-    {
+    defineRoute(ctx, { method: 'get', pattern: '/', auth: 'none', summary: 'The legacy banner', responses: { 200: bannerReply }, handler: () => json(200, banner) }),
+    defineRoute(ctx, {
       method: 'get',
       pattern: '/health',
+      auth: 'none',
       tier: 'exempt',
+      summary: 'Health check for the host: 503 only when the database does not answer',
+      responses: { 200: healthReply, 503: healthReply },
       handler: async () => {
         const result = await health(ctx)
         return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
       }
-    },
-    { method: 'get', pattern: '/healthz', tier: 'exempt', handler: (request) => { guard(request); return healthz(ctx) } },
-    { method: 'get', pattern: '/stats', handler: (request) => { guard(request); return stats(ctx) } },
+    }),
+    defineRoute(ctx, {
+      method: 'get',
+      pattern: '/healthz',
+      auth: 'none',
+      tier: 'exempt',
+      summary: "The health check with the tables' row counts",
+      responses: { 200: healthzReply, 503: healthzReply },
+      errors: [errors.statsToken],
+      handler: ({ request }) => { guard(request); return healthz(ctx) }
+    }),
+    defineRoute(ctx, {
+      method: 'get',
+      pattern: '/stats',
+      auth: 'none',
+      summary: 'Figures for the whole instance: pools, cache, rate limits, SSE, workers, memory',
+      responses: { 200: statsReply },
+      errors: [errors.statsToken],
+      handler: ({ request }) => { guard(request); return stats(ctx) }
+    }),
     ...metricsRoutes(ctx)
   ]
 }

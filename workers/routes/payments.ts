@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { text } from '../../src/booking/messages.ts'
-import { paymentErrors } from '../../src/errors.ts'
+import { errors, paymentErrors } from '../../src/errors.ts'
 import { normalizeDigits } from '../../src/domain/digits.ts'
 import { statusLabel } from '../../src/domain/status.ts'
 import { clinicPayments, ledgerBytes, payingClinicNames, savePayment, setMonthStatus } from '../../src/payments/ledger.ts'
@@ -45,12 +45,53 @@ const statusBody = z.object({
     z.enum(['paid', 'not_paid'], { message: 'payment_status must be "paid" or "not_paid"' }).default('paid'))
 })
 
+// The documented answers (OpenAPI only). The report shapes are legacy's, misspelled key included.
+const savedReply = z.object({
+  message: z.literal(text.paymentSaved),
+  booking_id: z.string(),
+  patient_name: z.string(),
+  amount: z.number().int().describe("the clinic's golden fee in Iraqi dinar (1500 unless set)"),
+  payment_month: z.string().describe('YYYY-MM'),
+  payment_status: z.null()
+})
+const visit = z.object({ exam_date: z.string(), book_status: z.string(), patient_name: z.string(), booking_id: z.string(), code: z.string().nullable() })
+const monthlyReply = z.object({ clinic_id: z.number().int() }).catchall(z.record(z.string().describe('YYYY-MM'), z.object({
+  payment_status: z.enum(['paid', 'not_paid']),
+  patinets_count: z.number().int().describe('misspelled, as legacy sent it'),
+  amount: z.number().int(),
+  patients: z.array(visit)
+}))).describe('{clinic_id, "<YYYY>": {"<YYYY-MM>": {…}}}')
+const annualReply = z.object({ clinic_id: z.number().int(), total_paid: z.number().int(), remain_amount: z.number().int() })
+  .catchall(z.object({ amount: z.number().int(), payment_status: z.enum(['paid', 'not_paid']) })).describe('the month keys ("YYYY-MM") sit beside the totals')
+const updatedReply = z.object({
+  message: z.string(), clinic_id: z.number().int(), payment_month: z.string(), payment_status: z.enum(['paid', 'not_paid']), updated_count: z.number().int()
+})
+const allClinicsReply = z.object({
+  total_clinics: z.number().int(),
+  total_payments: z.number().int(),
+  total_amount: z.number().int(),
+  total_paid: z.number().int(),
+  total_remain: z.number().int(),
+  clinics: z.array(z.object({
+    clinic_id: z.number().int(),
+    clinic_name: z.string(),
+    total_patients: z.number().int(),
+    total_amount: z.number().int(),
+    total_paid: z.number().int(),
+    remain_amount: z.number().int(),
+    months: z.record(z.string(), z.object({ patient_count: z.number().int(), amount: z.number().int(), payment_status: z.enum(['paid', 'not_paid']) }))
+  }))
+})
+
 export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
       method: 'post', pattern: '/api/golden_patient_payment', auth: 'secret', body: paymentBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       summary: "Log an examined golden visit at the clinic's golden fee; a booking id is logged once",
+      example: { clinic_id: 7, exam_date: '14/11/2025', book_status: 'تمت المعاينة', patient_name: 'فاطمة حسين', booking_id: 'G-7-20251114-0003', code: '4821' },
+      responses: { 200: savedReply },
+      errors: [paymentErrors.duplicate],
       handler: async ({ body }) => {
         const saved = await ctx.db.run((sql) => savePayment(sql, {
           clinicId: body.clinic_id,
@@ -75,6 +116,8 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'get', pattern: '/api/doctor_monthly_golden_payment_status', auth: 'secret', query: clinicQuery,
       scope: { actors: SECRETARIES, clinicId: ({ query }) => query.clinic_id },
       summary: "A clinic's golden visits by year and month, with each month's amount and payment status",
+      responses: { 200: monthlyReply },
+      errors: [],
       handler: async ({ query }) => {
         const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
         return json(200, monthlyReport(query.clinic_id, rows))
@@ -84,6 +127,8 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'get', pattern: '/api/doctor_annual_payment_status', auth: 'secret', query: clinicQuery,
       scope: { actors: SECRETARIES, clinicId: ({ query }) => query.clinic_id },
       summary: "A clinic's golden payment totals and each month's amount and status",
+      responses: { 200: annualReply },
+      errors: [],
       handler: async ({ query }) => {
         const rows = await ctx.db.run((sql) => clinicPayments(sql, query.clinic_id))
         return json(200, annualReport(query.clinic_id, rows))
@@ -94,6 +139,9 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
       // The platform marks what a clinic has paid it; a clinic's own secretary must not.
       scope: { actors: ADMINS_ONLY },
       summary: "Mark every golden visit of a clinic's month paid (or not paid)",
+      example: { clinic_id: 7, payment_month: '2025-11', payment_status: 'paid' },
+      responses: { 200: updatedReply },
+      errors: [paymentErrors.monthRequired],
       handler: async ({ body }) => {
         if (body.clinic_id === undefined || body.payment_month === undefined) throw paymentErrors.monthRequired()
         const { clinic_id: clinicId, payment_month: month, payment_status: status } = body
@@ -111,6 +159,8 @@ export function paymentRoutes (ctx: WorkerContext): DocumentedRoute[] {
       method: 'get', pattern: '/api/all_clinics_golden_payments', auth: 'secret',
       scope: { actors: ADMINS_ONLY },
       summary: 'Golden payment totals of every clinic, by month',
+      responses: { 200: allClinicsReply },
+      errors: [errors.cpuBusy],
       // Every row of every clinic: the worker only collects the bytes and the piscina thread reads and sums them
       // (architecture.md §8), so this report never stalls the other requests of this worker.
       handler: async () => {

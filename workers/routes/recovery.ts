@@ -127,6 +127,7 @@ export function recoveryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       mirror: true,
       body: recoveryBody,
+      example: { email: 'admin@tabeby.app', code: 'k3x9-q7mp-2vd8' },
       scope: { signIn: true },
       responses: { 200: loginReply },
       errors: [authErrors.credentialsMissing, accountErrors.recoveryLoginFailed, authErrors.lockedOut],

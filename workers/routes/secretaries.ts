@@ -39,6 +39,24 @@ const loginReply = z.object({
   token_type: z.literal('bearer')
 })
 
+const codeReply = z.object({ secretary_id: z.number().int().describe('the new 6-digit login code'), result: z.literal('successfuly') })
+
+const secretaryReply = z.object({
+  secretary_id: z.string().describe('S-<clinic_id>'),
+  clinic_id: z.number().int(),
+  active_code: z.number().int(),
+  secretary_name: z.string().nullable(),
+  created_date: z.string().nullable(),
+  secretary_status: z.boolean()
+})
+
+const toggleReply = z.object({
+  message: z.enum(['تم تفعيل السكرتير بنجاح', 'تم تعطيل السكرتير بنجاح']),
+  secretary_id: z.number().int(),
+  clinic_id: z.number().int(),
+  secretary_status: z.boolean()
+})
+
 // The legacy handler took a raw dict and answered its own 400s; the checks stay in the handler for that reason.
 const toggleBody = z.object({
   secretary_id: z.unknown().optional(), // int, "S-<code>" or "<code>"
@@ -83,6 +101,9 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       tier: 'auth', // it mints a credential
       body: codeBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
+      example: { clinic_id: 7, doctor_name: 'د. علي حسن الجبوري', secretary_name: 'مريم كاظم', created_date: '10/07/2025 10:00 am' },
+      responses: { 200: codeReply },
+      errors: [secretaryErrors.codesExhausted],
       handler: async ({ body }) => {
         const code = await ctx.db.run((sql) => createSecretary(sql, {
           clinicId: body.clinic_id, doctorName: body.doctor_name, secretaryName: body.secretary_name, createdDate: body.created_date
@@ -103,6 +124,7 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       tier: 'auth',
       body: loginBody,
       scope: { signIn: true },
+      example: { secretary_code: 482913 },
       responses: { 200: loginReply },
       errors: [secretaryErrors.codeNotFound, secretaryErrors.disabled, authErrors.lockedOut],
       handler: async ({ body, request }) => {
@@ -135,6 +157,8 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       auth: 'secret',
       mirror: true,
       scope: { actors: SECRETARIES, clinicId: ({ params }) => clinicOfCode(namedCode(params[0] ?? '')) },
+      responses: { 200: secretaryReply },
+      errors: [secretaryErrors.badId, secretaryErrors.notFound],
       handler: async ({ params }) => {
         const parsed = secretaryCode(params[0] ?? '')
         if (parsed === null) throw secretaryErrors.badId()
@@ -161,6 +185,9 @@ export function secretaryRoutes (ctx: WorkerContext): RouteDef[] {
       mirror: true,
       body: toggleBody,
       scope: { actors: SECRETARIES, clinicId: ({ body }) => clinicOfCode(namedCode(body.secretary_id)) },
+      example: { secretary_id: 'S-482913', secretary_status: false },
+      responses: { 200: toggleReply },
+      errors: [secretaryErrors.idRequired, secretaryErrors.statusNotBool, secretaryErrors.idType, secretaryErrors.badId, secretaryErrors.notFound],
       handler: async ({ body }) => {
         // The legacy order of checks, so each bad request gets the message it got before.
         if (isMissing(body.secretary_id)) throw secretaryErrors.idRequired()

@@ -166,6 +166,8 @@ export function userRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Security preferences (none are stored: `{}`, as legacy answered)',
       auth: 'admin',
       mirror: true,
+      responses: { 200: z.strictObject({}) },
+      errors: [],
       handler: () => json(200, {})
     }),
 
@@ -190,6 +192,7 @@ export function userRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'none', // legacy answered [] to any token it could not use, and 401 only without the header
       mirror: true,
       responses: { 200: z.array(sessionOut) },
+      errors: [authErrors.tokenInvalid],
       handler: async ({ request }) => {
         const authorization = request.headers.get('authorization')
         const actor = await authenticateDashboard({ db: ctx.db, jwtSecret: ctx.config.jwtSecret, revoked: ctx.sessions.revoked, standing: ctx.standing }, authorization)

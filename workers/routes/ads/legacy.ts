@@ -49,6 +49,7 @@ export function adLegacyRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Post an ad whole (the older dashboard form); ad_status as sent, no expiry unless expired_date is sent',
       auth: 'secret',
       body: postBody,
+      example: { clinic_id: 7, clinic_name: 'عيادة د. علي حسن', ad_subtitle: 'خصم على تنظيف الأسنان', ad_description: 'تنظيف وتلميع الأسنان بخصم خاص لمدة شهر', ad_address: 'بغداد - المنصور', ad_phonenumber: '07701234567', ad_state: 'بغداد', ad_discount: '٢٠', ad_price: '25000', team_message: '', request_date: '14/11/2025' },
       maxBodyBytes: jsonImageLimit(ctx),
       scope: { actors: ADMINS_ONLY },
       responses: { 200: z.object({ message: z.literal('success'), ad_id: z.number().int(), clinic_id: z.number().int(), data: z.record(z.string(), z.unknown()) }) },

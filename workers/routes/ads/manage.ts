@@ -80,6 +80,7 @@ export function adWriteRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: "A clinic's ad request from the doctor app; it stays inactive until the dashboard activates it",
       auth: 'secret',
       body: createBody,
+      example: { clinic_id: 7, clinic_name: 'عيادة د. علي حسن', ad_subtitle: 'خصم على تنظيف الأسنان', ad_description: 'تنظيف وتلميع الأسنان بخصم خاص لمدة شهر', ad_address: 'بغداد - المنصور', ad_phonenumber: '07701234567', ad_state: 'بغداد', ad_discount: '٢٠', ad_price: '25000', team_message: '', request_date: '14/11/2025' },
       maxBodyBytes: jsonImageLimit(ctx), // ad_image_url may be a data URI
       scope: { actors: SECRETARIES, clinicId: ({ body }) => clinicIdOf(body.clinic_id) },
       responses: { 200: shortAd },
@@ -118,6 +119,7 @@ export function adWriteRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Switch an ad on (for 24 hours from now) or off',
       auth: 'secret',
       body: adIdBody,
+      example: { ad_ID: 3 },
       // Switching an ad on publishes it: the dashboard's decision, not the clinic's.
       scope: { actors: ADMINS_ONLY },
       responses: { 200: z.object({ message: z.string(), ad_ID: z.string(), old_status: z.boolean(), new_status: z.boolean() }) },
@@ -137,6 +139,7 @@ export function adWriteRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Delete an ad for good',
       auth: 'secret',
       body: adIdBody,
+      example: { ad_ID: 3 },
       scope: { actors: SECRETARIES, clinicId: ({ body }) => clinicOfNamedAd(ctx, body.ad_ID) },
       responses: { 200: z.object({ message: z.string(), ad_ID: z.string(), deleted: z.literal(true) }) },
       errors: [adErrors.adIdRequired, adErrors.notFound],
@@ -154,6 +157,7 @@ export function adWriteRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: "Change an ad's fields (the allowed ones); setting ad_status here sets no expiry, as legacy",
       auth: 'secret',
       body: updateBody,
+      example: { ad_ID: 3, ad_subtitle: 'خصم على تبييض الأسنان', discount_percentage: '٣٠', ad_status: true },
       maxBodyBytes: jsonImageLimit(ctx),
       scope: {
         actors: SECRETARIES,

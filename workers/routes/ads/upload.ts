@@ -37,6 +37,7 @@ export function updateWithImageRoute (ctx: WorkerContext, message: string): Docu
     summary: "Change an ad's fields and its image (multipart form: ad_ID, image or ad_image_url, text fields)",
     auth: 'secret',
     body: formBody,
+    example: { ad_ID: '3', ad_subtitle: 'خصم على تبييض الأسنان', ad_state: 'بغداد' },
     form: true,
     maxBodyBytes: ctx.config.maxAdImageBytes + FORM_ROOM,
     readBody: async (request) => {

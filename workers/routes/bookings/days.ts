@@ -8,6 +8,7 @@ import { clamp } from '../../sse.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { LANES, clinicQuery, paths } from './shared.ts'
+import { daysReply } from './replies.ts'
 
 // Reading a clinic's live days with their queues (legacy-api.md §2.13, §2.14): JSON through the shared cache, or
 // SSE (§3.9). A strict-mode patient reads its own redacted view (src/booking/patient-view.ts).
@@ -60,12 +61,17 @@ export function dayRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'get', pattern: paths[lane].days, mirror: true, auth: 'secret', query: daysQuery,
         summary: `The clinic's live ${lane} days with their queues (JSON, or SSE with stream=true)`,
+        // SSE (stream=true): `text/event-stream` frames, each data line this same JSON.
+        responses: { 200: daysReply, 304: null },
+        errors: [noTableOf(lane)],
         scope: { clinicId: ({ query }) => query.clinic_id },
         handler: ({ query, request, actor }) => daysOrStream(lane, query, request, viewerOf(actor))
       }),
       defineRoute(ctx, {
         method: 'get', pattern: paths[lane].all, mirror: true, auth: 'secret', query: clinicQuery,
         summary: `All live ${lane} days; {} when there are none`,
+        responses: { 200: daysReply, 304: null },
+        errors: [],
         scope: { clinicId: ({ query }) => query.clinic_id },
         handler: ({ query, request, actor }) => readDays(lane, query.clinic_id, request, false, viewerOf(actor))
       })
@@ -73,6 +79,8 @@ export function dayRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'get', pattern: '/api/booking_golden_days_old', mirror: true, auth: 'secret', query: clinicQuery,
       summary: 'Deprecated golden days reader, kept for old app builds',
+      responses: { 200: daysReply, 304: null },
+      errors: [noTableOf('golden')],
       scope: { clinicId: ({ query }) => query.clinic_id },
       handler: ({ query, request, actor }) => readDays('golden', query.clinic_id, request, true, viewerOf(actor))
     })

@@ -11,6 +11,8 @@ import { json, type Reply } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { LANES, paths, publishLane, statusField } from './shared.ts'
+import { bookingReply, editReply, goldenBookingReply, verifyReply } from './replies.ts'
+import { noTableOf } from '../../../src/booking/days.ts'
 
 // A place in a queue (legacy-api.md §2.13, §2.14): booking one, changing its status, and finding a golden booking
 // by the code the patient shows at the desk.
@@ -85,6 +87,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient_booking', mirror: true, auth: 'secret', body: bookingBody,
       summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
+      example: { clinic_id: 7, name: 'عمر احمد', phone: '+9647701234567', source: 'patient_app', patient_id: 'P-71', date: '2025-11-14' },
+      responses: { 200: bookingReply },
+      errors: [bookingErrors.clinicIdMissing, bookingErrors.cancelledAtBooking, bookingErrors.dateRequired, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayArchived, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
       // A patient books for itself, as the patient app; a secretary_app booking (which may overbook) is the clinic's.
       scope: {
         clinicId: ({ body }) => namedClinic(body.clinic_id),
@@ -118,6 +123,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient_golden_booking', mirror: true, auth: 'secret', body: goldenBody,
       summary: 'Book a place in the golden (paid) queue; a 4-digit code is returned',
+      example: { clinic_id: 7, date: '2025-11-14', patient_id: 'P-71', name: 'فاطمة حسين', phone: '+9647801234567', auto_assign: true },
+      responses: { 200: goldenBookingReply },
+      errors: [bookingErrors.clinicIdMissing, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayArchived, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
       scope: { clinicId: ({ body }) => namedClinic(body.clinic_id), patientField: 'patient_id', patientId: ({ body }) => body.patient_id },
       handler: async ({ body, request }) => {
         const clinicId = clinicIdOf(body.clinic_id)
@@ -134,6 +142,11 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
     ...LANES.map((lane) => defineRoute(ctx, {
       method: 'post', pattern: paths[lane].edit, mirror: true, auth: 'secret', body: editBody,
       summary: `Change a ${lane} booking's status; a cancellation moves the queue behind it up`,
+      example: lane === 'golden'
+        ? { clinic_id: 7, booking_id: 'G-7-20251114-0003', status: 'تمت المعاينة', token: 3 }
+        : { clinic_id: 7, booking_id: 'B-7-20251114-0001', status: 'cancelled' },
+      responses: { 200: editReply },
+      errors: [bookingErrors.invalidBookingId, bookingErrors.bookingIdDate, bookingErrors.bookingNotFound, bookingErrors.dayNotFound, noTableOf(lane)],
       scope: {
         clinicId: ({ body }) => body.clinic_id,
         bookingOwner: ({ body }) => ctx.db.run((sql) => bookingOwner(sql, lane, body.clinic_id, body.booking_id)),
@@ -159,6 +172,8 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/verify_golden_code', mirror: true, auth: 'secret', body: verifyBody,
       summary: 'Find the golden booking a 4-digit code belongs to (always 200, as legacy)',
+      example: { clinic_id: 7, code: '4821', date: '2025-11-14' },
+      responses: { 200: verifyReply },
       // The secretary's check at the desk: for a patient, guessing 4-digit codes would read other patients' names.
       // So it counts in the auth tier by address, and wrong codes count per clinic towards a lockout.
       tier: 'auth',

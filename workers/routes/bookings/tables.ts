@@ -9,6 +9,7 @@ import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { LANES, paths, publishLane } from './shared.ts'
 import { noTableOf } from '../../../src/booking/days.ts'
+import { addDayReply, archivesReply, closeReply, createReply, saveReply } from './replies.ts'
 
 // The days of a queue, the clinic's work (legacy-api.md §2.13, §2.14, §3.7): creating them, adding one, closing one
 // into the archive or archiving it by hand, and reading the archives.
@@ -72,6 +73,9 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: paths[lane].create, mirror: true, auth: 'secret', body: createBody,
         summary: `Create ${lane} days for a clinic`,
+        example: { clinic_id: 7, days: { '2025-11-14': { capacity_total: 20 }, '2025-11-15': { capacity_total: 20 } } },
+        responses: { 200: createReply },
+        errors: [bookingErrors.daysEmpty, bookingErrors.pastDate, bookingErrors.capacityInvalid, bookingErrors.capacityUnknown],
         scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const answer = await ctx.db.transaction((tx) => createTable(tx, lane, body.clinic_id, Object.entries(body.days) as Array<[string, PostedDay]>))
@@ -82,6 +86,9 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: paths[lane].close, mirror: true, auth: 'secret', body: closeBody,
         summary: `Close a ${lane} day: unserved bookings are cancelled and the day is archived`,
+        example: { clinic_id: 7, date: '2025-11-14' },
+        responses: { 200: closeReply },
+        errors: [bookingErrors.dateNotFound, noTableOf(lane)],
         scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const result = await ctx.db.transaction((tx) => closeDay(tx, body.clinic_id, lane, body.date))
@@ -92,6 +99,7 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: paths[lane].reopen, mirror: true, auth: 'secret', body: closeBody,
         summary: `Reopen a closed ${lane} day to patient-app bookings (ours: legacy had no way back but re-creating it)`,
+        example: { clinic_id: 7, date: '2025-11-14' },
         scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         responses: { 200: reopenReply },
         errors: [bookingErrors.pastDate, bookingErrors.dateNotFound, noTableOf(lane)],
@@ -109,6 +117,16 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'post', pattern: paths[lane].save, mirror: true, auth: 'secret', body: saveBody,
         summary: `Archive a ${lane} day by hand`,
+        example: {
+          clinic_id: 7,
+          closed_date: '2025-11-14',
+          capacity_total: 20,
+          capacity_served: 18,
+          capacity_cancelled: 2,
+          patients: [{ booking_id: 'B-7-20251114-0001', token: 1, name: 'عمر احمد', phone: '+9647701234567', status: 'تمت المعاينة' }]
+        },
+        responses: { 200: saveReply },
+        errors: [bookingErrors.dateNotFound, noTableOf(lane)],
         scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
         handler: async ({ body }) => {
           const result = await ctx.db.transaction((tx) => saveDay(tx, body.clinic_id, lane, body.closed_date, {
@@ -125,6 +143,8 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
       defineRoute(ctx, {
         method: 'get', pattern: paths[lane].archives, mirror: true, auth: 'secret', query: archivesQuery,
         summary: `Archived ${lane} days of a clinic, newest first`,
+        responses: { 200: archivesReply },
+        errors: [bookingErrors.clinicIdMissing],
         scope: { actors: SECRETARIES, clinicId: ({ params }) => archiveClinic(params) },
         handler: async ({ query, params }) => {
           const clinicId = archiveClinic(params)
@@ -137,6 +157,9 @@ export function tableRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/add_day', mirror: true, auth: 'secret', body: addDayBody,
       summary: 'Add a day to the regular queue: a chosen date, or the day after the last when it is full',
+      example: { clinic_id: 7, capacity_total: 25, date_added: '2025-11-16' },
+      responses: { 200: addDayReply },
+      errors: [bookingErrors.pastDate, bookingErrors.capacityInvalid, bookingErrors.capacityUnknown, bookingErrors.noDaysYet, bookingErrors.noTable, bookingErrors.dateNotFound],
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       handler: async ({ body }) => {
         const answer = await ctx.db.transaction((tx) => addDay(tx, {

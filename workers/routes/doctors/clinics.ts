@@ -4,6 +4,7 @@ import { listedClinics, valuesInUse } from '../../../src/clinics/directory.ts'
 import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, type DocumentedRoute } from '../define.ts'
+import { clinicsReply, lookupReply } from './replies.ts'
 
 // The lists the apps build their pickers from (legacy-api.md §2.7, mirrored under /backend): the specialties and
 // states in use, and the patient app's list of clinics.
@@ -16,6 +17,8 @@ export function clinicListRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: `Every ${column} in use, once, sorted`,
       auth: 'none',
       mirror: true,
+      responses: { 200: lookupReply },
+      errors: [],
       handler: async () => json(200, { items: await ctx.db.run((sql) => valuesInUse(sql, column)) })
     })),
     defineRoute(ctx, {
@@ -24,6 +27,8 @@ export function clinicListRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Every clinic with its main specialty only',
       auth: 'secret',
       mirror: true,
+      responses: { 200: clinicsReply },
+      errors: [],
       handler: async () => {
         const rows = await ctx.db.run(listedClinics)
         return json(200, rows.map((row) => {

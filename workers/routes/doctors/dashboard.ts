@@ -7,6 +7,7 @@ import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, type DocumentedRoute } from '../define.ts'
 import { announce, customShape, pathId, requireObjectBody, storable, unstorableMessage } from './wire.ts'
+import { patchedReply, activeReply, deletedReply, createdReply } from './replies.ts'
 
 // The dashboard's writes to doctors (legacy-api.md §2.7, mirrored under /backend): admin only (contract §2.12,
 // where legacy left them open to anyone).
@@ -37,6 +38,9 @@ export function doctorDashboardRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: dashboardBody,
+      example: { general_info: { doctor_name: 'د. علي حسن الجبوري', receiving_patients: '٢٥' }, account: { email: 'ali@example.com', status: 'active' } },
+      responses: { 200: patchedReply },
+      errors: [doctorErrors.bodyNotObject, doctorErrors.clinicIdFixed, doctorErrors.notFound],
       handler: async ({ body, params, request }) => {
         requireObjectBody(request)
         const id = pathId(params[0], 'doctor_id')
@@ -53,6 +57,9 @@ export function doctorDashboardRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: z.object({ active: z.boolean({ message: 'active must be boolean' }) }, { message: 'the body must be a JSON object' }),
+      example: { active: false },
+      responses: { 200: activeReply },
+      errors: [doctorErrors.notFound],
       handler: async ({ body, params }) => {
         const id = pathId(params[0], 'doctor_id')
         const row = await setDoctorStatus(ctx.db, id, body.active ? 'active' : 'inactive')
@@ -67,6 +74,8 @@ export function doctorDashboardRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Delete a doctor',
       auth: 'admin',
       mirror: true,
+      responses: { 200: deletedReply },
+      errors: [doctorErrors.notFound],
       handler: async ({ params }) => {
         const id = pathId(params[0], 'doctor_id')
         if (!await deleteDoctor(ctx.db, id)) throw doctorErrors.notFound()
@@ -81,6 +90,12 @@ export function doctorDashboardRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'admin',
       mirror: true,
       body: dashboardBody,
+      example: {
+        profile: { general_info: { doctor_name: 'د. سارة محمود', receiving_patients: '٣٠', clinic_state: 'البصرة' }, specializations: ['طب الأطفال'] },
+        account: { email: 'sara@example.com', phone: '+9647711112222', status: 'active' }
+      },
+      responses: { 200: createdReply },
+      errors: [doctorErrors.bodyNotObject, doctorErrors.clinicIdTaken, doctorErrors.clinicIdInvalid, doctorErrors.idExhausted],
       handler: async ({ body, request }) => {
         requireObjectBody(request)
         const { account, ...rest } = body

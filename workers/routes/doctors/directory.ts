@@ -8,6 +8,7 @@ import { cachedJson, replyFrom } from '../../cache.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, field, type DocumentedRoute } from '../define.ts'
 import { customShape, pathId, readClinic, storable, unstorableMessage, withAccountBlock } from './wire.ts'
+import { directoryReply, doctorCountsReply, doctorWithProfile as doctorReply } from './replies.ts'
 
 // Reading doctors (legacy-api.md §2.7, mirrored under /backend): the dashboard's directory, its counts, and one
 // doctor by id or by clinic id.
@@ -67,6 +68,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret-or-admin',
       mirror: true,
       query: directoryQuery,
+      responses: { 200: directoryReply, 304: null },
+      errors: [doctorErrors.directoryUnavailable],
       handler: async ({ query, request }) => {
         const entry = await ctx.cache.read(`clinics:list:${JSON.stringify(query)}`, 'clinics', async () => {
           const version = Date.now()
@@ -82,6 +85,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Doctor counts and lists by status',
       auth: 'secret',
       mirror: true,
+      responses: { 200: doctorCountsReply },
+      errors: [],
       handler: async () => {
         const rows = await ctx.db.run(doctorSummaries)
         const brief = (row: DoctorSummary) => ({ id: row.id, name: row.name, email: row.email, phone: row.phone, created_at: row.created_at.toISOString() })
@@ -96,6 +101,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'A doctor with its profile, specializations as [{id, name}]',
       auth: 'secret',
       mirror: true,
+      responses: { 200: doctorReply, 304: null },
+      errors: [doctorErrors.notFound],
       handler: async ({ params, request }) => await doctorWithProfile(pathId(params[0], 'doctor_id'), true, request)
     })),
     // The clinic id is the row id: legacy scanned every profile for general_info.clinic_id instead.
@@ -105,6 +112,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'A doctor by clinic id',
       auth: 'secret',
       mirror: true,
+      responses: { 200: doctorReply },
+      errors: [doctorErrors.clinicNotFound],
       handler: async ({ params }) => {
         const row = await ctx.db.run((sql) => findClinic(sql, pathId(params[0], 'clinic_id')))
         if (row === null) throw doctorErrors.clinicNotFound()
@@ -118,6 +127,8 @@ export function doctorReadRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       mirror: true,
       query: z.object({ doctor_id: field.id('doctor_id') }),
+      responses: { 200: doctorReply, 304: null },
+      errors: [doctorErrors.notFound],
       handler: async ({ query, request }) => await doctorWithProfile(query.doctor_id, false, request)
     }))
   ]

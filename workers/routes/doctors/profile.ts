@@ -7,6 +7,8 @@ import { DOCTORS, doctorToken } from '../../../src/auth/actors.ts'
 import { json } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { defineRoute, type DocumentedRoute } from '../define.ts'
+import { linkedDoctorReply, profile, profileCheckReply, profileSavedReply } from './replies.ts'
+import { authErrors } from '../../../src/errors.ts'
 import { announce, customShape, pathId, readClinic, storable, unstorableMessage, withAccountBlock } from './wire.ts'
 
 // The doctor app's /doctor/profile rows (legacy-api.md §2.1), not mirrored under /backend.
@@ -22,6 +24,8 @@ export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
         pattern: base,
         summary: 'Legacy doctor-profile check',
         auth: 'none',
+        responses: { 200: profileCheckReply },
+        errors: [],
         handler: () => json(200, { status: 'success', message: 'Profile exists and valid' })
       }),
       customShape(defineRoute(ctx, {
@@ -33,7 +37,18 @@ export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
         auth: 'secret-or-admin',
         body: profileBody,
         scope: { actors: DOCTORS },
-        errors: [doctorErrors.profilePhone, doctorErrors.profileClinicId, doctorErrors.unstorableText],
+        example: {
+          phone: '+9647701234567',
+          user_server_id: 12,
+          json_profile: {
+            general_info: { clinic_id: 7, doctor_name: 'د. علي حسن الجبوري', receiving_patients: '٢٠', clinic_state: 'بغداد', experience_years: 12 },
+            clinic_location: 'بغداد - المنصور، شارع 14 رمضان',
+            clinic_phone_number: '+9647801234567',
+            specializations: ['طب الأسنان']
+          }
+        },
+        responses: { 200: profileSavedReply },
+        errors: [doctorErrors.profilePhone, doctorErrors.profileClinicId, doctorErrors.unstorableText, authErrors.insufficient],
         handler: async ({ body, actor }) => {
           const doctor = actor?.kind === 'doctor' ? actor : null
           const clinicId = await saveDoctorProfile(ctx.db, body, { mayReactivate: actor?.kind === 'admin', doctor })
@@ -50,6 +65,7 @@ export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
         pattern: `${base}/:doctor_id`,
         summary: 'A doctor profile as stored, with its account block (e-mail, phone, licence number)',
         auth: 'secret-or-admin', // legacy: open to anyone, personal data included
+        responses: { 200: profile },
         errors: [doctorErrors.notFound],
         handler: async ({ params }) => json(200, withAccountBlock(await readClinic(ctx, pathId(params[0], 'doctor_id')), false))
       }))
@@ -59,6 +75,7 @@ export function doctorProfileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       pattern: '/doctor/profile/by-user/:user_server_id',
       summary: 'The doctor linked to a phone account (its e-mail and phone)',
       auth: 'secret-or-admin', // legacy: open to anyone
+      responses: { 200: linkedDoctorReply },
       errors: [doctorErrors.notLinked, doctorErrors.notFound],
       handler: async ({ params }) => {
         const accountId = pathId(params[0], 'user_server_id', parseAccountId)

@@ -30,7 +30,8 @@ export function customShape (route: DocumentedRoute): DocumentedRoute {
       throw issue?.loc?.[0] === 'body' ? doctorErrors.bodyInvalid(message) : doctorErrors.paramInvalid(message)
     }
   }
-  return { ...route, handler }
+  // Path ids are checked in every handler here (pathId), so any of them can answer the 422.
+  return { ...route, handler, errors: [...route.errors ?? [], doctorErrors.paramInvalid], invalid: [doctorErrors.bodyInvalid, doctorErrors.paramInvalid, doctorErrors.unstorableText] }
 }
 
 // defineRoute reads an empty or `null` body as {}; the dashboard's writes refused both ("Invalid JSON body"), and a

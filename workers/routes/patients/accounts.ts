@@ -29,6 +29,36 @@ const patientRegisterBody = z.object({
   phone_number: z.string().max(64)
 })
 
+// The documented answers (OpenAPI only). The token fields are additive: a patient's account always gets one.
+const tokenReply = {
+  access_token: z.string().optional().describe('actor token (additive): a patient account, or a doctor verified in AUTH_MODE=strict'),
+  token_type: z.literal('bearer').optional()
+}
+const registerReply = z.object({
+  message: z.enum(['database created successfuly', 'ok']),
+  user_server_id: z.number().int(),
+  user_role: z.enum(['patient', 'secretary', 'doctor']),
+  ...tokenReply
+})
+const checkPhoneReply = z.object({
+  exists: z.boolean(),
+  phone_number: z.string(),
+  user_role: z.string().optional(),
+  user_server_id: z.number().int().optional(),
+  user_uid: z.string().nullable().optional(),
+  message: z.string().describe('Arabic, e.g. "رقم الهاتف غير مسجل في النظام"')
+})
+const patientRegisterReply = z.object({
+  message: z.literal('ok'),
+  user_server_id: z.string().describe('P-<id>'),
+  user_role: z.string(),
+  ...tokenReply
+})
+
+// What strict mode's Firebase ID token check can answer (phone-login.ts verifiedPhone).
+const phoneProof = [authErrors.phoneMismatch, authErrors.phoneTokenMissing, authErrors.phoneTokenInvalid, authErrors.phoneClaimMissing,
+  authErrors.phoneClaimFormat, authErrors.phoneLoginUnconfigured, authErrors.phoneKeysUnavailable]
+
 export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
   const strict = ctx.config.authMode === 'strict'
 
@@ -59,6 +89,9 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'none', // legacy: open; the apps call it right after Firebase phone sign-in
       mirror: true,
       body: registerBody,
+      example: { user_uid: 'firebase-uid-7Hq2', user_role: 'patient', phone_number: '+9647701234567' },
+      responses: { 200: registerReply },
+      errors: [patientErrors.registerRole, patientErrors.registerPhone, ...phoneProof],
       handler: async ({ body, request }) => {
         const role = (body.user_role ?? '').trim()
         if (!isRole(role)) throw patientErrors.registerRole()
@@ -84,6 +117,8 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       query: checkPhoneQuery,
       scope: { signIn: true }, // the app asks before it registers, so before it holds a token
+      responses: { 200: checkPhoneReply },
+      errors: [patientErrors.phoneMissing, patientErrors.phoneFormat],
       handler: async ({ query }) => {
         const raw = query.phone ?? ''
         if (raw.trim() === '') throw patientErrors.phoneMissing()
@@ -114,6 +149,9 @@ export function accountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       tier: 'auth', // it mints a patient token: one address must not mint them by the hundred
       body: patientRegisterBody,
       scope: { signIn: true },
+      example: { user_uid: 'firebase-uid-7Hq2', user_role: 'patient', phone_number: '+9647701234567' },
+      responses: { 200: patientRegisterReply },
+      errors: [patientErrors.notPatientRole, patientErrors.patientPhone, ...phoneProof],
       handler: async ({ body, request }) => {
         if (body.user_role.trim().toLowerCase() !== 'patient') throw patientErrors.notPatientRole()
         // Legacy stored any string here; we require E.164 so this route and /auth/register agree on one account.

@@ -53,6 +53,25 @@ const statusBody = z.object({
   is_active: field.bool('is_active')
 })
 
+// The documented answers (OpenAPI only).
+const profile = z.object({
+  id: z.number().int(),
+  user_server_id: z.string().describe('P-<id>'),
+  patient_name: z.string(),
+  phone_number: z.string(),
+  gender: z.string().nullable(),
+  date_of_birth: z.string().nullable(),
+  is_active: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string()
+})
+const summary = z.object({ id: z.number().int(), name: z.string(), phone: z.string(), created_at: z.string() })
+const countsReply = z.object({
+  total: z.number().int(), active: z.number().int(), inactive: z.number().int(), active_list: z.array(summary), inactive_list: z.array(summary)
+})
+const deletedReply = z.object({ message: z.literal('تم حذف المريض نهائياً'), deleted_patient_id: z.string() })
+const statusReply = z.object({ patient_id: z.string().describe('P-<id>'), is_active: z.boolean() })
+
 export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
@@ -63,6 +82,9 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       body: profileBody,
       scope: { patientId: ({ body }) => body.user_server_id },
+      example: { user_server_id: 'P-71', patient_name: 'زينب علي حسين', phone_number: '+9647701234567', gender: 'أنثى', date_of_birth: '14/03/1992' },
+      responses: { 200: profile },
+      errors: [patientErrors.serverIdPrefix, patientErrors.serverIdFormat, patientErrors.accountNotFound],
       handler: async ({ body }) => {
         if (!/^\s*P-/i.test(body.user_server_id)) throw patientErrors.serverIdPrefix()
         const accountId = accountIdOf(body.user_server_id, patientErrors.serverIdFormat, patientErrors.accountNotFound)
@@ -84,6 +106,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       mirror: true,
       scope: { patientId: ({ params }) => params[0] },
+      responses: { 200: profile },
+      errors: [patientErrors.serverIdEither, patientErrors.accountNotFound, patientErrors.profileNotFound],
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.serverIdEither, patientErrors.accountNotFound)
         return json(200, profileReply(await ctx.db.run((sql) => profileOfAccount(sql, accountId))))
@@ -97,6 +121,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       mirror: true,
       scope: { actors: ADMINS_ONLY },
+      responses: { 200: z.array(profile) },
+      errors: [],
       handler: async () => json(200, (await ctx.db.run(allProfiles)).map(profileReply))
     }),
 
@@ -107,6 +133,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       mirror: true,
       scope: { actors: ADMINS_ONLY },
+      responses: { 200: countsReply },
+      errors: [],
       handler: async () => {
         const rows = await ctx.db.run(profileSummaries)
         const entry = (row: ProfileSummary): Record<string, unknown> =>
@@ -125,6 +153,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       mirror: true,
       // The patient's own account deletion; a secretary works for one clinic and owns no patient account.
       scope: { actors: PATIENTS, patientId: ({ params }) => params[0] },
+      responses: { 200: deletedReply },
+      errors: [patientErrors.patientIdFormat, patientErrors.patientNotFound, patientErrors.notAPatient],
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.patientIdFormat, patientErrors.patientNotFound)
         // A non-patient account is refused, not deleted. The tokens of a deleted one end with it.
@@ -146,6 +176,9 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'secret',
       body: statusBody,
       scope: { patientId: ({ body }) => body.patient_id },
+      example: { patient_id: 'P-71', is_active: false },
+      responses: { 200: statusReply },
+      errors: [patientErrors.patientIdFormat, patientErrors.accountNotFound],
       handler: async ({ body }) => {
         const accountId = accountIdOf(body.patient_id, patientErrors.patientIdFormat, patientErrors.accountNotFound)
         const active = await ctx.db.run((sql) => setPatientActive(sql, accountId, body.is_active))
@@ -161,6 +194,8 @@ export function profileRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Whether a patient is active',
       auth: 'secret',
       scope: { patientId: ({ params }) => params[0] },
+      responses: { 200: statusReply },
+      errors: [patientErrors.patientIdFormat, patientErrors.accountNotFound, patientErrors.profileNotFound],
       handler: async ({ params }) => {
         const accountId = accountIdOf(params[0] ?? '', patientErrors.patientIdFormat, patientErrors.accountNotFound)
         const row = await ctx.db.run((sql) => profileOfAccount(sql, accountId))

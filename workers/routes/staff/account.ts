@@ -93,6 +93,7 @@ export function staffAccountRoutes (ctx: WorkerContext): DocumentedRoute[] {
       auth: 'staff',
       mirror: true,
       responses: { 200: staffItemSchema },
+      errors: [authErrors.staffUnavailable],
       handler: async ({ actor }) => {
         const row = await ctx.db.run((sql) => staffById(sql, actor.id))
         if (row === null) throw authErrors.staffUnavailable()
