@@ -12,6 +12,7 @@ import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 import { clusterMetrics, metricsRoutes, statsAccess } from './metrics.ts'
+import { hotPathStats } from '../hot-stats.ts'
 
 export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
@@ -316,6 +317,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
       coordinator: coordinator?.restarts ?? null,
       workers: workers.reduce((n, w) => n + w.restarts, 0)
     },
+    hot_paths: hotPathStats(workers),
     workers: workers.map((w) => ({
       id: w.id,
       pid: w.pid,

@@ -78,6 +78,13 @@ function answerReply (answer: Answer & { replayed: boolean }): Reply {
   return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
 }
 
+// The booking that took a day's last seat makes it a known full day, as of the version its transaction made.
+function learnFullDay (ctx: WorkerContext, clinicId: number, answer: Answer & { replayed: boolean }): void {
+  const { capacity_used: used, capacity_total: total, date } = answer.body as { capacity_used?: unknown, capacity_total?: unknown, date?: unknown }
+  if (answer.replayed || answer.status !== 200 || answer.version === null || typeof used !== 'number' || typeof total !== 'number' || typeof date !== 'string') return
+  if (used >= total) ctx.fullDays.learn({ clinicId, lane: 'regular', date, version: answer.version, active: used, capacity: total })
+}
+
 const optionalId = (value: string | undefined): string | null => value === undefined || value === '' ? null : value
 
 export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
@@ -97,6 +104,13 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         const status = body.status?.status ?? 'booked'
         if (status === 'cancelled') throw bookingErrors.cancelledAtBooking()
         const key = checkKey(request.headers.get('idempotency-key'))
+        // A patient-app booking of a day known full is refused from memory, before and again after the wait for a
+        // connection (workers/full-days.ts). Not with an Idempotency-Key: a retry may be owed its first answer.
+        const date = body.date ?? null
+        const fromMemory = body.source === 'patient_app' && date !== null && key === null
+          ? () => { const refusal = ctx.fullDays.refusal(clinicId, 'regular', date); if (refusal !== null) throw refusal }
+          : undefined
+        fromMemory?.()
         const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
           const booked = await bookRegular(tx, {
             clinicId,
@@ -110,8 +124,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
             secretaryId: optionalId(body.secretary_id)
           }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays })
           return { status: 200, body: booked.body, version: booked.version }
-        }))
+        }), fromMemory)
         await publishLane(ctx, 'regular', clinicId, answer.version)
+        learnFullDay(ctx, clinicId, answer)
         return answerReply(answer)
       }
     }),
