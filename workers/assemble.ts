@@ -99,7 +99,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
   const standing = new WorkerStanding(coordinator)
   const lockouts = new Lockouts(config, coordinator)
   coordinator.connect()
-  const fullDays = new FullDays(coordinator, { enabled: config.hotPaths.has('full-days'), ttlMs: config.cacheTtlSeconds * 1000, horizonDays: config.bookingHorizonDays })
+  const fullDays = new FullDays(coordinator, { enabled: config.hotPaths.has('full-days'), ttlMs: config.cacheTtlSeconds * 1000, horizonDays: config.bookingHorizonDays, waitMs: Math.max(1000, config.requestDeadlineMs - config.dbQueueTimeoutMs) })
   const cache = new WorkerCache(coordinator, { ttlMs: config.cacheTtlSeconds * 1000, ownHits: config.hotPaths.has('worker-hits') })
   const lanes = laneReader(db, cache)
   const views = new LaneViews()

@@ -38,6 +38,7 @@ export interface WorkerCacheOptions {
 export class WorkerCache {
   private readonly local = new Map<string, Copy>()
   private readonly loading = new Map<string, Promise<CachedResponse | null>>()
+  private readonly reading = new Map<string, Promise<CachedResponse | null>>()
   // Bumped by every change this worker hears of: a copy that arrives (a lease's answer, a load) is kept only when no
   // change came in while it was on its way, since the change may be newer than the copy and already past.
   private epoch = 0
@@ -52,7 +53,23 @@ export class WorkerCache {
       this.counters.own++
       return copy.value
     }
-    const own = copy?.value
+    // Reads of a key that arrive while one is already asking the coordinator join it: when a copy expires under
+    // load, one lease per worker instead of one per request in flight. A change forgets the pending read, so a read
+    // that starts after a change never joins one begun before it. (Part of the worker-hits step: off, every read
+    // asks for itself, as before.)
+    if (!this.options.ownHits) return await this.ask(key, channel, load, copy?.value)
+    let pending = this.reading.get(key)
+    if (pending === undefined) {
+      const started = this.ask(key, channel, load, copy?.value).finally(() => {
+        if (this.reading.get(key) === started) this.reading.delete(key)
+      })
+      pending = started
+      this.reading.set(key, pending)
+    }
+    return await pending
+  }
+
+  private async ask (key: string, channel: string, load: Loader, own: CachedResponse | undefined): Promise<CachedResponse | null> {
     const epoch = this.epoch
     let lease
     try {
@@ -89,6 +106,7 @@ export class WorkerCache {
     for (const prefix of stalePrefixes(change)) {
       for (const key of this.local.keys()) if (key.startsWith(prefix)) this.local.delete(key)
       for (const key of this.loading.keys()) if (key.startsWith(prefix)) this.loading.delete(key)
+      for (const key of this.reading.keys()) if (key.startsWith(prefix)) this.reading.delete(key)
     }
   }
 
@@ -97,6 +115,7 @@ export class WorkerCache {
     this.epoch++
     this.local.clear()
     this.loading.clear()
+    this.reading.clear()
   }
 
   private async loadOnce (key: string, load: Loader, stale: CachedResponse | undefined): Promise<CachedResponse | null> {

@@ -1,6 +1,6 @@
 import type { Change, FullDay } from '../src/ipc/messages.ts'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
-import { bookingErrors, type ApiError } from '../src/errors.ts'
+import { bookingErrors, errors, type ApiError } from '../src/errors.ts'
 import type { CoordinatorClient } from './coordinator-client.ts'
 
 // Days this instance knows to be full, so that a patient-app booking for one is refused from memory (the legacy
@@ -17,6 +17,16 @@ import type { CoordinatorClient } from './coordinator-client.ts'
 // socket is down no fact is used (a change could be missed), and a reconnect or resync forgets them all.
 
 const MAX_FACTS = 10_000
+// Bookings of one day this worker lets run at once; the others wait here, not in the pool's queue. They would only
+// queue on the day row's lock (one transaction at a time takes a seat), holding connections every other clinic needs,
+// and time out there (503) before the day fills; waiting here, they are refused from memory the moment it does.
+// A few in flight keep the row busy; more only lengthen the lock queue (docs/BENCHMARKS.md, the hot day).
+const PER_DAY = 3
+
+interface Gate {
+  running: number
+  waiting: Array<{ go: () => void, timer: NodeJS.Timeout }>
+}
 
 interface Fact extends FullDay {
   until: number // performance.now() time; a bound on trusting a fact whose lane has gone quiet
@@ -27,9 +37,45 @@ const laneOf = (clinicId: number, lane: string): string => `${lane}:${clinicId}`
 export class FullDays {
   private readonly latest = new Map<string, number>()
   private readonly facts = new Map<string, Fact>()
-  counters = { refusals: 0, learned: 0 }
+  private readonly gates = new Map<string, Gate>()
+  counters = { refusals: 0, learned: 0, gateWaits: 0, gateTimeouts: 0 }
 
-  constructor (private readonly coordinator: CoordinatorClient, private readonly options: { enabled: boolean, ttlMs: number, horizonDays: number }) {}
+  constructor (private readonly coordinator: CoordinatorClient, private readonly options: { enabled: boolean, ttlMs: number, horizonDays: number, waitMs: number }) {}
+
+  // Runs a booking of the day when one of its PER_DAY places is free; a booking that waited longer than `waitMs`
+  // is answered 503 without having begun (as one that waited for the pool too long).
+  async gate<T> (clinicId: number, lane: 'regular' | 'golden', date: string, work: () => Promise<T>): Promise<T> {
+    if (!this.options.enabled) return await work()
+    const key = `${laneOf(clinicId, lane)}:${date}`
+    let gate = this.gates.get(key)
+    if (gate === undefined) this.gates.set(key, (gate = { running: 0, waiting: [] }))
+    if (gate.running >= PER_DAY) {
+      this.counters.gateWaits++
+      const current = gate
+      await new Promise<void>((resolve, reject) => {
+        const waiter = {
+          go: () => { clearTimeout(waiter.timer); resolve() },
+          timer: setTimeout(() => {
+            const index = current.waiting.indexOf(waiter)
+            if (index >= 0) current.waiting.splice(index, 1)
+            this.counters.gateTimeouts++
+            reject(errors.databaseBusy())
+          }, this.options.waitMs)
+        }
+        current.waiting.push(waiter)
+      })
+    } else {
+      gate.running++
+    }
+    try {
+      return await work()
+    } finally {
+      // The place passes straight to the next waiter (running stays counted), or is given back.
+      const next = gate.waiting.shift()
+      if (next !== undefined) next.go()
+      else if (--gate.running === 0) this.gates.delete(key)
+    }
+  }
 
   // The 409 for a patient-app booking of `date`, when the day is known full; null when the database must decide.
   // Only within the dates the patient app may book: a date outside them has its own refusal, the database path's.

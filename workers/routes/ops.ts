@@ -13,6 +13,7 @@ import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 import { clusterMetrics, metricsRoutes, statsAccess } from './metrics.ts'
 import { hotPathStats } from '../hot-stats.ts'
+import { HealthState } from '../health.ts'
 
 export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
@@ -351,6 +352,8 @@ async function cacheStats (ctx: WorkerContext): Promise<Reply> {
 
 export function opsRoutes (ctx: WorkerContext): RouteDef[] {
   const guard = statsAccess(ctx)
+  // /health from a state a background check keeps fresh (workers/health.ts); HOT_PATHS_OFF=health-memory checks per request.
+  const healthState = ctx.config.hotPaths.has('health-memory') ? new HealthState(() => health(ctx)) : null
   return [
     { method: 'get', pattern: '/cache/stats', handler: (request) => { guard(request); return cacheStats(ctx) } },
     defineRoute(ctx, {
@@ -369,7 +372,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       pattern: '/health',
       tier: 'exempt',
       handler: async () => {
-        const result = await health(ctx)
+        const result = healthState === null ? await health(ctx) : await healthState.answer()
         return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
       }
     },

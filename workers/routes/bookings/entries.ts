@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { bookGolden, bookRegular } from '../../../src/booking/book.ts'
 import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
 import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
-import { checkKey, idempotent, type Answer } from '../../../src/booking/idempotency.ts'
+import { checkKey, idempotent, type Answer, type Replayable } from '../../../src/booking/idempotency.ts'
 import { text } from '../../../src/booking/messages.ts'
 import { authErrors, bookingErrors } from '../../../src/errors.ts'
 import { statusLabel } from '../../../src/domain/status.ts'
@@ -111,7 +111,9 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
           ? () => { const refusal = ctx.fullDays.refusal(clinicId, 'regular', date); if (refusal !== null) throw refusal }
           : undefined
         fromMemory?.()
-        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
+        // A dated booking waits for its turn at the day (at most a few per worker at once) rather than in the pool's
+        // queue; a day that fills meanwhile refuses the patient-app ones waiting from memory.
+        const book = (): Promise<Replayable> => ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
           const booked = await bookRegular(tx, {
             clinicId,
             name: body.name,
@@ -125,8 +127,14 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
           }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays })
           return { status: 200, body: booked.body, version: booked.version }
         }), fromMemory)
+        // The day's last seat is known before its place at the day passes on: the next in line is refused at once.
+        const bookAndLearn = async (): Promise<Replayable> => {
+          const answer = await book()
+          learnFullDay(ctx, clinicId, answer)
+          return answer
+        }
+        const answer = date === null ? await bookAndLearn() : await ctx.fullDays.gate(clinicId, 'regular', date, () => { fromMemory?.(); return bookAndLearn() })
         await publishLane(ctx, 'regular', clinicId, answer.version)
-        learnFullDay(ctx, clinicId, answer)
         return answerReply(answer)
       }
     }),
