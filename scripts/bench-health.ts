@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../src/db/embedded.ts'
-import { root, startDatabase, startServer, tempDir, type TestDatabase, type TestServer } from '../test/helpers/server.ts'
+import { request, root, startDatabase, startServer, tempDir, type TestDatabase, type TestServer } from '../test/helpers/server.ts'
 import { runLoad, httpRequest, type LoadResult } from './lib/load.ts'
 import { flag, machine } from './lib/bench.ts'
 
@@ -42,18 +42,16 @@ watchdog.unref()
 process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
 
 const healthRequest = httpRequest('GET', '/health', {})
-const load = (port: number, durationMs: number, captureBody = false, onBody?: (body: Buffer) => void): Promise<LoadResult> => runLoad({
-  host: '127.0.0.1', port, connections: captureBody ? 1 : concurrency, durationMs, maxRequests: captureBody ? 1 : undefined,
-  request: () => healthRequest,
-  captureBody: () => captureBody,
-  onResponse: ({ body }) => { if (body !== null) onBody?.(body) }
+const load = (port: number, durationMs: number): Promise<LoadResult> => runLoad({
+  host: '127.0.0.1', port, connections: concurrency, durationMs, request: () => healthRequest
 })
 
 try {
   db = await startDatabase({})
   server = await startServer({ workers, env: { DATABASE_URL: db.url, HOT_PATHS_OFF: off } })
-  let body: Buffer = Buffer.alloc(0)
-  await load(server.port, 10_000, true, (b) => { body = b })
+  const first = await request(`${server.url}/health`)
+  if (first.status !== 200) throw new Error(`/health: ${first.status} ${first.text}`)
+  const body = Buffer.from(first.text)
   const bodyPath = join(scratch, 'health.json')
   writeFileSync(bodyPath, body)
   const barePort = await freePort()
