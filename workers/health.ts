@@ -30,7 +30,9 @@ export class HealthState {
     if (this.timer === null) this.timer = setInterval(() => this.tick(), EVERY_MS).unref()
     if (this.last === null) {
       await this.refresh()
-      return this.last ?? await this.check()
+      // (TypeScript keeps `last` narrowed to null across the await; refresh() has set it.)
+      const fresh = this.last as { result: HealthResult } | null
+      return fresh?.result ?? await this.check()
     }
     if (now - this.last.at > STALE_MS) {
       return {
