@@ -1,6 +1,6 @@
 import type { Config } from '../src/config.ts'
 import { processStats, rssOf } from '../src/process-stats.ts'
-import type { Change, ClusterStats, LimitGrant, WorkerStats } from '../src/ipc/messages.ts'
+import { withOwnHits, type CacheStats, type Change, type ClusterStats, type LimitGrant, type WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer, type Peer } from './ipc-server.ts'
 import { MetricsCollector, coordinatorRegistry } from './metrics.ts'
@@ -50,12 +50,19 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     workers.sort((a, b) => a.id - b.id)
     return {
       coordinator: { ...processStats(startedAt), workersConnected: server.peers.size, restarts },
-      cache: cache.store.stats(),
+      cache: cacheStats(),
       limiter: leases === null ? limiter.stats() : { ...limiter.stats(), leases: leases.counters },
       changes: bus.stats(),
       primary: { pid: process.ppid, rss: rssOf(process.ppid) },
       workers
     }
+  }
+
+  // The workers' own-copy hits as last pushed (at most a second old), but for the asking worker's, which it adds fresh.
+  function cacheStats (except?: number): CacheStats {
+    let own = 0
+    for (const [id, stats] of workerStats) if (id !== except) own += stats.hotPaths?.cacheOwnHits ?? 0
+    return withOwnHits(cache.store.stats(), own)
   }
 
   const cache = new SharedCache({
@@ -137,7 +144,7 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
       cache.fill(key, channel, value, token)
       return null
     },
-    'cache.stats': () => cache.store.stats(),
+    'cache.stats': (_request, peer) => cacheStats(peer.worker?.id),
     'cache.clear': () => ({ cleared: cache.clear() }),
     'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
     'limit.take': async ({ key, limit }, peer): Promise<LimitGrant> => {

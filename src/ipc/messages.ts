@@ -138,6 +138,14 @@ export interface CacheStats {
   usage: string
 }
 
+// The instance's cache figures with the reads the workers answered from their own copies counted as the hits they
+// are (workers/cache.ts): the coordinator's store only sees the reads that reached it.
+export function withOwnHits (stats: CacheStats, ownHits: number): CacheStats {
+  const hits = stats.hits + ownHits
+  const lookups = hits + stats.misses
+  return { ...stats, hits, hit_rate: `${(lookups === 0 ? 0 : (hits / lookups) * 100).toFixed(2)}%` }
+}
+
 // The answer to a read's lease: the entry (null when the worker's own copy is the current one), or "you load it
 // and fill" (single flight: one loader per key for the whole instance), or "load it yourself, don't fill" (the
 // loader failed or the result arrived stale).

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type { CacheStats, ClusterStats, LimiterStats, MetricsJson, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
+import { withOwnHits, type CacheStats, type ClusterStats, type LimiterStats, type MetricsJson, type PoolStats, type SseStats, type WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
 import { gaugeBy, latencyBy } from '../../src/metrics/quantiles.ts'
 import { ApiError, errors, isDatabaseUnreachable } from '../../src/errors.ts'
@@ -342,8 +342,9 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
 
 // seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
 async function cacheStats (ctx: WorkerContext): Promise<Reply> {
-  const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
-  if (stats === null) throw errors.cacheUnavailable()
+  const shared = await ctx.coordinator.call('cache.stats', null).catch(() => null)
+  if (shared === null) throw errors.cacheUnavailable()
+  const stats = withOwnHits(shared, ctx.cache.counters.own) // the other workers' are in the coordinator's answer
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
     ...legacyTimestamp()
