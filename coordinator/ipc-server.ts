@@ -16,6 +16,23 @@ export class Peer {
     this.outbox.push(message)
   }
 
+  // Resolves once everything sent to this peer so far has been handed to the kernel: bytes still queued in this
+  // process could reach the worker after something the caller is about to allow (a write's 200).
+  async written (): Promise<void> {
+    await Promise.resolve() // the outbox flushes in a microtask queued before this one
+    const socket = this.socket
+    if (socket.destroyed || socket.writableLength === 0) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done)
+        socket.off('close', done)
+        resolve()
+      }
+      socket.on('drain', done)
+      socket.on('close', done)
+    })
+  }
+
   unpack (payload: Buffer): Message {
     return this.wire.unpack(payload)
   }

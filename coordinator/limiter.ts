@@ -30,6 +30,8 @@ export interface LimiterService {
   sweep: () => void
   stats: () => LimiterStats
   close: () => Promise<void>
+  // The counters in this process, when they are the instance's (no REDIS_URL): what leases are granted from.
+  memory: RateLimiter | null
 }
 
 export function createLimiter (redisUrl: string | null): LimiterService {
@@ -41,7 +43,8 @@ export function createLimiter (redisUrl: string | null): LimiterService {
       hit: (key, limit) => memory.hit(key, limit),
       sweep: () => { memory.sweep() },
       stats: () => stats('memory'),
-      close: async () => {}
+      close: async () => {},
+      memory
     }
   }
 
@@ -94,6 +97,7 @@ export function createLimiter (redisUrl: string | null): LimiterService {
     },
     sweep: () => { memory.sweep() },
     stats: () => ({ ...stats('redis'), ...counters, breaker: open ? 'open' : 'closed', keys: memory.stats().keys }),
+    memory: null,
     close: async () => {
       clearTimeout(probe)
       redis.disconnect()

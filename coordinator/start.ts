@@ -1,14 +1,16 @@
 import type { Config } from '../src/config.ts'
 import { processStats, rssOf } from '../src/process-stats.ts'
-import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
+import { withOwnHits, type CacheStats, type Change, type ClusterStats, type LimitGrant, type WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
-import { IpcServer } from './ipc-server.ts'
+import { IpcServer, type Peer } from './ipc-server.ts'
 import { MetricsCollector, coordinatorRegistry } from './metrics.ts'
+import { Kind } from '../src/ipc/protocol.ts'
 import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
 import { LockoutStore } from '../src/rate-limit/lockout.ts'
+import { LimitLeases } from './limit-leases.ts'
 import { createRevocations } from './sessions.ts'
 import { ActorStanding } from './standing.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
@@ -48,12 +50,19 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     workers.sort((a, b) => a.id - b.id)
     return {
       coordinator: { ...processStats(startedAt), workersConnected: server.peers.size, restarts },
-      cache: cache.store.stats(),
-      limiter: limiter.stats(),
+      cache: cacheStats(),
+      limiter: leases === null ? limiter.stats() : { ...limiter.stats(), leases: leases.counters },
       changes: bus.stats(),
       primary: { pid: process.ppid, rss: rssOf(process.ppid) },
       workers
     }
+  }
+
+  // The workers' own-copy hits as last pushed (at most a second old), but for the asking worker's, which it adds fresh.
+  function cacheStats (except?: number): CacheStats {
+    let own = 0
+    for (const [id, stats] of workerStats) if (id !== except) own += stats.hotPaths?.cacheOwnHits ?? 0
+    return withOwnHits(cache.store.stats(), own)
   }
 
   const cache = new SharedCache({
@@ -62,9 +71,11 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     maxBytes: config.cacheMaxBytes
   })
   const limiter = createLimiter(config.redisUrl)
+  const leases: LimitLeases<Peer> | null = limiter.memory === null ? null : new LimitLeases<Peer>(limiter.memory, () => server.peers.size, (peer, key) => peer.send([Kind.Event, 0, 'limit.reclaim', { key }]))
   const sweeper = setInterval(() => {
     cache.store.sweep()
     limiter.sweep()
+    leases?.sweep()
   }, 5000).unref()
 
   // The coordinator's job connection (one of its two; the other is LISTEN's). It also sends the NOTIFYs.
@@ -119,10 +130,13 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     'stats.read': () => clusterStats(),
     // Answered only once the change is applied here, so a worker replies 200 to a write only after every other
     // worker's next read of the same data misses the old copy.
-    'change.publish': (change) => {
+    // Workers answer reads from their own copies (workers/cache.ts), so the change must be in every worker's socket
+    // before the writer may answer 200: a client that then reads from another worker finds that worker's copy gone.
+    'change.publish': async (change) => {
       applyChange(change)
       // Lane changes were NOTIFYed by their own transaction; clinic and ads changes are told to the other instances here.
       if (change.topic === 'clinic' || change.topic === 'ads') bus.announce(change)
+      await Promise.all([...server.peers].map((peer) => peer.written()))
       return null
     },
     'cache.lease': ({ key, have }) => cache.lease(key, have),
@@ -130,9 +144,21 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
       cache.fill(key, channel, value, token)
       return null
     },
-    'cache.stats': () => cache.store.stats(),
+    'cache.stats': (_request, peer) => cacheStats(peer.worker?.id),
     'cache.clear': () => ({ cleared: cache.clear() }),
     'limit.hit': ({ key, limit }) => limiter.hit(key, limit),
+    'limit.take': async ({ key, limit }, peer): Promise<LimitGrant> => {
+      if (leases === null) return { ...await limiter.hit(key, limit), granted: 0, window: 0 }
+      return await leases.take(key, limit, peer)
+    },
+    'days.full': (fact, from) => {
+      for (const peer of server.peers) if (peer !== from) peer.send([Kind.Event, 0, 'day.full', fact])
+      return null
+    },
+    'limit.return': ({ key, units, window }, peer) => {
+      leases?.giveBack(key, units, window, peer)
+      return null
+    },
     'db.probe': () => bus.probe(),
     // The broadcast is written before this answer, so every worker has it queued before the revoking request's 200.
     'sessions.revoke': (revoked) => {
@@ -168,6 +194,7 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
   }))
 
   server.onDisconnect = (peer) => {
+    leases?.forget(peer)
     // A killed worker leaves /stats at once instead of lingering until it goes stale.
     if (peer.worker !== null && workerStats.get(peer.worker.id)?.pid === peer.worker.pid) workerStats.delete(peer.worker.id)
     metrics.forget(peer)

@@ -13,10 +13,18 @@
 // statements by total time, their calls per booking and mean time (lock waits included). It costs a little
 // throughput, so the headline runs leave it off.
 //
+// Then the ceiling (`--ceiling 0` leaves it out): the same booking transaction (src/booking/book.ts, bookRegular) in
+// a raw postgres.js loop from this process, no HTTP, with as many connections as the server's workers hold and
+// `--concurrency` loops, on clinics of its own; the spread phase's rate is reported as a share of it, and the
+// server's CPU per booking (workers + coordinator) against PostgreSQL's. The machine's load average is recorded.
+//
 //   npx tsx scripts/bench-bookings.ts [--seconds 20] [--concurrency 64] [--clinics 200] [--workers 2] [--statements 1]
 //                                    [--pool-budget N]   (DB_POOL_BUDGET for the server; default: its own default)
+//                                    [--ceiling 0|1]
 import './lib/quiet.ts'
 import postgres from 'postgres'
+import { loadavg } from 'node:os'
+import { bookRegular } from '../src/booking/book.ts'
 import { startDatabase, startServer, request, type TestDatabase, type TestServer } from '../test/helpers/server.ts'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
 import { runLoad, httpRequest, type LoadResult } from './lib/load.ts'
@@ -30,6 +38,7 @@ const workers = flag(args, 'workers', 2)
 const warmupSeconds = flag(args, 'warmup', 3)
 const withStatements = flag(args, 'statements', 0) === 1
 const poolBudget = flag(args, 'pool-budget', 0) // 0: the server's default DB_POOL_BUDGET
+const withCeiling = flag(args, 'ceiling', 1) === 1
 
 // The whole run is bounded: setup, warm-up, two phases, checks.
 const WATCHDOG_MS = (seconds * 2 + warmupSeconds + 240) * 1000
@@ -38,6 +47,7 @@ const date = addDays(iraqToday(), 3)
 const SPREAD_BASE = 10_000 // clinics 10000..10199
 const HOT_CLINIC = 20_000
 const WARM_BASE = 30_000 // clinics 30000..30009: warm-up only, left out of the checks
+const CEILING_BASE = 50_000 // clinics 50000..50199: the raw loop's
 const CAPACITY = 100_000
 const run = Date.now().toString(36)
 
@@ -226,6 +236,55 @@ async function phase (clinics: number[], clinicOf: (n: number) => number, prefix
   }
 }
 
+// The ceiling: the server's booking transaction, driven straight through postgres.js with the workers' connection
+// count. This process is then both the "server" and the client, so its CPU is reported beside PostgreSQL's.
+async function ceiling (clinics: number[], connections: number, durationSeconds: number): Promise<{ bookings_per_second: number, connections: number, cpu_cores: Record<string, number>, errors: number, invariants: Invariants }> {
+  if (db === null) throw new Error('not started')
+  const raw = postgres(db.url, { max: connections, onnotice: () => {} })
+  try {
+    let n = 0
+    let ok = 0
+    let errors = 0
+    // Warm the connections and the statements first, as the server's warm-up did.
+    const book = async (k: number): Promise<void> => {
+      const secretary = k % 2 === 0
+      await raw.begin((tx) => bookRegular(tx, {
+        clinicId: clinics[k % clinics.length] as number,
+        name: `مريض ${k}`,
+        phone: '+9647700000000',
+        source: secretary ? 'secretary_app' : 'patient_app',
+        patientId: `C-${run}-${k}`,
+        date,
+        status: 'booked',
+        createdAt: null,
+        secretaryId: secretary ? '100001' : null
+      }, { secretaryOverbook: true, horizonDays: 60 }))
+    }
+    await Promise.all(Array.from({ length: connections }, () => book(n++)))
+    const meter = cpuMeter({
+      load_generator: { pids: [process.pid], tree: false },
+      postgres: { pids: [postmasterPid(db.dataDir)], tree: true }
+    })
+    const started = performance.now()
+    const end = started + durationSeconds * 1000
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        try {
+          await book(n++)
+          ok++
+        } catch {
+          errors++
+        }
+      }
+    }))
+    const elapsed = (performance.now() - started) / 1000
+    const cpu = meter.stop()
+    return { bookings_per_second: Math.round(ok / elapsed), connections, cpu_cores: cpu, errors, invariants: await check(clinics, ok + connections) }
+  } finally {
+    await raw.end({ timeout: 5 })
+  }
+}
+
 try {
   db = await startDatabase({ statements: withStatements })
   server = await startServer({ workers, env: { ...benchServerEnv, DATABASE_URL: db.url, ...(poolBudget > 0 ? { DB_POOL_BUDGET: String(poolBudget) } : {}) } })
@@ -234,27 +293,40 @@ try {
 
   const spread = Array.from({ length: clinicCount }, (_, i) => SPREAD_BASE + i)
   const warm = Array.from({ length: 10 }, (_, i) => WARM_BASE + i)
-  for (const clinic of [...spread, HOT_CLINIC, ...warm]) {
+  const ceilingClinics = Array.from({ length: clinicCount }, (_, i) => CEILING_BASE + i)
+  for (const clinic of [...spread, HOT_CLINIC, ...warm, ...(withCeiling ? ceilingClinics : [])]) {
     await post('/api/create_table', { clinic_id: clinic, days: { [date]: { capacity_total: CAPACITY } } })
   }
 
+  const loadBefore = loadavg()
   // Warm-up (JIT, pool connections, prepared statements), on clinics left out of the checks.
   const warmup = await phase(warm, (n) => warm[n % warm.length] as number, 'W', warmupSeconds, false)
   const spreadPhase = await phase(spread, (n) => spread[n % spread.length] as number, 'S', seconds, true)
   const hotPhase = await phase([HOT_CLINIC], () => HOT_CLINIC, 'H', seconds, true)
   const stats = await serverStats(server)
+  const ceilingPhase = withCeiling ? await ceiling(ceilingClinics, stats.database.budget.per_worker * workers, seconds) : null
+  const loadAfter = loadavg()
+  const perBooking = (cores: number, bps: number): number => Math.round(cores / Math.max(1, bps) * 1e6) / 1000 // ms of CPU
+  const serverMs = perBooking((spreadPhase.cpu_cores['workers'] ?? 0) + (spreadPhase.cpu_cores['coordinator'] ?? 0), spreadPhase.bookings_per_second)
+  const postgresMs = perBooking(spreadPhase.cpu_cores['postgres'] ?? 0, spreadPhase.bookings_per_second)
 
   const goals = {
     spread: { goal: 1000, measured: spreadPhase.bookings_per_second, met: spreadPhase.bookings_per_second >= 1000 },
     hot: { goal: 300, measured: hotPhase.bookings_per_second, met: hotPhase.bookings_per_second >= 300 },
-    invariants: { violations: spreadPhase.invariants.violations + hotPhase.invariants.violations }
+    invariants: { violations: spreadPhase.invariants.violations + hotPhase.invariants.violations + (ceilingPhase?.invariants.violations ?? 0) },
+    spread_of_ceiling: ceilingPhase === null
+      ? null
+      : { goal: 0.8, measured: Math.round(spreadPhase.bookings_per_second / ceilingPhase.bookings_per_second * 100) / 100, met: spreadPhase.bookings_per_second >= 0.8 * ceilingPhase.bookings_per_second },
+    server_cpu_of_postgres: { goal: 0.5, server_ms_per_booking: serverMs, postgres_ms_per_booking: postgresMs, measured: Math.round(serverMs / postgresMs * 100) / 100, met: serverMs <= 0.5 * postgresMs }
   }
   console.log(JSON.stringify({
     machine: machine(),
+    load_average: { before: loadBefore.map((v) => Math.round(v * 100) / 100), after: loadAfter.map((v) => Math.round(v * 100) / 100) },
     settings: { seconds, concurrency, clinics: clinicCount, workers, date, db_pool_budget: stats.database.budget, pg_stat_statements: withStatements },
     warmup: { bookings_per_second: warmup.bookings_per_second, statuses: warmup.load.statuses },
     spread: spreadPhase,
     hot: hotPhase,
+    ceiling: ceilingPhase,
     goals
   }, null, 2))
 } finally {

@@ -19,6 +19,13 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+// worker-hits: a worker answers a cached read from its own copy, no coordinator round trip (workers/cache.ts);
+// limit-leases: a worker spends a leased share of a rate limit locally (workers/rate-limit.ts);
+// full-days: a booking for a day known full is refused from memory (workers/full-days.ts);
+// health-memory: /health answers from a state refreshed in the background (workers/health.ts).
+export const HOT_PATHS = ['worker-hits', 'limit-leases', 'full-days', 'health-memory'] as const
+export type HotPath = typeof HOT_PATHS[number]
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
@@ -149,6 +156,12 @@ export const variables = z.object({
   CACHE_TTL_SECONDS: wholeNumber(30, 1, 86_400),
   CACHE_MAX_ENTRIES: wholeNumber(10_000, 1, 10_000_000),
   CACHE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
+  // The hot-path shortcuts to switch off, comma-separated (none by default): for the benchmarks' ablations, and as a
+  // way back should one of them misbehave in production.
+  HOT_PATHS_OFF: z.preprocess((value) => {
+    const v = blank(value)
+    return typeof v === 'string' ? v.split(',').map((part) => part.trim().toLowerCase()).filter((part) => part !== '') : []
+  }, z.array(z.enum(HOT_PATHS, { error: (issue) => `must list some of ${HOT_PATHS.join(', ')}, got "${String(issue.input)}"` }))),
   AUTH_MODE: choice(['legacy', 'strict']).default('legacy'),
   SECRETARY_OVERBOOK: choice(['allow', 'deny']).default('allow'),
   // How far ahead the patient app may book: a date past today + this many days is refused.
@@ -259,6 +272,7 @@ export const configSchema = variables.transform((env, ctx) => {
     cacheTtlSeconds: env.CACHE_TTL_SECONDS,
     cacheMaxEntries: env.CACHE_MAX_ENTRIES,
     cacheMaxBytes: env.CACHE_MAX_BYTES,
+    hotPaths: new Set(HOT_PATHS.filter((path) => !env.HOT_PATHS_OFF.includes(path))),
     authMode: env.AUTH_MODE,
     secretaryOverbook: env.SECRETARY_OVERBOOK,
     bookingHorizonDays: env.BOOKING_HORIZON_DAYS,

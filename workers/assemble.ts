@@ -2,7 +2,7 @@ import type { Config } from '../src/config.ts'
 import type { ChildEnv } from '../src/children.ts'
 import { Database } from '../src/db/pool.ts'
 import type { Engine } from '../src/uws.ts'
-import type { Change, Revocations, WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, FullDay, Revocations, WorkerStats } from '../src/ipc/messages.ts'
 import type { Lane } from '../src/booking/days.ts'
 import { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { StandingChange } from '../src/auth/standing.ts'
@@ -20,6 +20,7 @@ import { Lockouts } from './lockouts.ts'
 import { cors } from './cors.ts'
 import { WorkerMetrics } from './metrics.ts'
 import { RequestLog } from './request-log.ts'
+import { FullDays } from './full-days.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -63,6 +64,9 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     timeoutMs: 250,
     onRoundTrip: (op, seconds) => metrics.roundTrip(op, seconds),
     onConnect: () => {
+      // Changes made while the socket was down never reached this worker: no copy of before can be trusted.
+      cache.forgetAll()
+      fullDays.forgetAll()
       coordinator.notify('stats.push', localStats())
       standing.onConnect()
       sse.refreshAll()
@@ -71,9 +75,11 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     onEvent: (name, payload) => {
       if (name === 'change') {
         cache.forget(payload as Change)
+        fullDays.onChange(payload as Change)
         sse.onChange(payload as Change)
       } else if (name === 'resync') {
         cache.forgetAll()
+        fullDays.forgetAll()
         sse.refreshAll()
       } else if (name === 'revoked') {
         sessions.apply(payload as Revocations)
@@ -82,6 +88,10 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       } else if (name === 'metrics.collect') {
         const { round } = payload as { round: number }
         void metrics.snapshot().then((json) => coordinator.notify('metrics.report', { round, worker: env.workerId, metrics: JSON.stringify(json) }))
+      } else if (name === 'day.full') {
+        fullDays.keep(payload as FullDay)
+      } else if (name === 'limit.reclaim') {
+        limits.reclaim((payload as { key: string }).key)
       }
     }
   })
@@ -89,7 +99,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
   const standing = new WorkerStanding(coordinator)
   const lockouts = new Lockouts(config, coordinator)
   coordinator.connect()
-  const cache = new WorkerCache(coordinator)
+  const fullDays = new FullDays(coordinator, { enabled: config.hotPaths.has('full-days'), ttlMs: config.cacheTtlSeconds * 1000, horizonDays: config.bookingHorizonDays, waitMs: Math.max(1000, config.requestDeadlineMs - config.dbQueueTimeoutMs) })
+  const cache = new WorkerCache(coordinator, { ttlMs: config.cacheTtlSeconds * 1000, ownHits: config.hotPaths.has('worker-hits') })
   const lanes = laneReader(db, cache)
   const views = new LaneViews()
   const sse = new SseHub((channel) => {
@@ -111,7 +122,16 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       heapUsed: memory.heapUsed,
       sse: sse.stats(),
       localLimits: limits.counters.local,
-      restarts: env.restarts
+      restarts: env.restarts,
+      roundTrips: { ...coordinator.roundTrips },
+      hotPaths: {
+        cacheReads: cache.counters.reads,
+        cacheOwnHits: cache.counters.own,
+        leasedLimits: limits.counters.leased,
+        leases: limits.counters.leases,
+        reclaims: limits.counters.reclaims,
+        fullDayRefusals: fullDays.counters.refusals
+      }
     }
   }
 
@@ -125,7 +145,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
 
   const cpu = new CpuPool()
   const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
-  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts, metrics }
+  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts, metrics, fullDays }
 
   const limits = new RateLimits(config, coordinator, (tier, allowed) => metrics.rateLimit(tier, allowed))
 

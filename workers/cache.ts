@@ -6,9 +6,13 @@ import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-cl
 import type { Reply, Request } from './http.ts'
 import { chooseEncoding, etagMatches } from './negotiate.ts'
 
-// A worker's side of the shared cache. Every read asks the coordinator (one small round trip), which is what makes
-// a read after a write's 200 see the write on any worker; the bytes travel only when this worker's own copy is not
-// the current version. Without a coordinator the worker still coalesces its own concurrent loads of a key.
+// A worker's side of the shared cache. A read this worker has a copy of is answered from it, with no round trip:
+// every committed change reaches every worker from the coordinator (the 'change' event) before the write's 200 goes
+// out (coordinator/start.ts waits for those writes), and drops the copies it makes stale here. A copy is only
+// trusted while the coordinator's socket is up (a change could be missed while it is down, so a reconnect drops
+// them all) and for the shared cache's TTL. Otherwise a read asks the coordinator (one small round trip), and the
+// bytes travel only when this worker's copy is not the current version. Without a coordinator the worker still
+// coalesces its own concurrent loads of a key.
 
 const gzipAsync = promisify(gzip)
 const brotliAsync = promisify(brotliCompress)
@@ -20,16 +24,53 @@ const LEASE_TIMEOUT_MS = 3000
 
 export type Loader = () => Promise<CachedResponse | null>
 
-export class WorkerCache {
-  private readonly local = new Map<string, CachedResponse>()
-  private readonly loading = new Map<string, Promise<CachedResponse | null>>()
-  counters = { reads: 0, local: 0, transferred: 0, loads: 0, staleServed: 0 }
+interface Copy {
+  value: CachedResponse
+  expiresAt: number // performance.now() time
+}
 
-  constructor (private readonly coordinator: CoordinatorClient) {}
+export interface WorkerCacheOptions {
+  ttlMs: number
+  // Answer from this worker's copy without asking the coordinator (HOT_PATHS_OFF=worker-hits turns it off).
+  ownHits: boolean
+}
+
+export class WorkerCache {
+  private readonly local = new Map<string, Copy>()
+  private readonly loading = new Map<string, Promise<CachedResponse | null>>()
+  private readonly reading = new Map<string, Promise<CachedResponse | null>>()
+  // Bumped by every change this worker hears of: a copy that arrives (a lease's answer, a load) is kept only when no
+  // change came in while it was on its way, since the change may be newer than the copy and already past.
+  private epoch = 0
+  counters = { reads: 0, own: 0, local: 0, transferred: 0, loads: 0, staleServed: 0 }
+
+  constructor (private readonly coordinator: CoordinatorClient, private readonly options: WorkerCacheOptions) {}
 
   async read (key: string, channel: string, load: Loader): Promise<CachedResponse | null> {
     this.counters.reads++
-    const own = this.local.get(key)
+    const copy = this.local.get(key)
+    if (copy !== undefined && this.options.ownHits && this.coordinator.connected && performance.now() < copy.expiresAt) {
+      this.counters.own++
+      return copy.value
+    }
+    // Reads of a key that arrive while one is already asking the coordinator join it: when a copy expires under
+    // load, one lease per worker instead of one per request in flight. A change forgets the pending read, so a read
+    // that starts after a change never joins one begun before it. (Part of the worker-hits step: off, every read
+    // asks for itself, as before.)
+    if (!this.options.ownHits) return await this.ask(key, channel, load, copy?.value)
+    let pending = this.reading.get(key)
+    if (pending === undefined) {
+      const started = this.ask(key, channel, load, copy?.value).finally(() => {
+        if (this.reading.get(key) === started) this.reading.delete(key)
+      })
+      pending = started
+      this.reading.set(key, pending)
+    }
+    return await pending
+  }
+
+  private async ask (key: string, channel: string, load: Loader, own: CachedResponse | undefined): Promise<CachedResponse | null> {
+    const epoch = this.epoch
     let lease
     try {
       lease = await this.coordinator.call('cache.lease', { key, have: own?.version ?? -1 }, LEASE_TIMEOUT_MS)
@@ -43,7 +84,7 @@ export class WorkerCache {
       if (value === undefined) return await this.loadOnce(key, load, own) // our copy was evicted meanwhile
       if (lease.value === null) this.counters.local++
       else this.counters.transferred++
-      this.remember(key, value)
+      this.remember(key, value, epoch)
       return value
     }
     if (lease.state === 'miss') return await this.loadOnce(key, load, own)
@@ -53,7 +94,7 @@ export class WorkerCache {
     } finally {
       this.coordinator.notify('cache.fill', { key, channel, value, token: lease.token })
     }
-    if (value !== null) this.remember(key, value)
+    if (value !== null) this.remember(key, value, epoch)
     return value
   }
 
@@ -61,16 +102,20 @@ export class WorkerCache {
   // announcement reaches this worker on the coordinator's socket before the reply to any lease asked after the
   // write's 200, so a later read can no longer join a load that began before the write.
   forget (change: Change): void {
+    this.epoch++
     for (const prefix of stalePrefixes(change)) {
       for (const key of this.local.keys()) if (key.startsWith(prefix)) this.local.delete(key)
       for (const key of this.loading.keys()) if (key.startsWith(prefix)) this.loading.delete(key)
+      for (const key of this.reading.keys()) if (key.startsWith(prefix)) this.reading.delete(key)
     }
   }
 
   // After a resync: any copy may predate a change this instance never heard of.
   forgetAll (): void {
+    this.epoch++
     this.local.clear()
     this.loading.clear()
+    this.reading.clear()
   }
 
   private async loadOnce (key: string, load: Loader, stale: CachedResponse | undefined): Promise<CachedResponse | null> {
@@ -95,9 +140,10 @@ export class WorkerCache {
     }
   }
 
-  private remember (key: string, value: CachedResponse): void {
+  private remember (key: string, value: CachedResponse, epoch: number): void {
     this.local.delete(key)
-    this.local.set(key, value)
+    if (epoch !== this.epoch) return
+    this.local.set(key, { value, expiresAt: performance.now() + this.options.ttlMs })
     if (this.local.size > LOCAL_ENTRIES) {
       const oldest = this.local.keys().next().value
       if (oldest !== undefined) this.local.delete(oldest)

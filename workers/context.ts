@@ -10,6 +10,7 @@ import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
 import type { SessionRevocations } from './sessions.ts'
 import type { WorkerStanding } from './standing.ts'
+import type { FullDays } from './full-days.ts'
 import type { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { Lockouts } from './lockouts.ts'
 import type { Handler, Method, Traffic } from './http.ts'
@@ -39,6 +40,8 @@ export interface WorkerContext {
   sessions: SessionRevocations // revoked dashboard sessions: the guard's copy, and how a route publishes one
   // App actors whose tokens no longer count (AUTH_MODE=strict), kept current by the coordinator.
   standing: WorkerStanding
+  // Days known full: a patient-app booking for one is refused from memory (workers/full-days.ts).
+  fullDays: FullDays
   // Firebase ID-token verification for phone login; null when FIREBASE_PROJECT_ID is not set.
   phone: FirebaseVerifier | null
   // Failed guesses per sign-in target and their lockout (workers/lockouts.ts).

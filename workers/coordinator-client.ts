@@ -41,6 +41,9 @@ export class CoordinatorClient {
   private reconnectDelay = 25
   private readonly sweeper: NodeJS.Timeout
   counters = { calls: 0, timeouts: 0, unavailable: 0, reconnects: 0 }
+  // Calls that went out and wait for an answer, by op: what the hot paths are measured by (a cached read in the
+  // steady state should add none).
+  readonly roundTrips: Record<string, number> = {}
 
   constructor (private readonly options: ClientOptions) {
     // One coarse timer instead of one per call.
@@ -94,6 +97,7 @@ export class CoordinatorClient {
       this.counters.unavailable++
       return Promise.reject(new CoordinatorUnavailable('not connected'))
     }
+    this.roundTrips[op] = (this.roundTrips[op] ?? 0) + 1
     const id = this.nextId++
     if (this.nextId > 0x7fffffff) this.nextId = 1
     return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import type { Config } from '../src/config.ts'
-import type { LimitResult } from '../src/ipc/messages.ts'
+import type { LimitGrant, LimitResult } from '../src/ipc/messages.ts'
 import { MAX_LIMIT, RateLimiter, localShare } from '../src/rate-limit/windows.ts'
 import { WINDOW_MS, type RateDecision, type Tier } from '../src/rate-limit/policy.ts'
 import { bearerToken, verifyToken, type TokenType } from '../src/auth/tokens.ts'
@@ -8,7 +8,9 @@ import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-cl
 import { errorReply, type Reply, type Request } from './http.ts'
 
 // Rate limits (architecture.md §6, seed-v2.md §3): the counters are the coordinator's, so a limit is exact across
-// workers; while the coordinator is away each worker counts alone against its share of the limit.
+// workers; while the coordinator is away each worker counts alone against its share of the limit. Where a key's
+// window has plenty of room, the coordinator leases this worker a share of it (coordinator/limit-leases.ts), which
+// is spent here with no round trip; the share is already counted there, so the limit stays exact.
 
 const WINDOW_SECONDS = WINDOW_MS / 1000
 
@@ -34,14 +36,80 @@ function bucketOf (type: TokenType, sub: string): string {
   return sub.startsWith('staff:') ? sub : `admin:${sub}`
 }
 
+interface Lease {
+  units: number
+  limit: number
+  remaining: number // the window's room left at the coordinator when the lease came, besides these units
+  endsAt: number // performance.now() time; from when the take was sent, so it ends before the coordinator's window
+  window: number
+}
+
+// A reclaim is remembered this long, for a take whose grant arrives after the reclaim it crossed.
+const RECLAIM_MEMORY_MS = 10_000
+
 export class RateLimits {
   private readonly local: RateLimiter
-  counters = { local: 0 }
+  private readonly leasing: boolean
+  private readonly leases = new Map<string, Lease>()
+  private readonly reclaimed = new Map<string, number>()
+  counters = { local: 0, leased: 0, leases: 0, reclaims: 0 }
 
   // `observe`: each decision, for the metrics (allowed or denied, per tier).
   constructor (private readonly config: Config, private readonly coordinator: CoordinatorClient, private readonly observe?: (tier: Tier, allowed: boolean) => void) {
     this.local = new RateLimiter({ windowMs: WINDOW_MS, maxKeys: 100_000 })
-    setInterval(() => this.local.sweep(), 10_000).unref()
+    this.leasing = config.hotPaths.has('limit-leases')
+    setInterval(() => {
+      this.local.sweep()
+      const now = performance.now()
+      for (const [key, lease] of this.leases) if (now >= lease.endsAt) this.leases.delete(key)
+      for (const [key, at] of this.reclaimed) if (now - at > RECLAIM_MEMORY_MS) this.reclaimed.delete(key)
+    }, 10_000).unref()
+  }
+
+  // The coordinator needs the rest of this key's window for another worker.
+  reclaim (key: string): void {
+    this.reclaimed.set(key, performance.now())
+    const lease = this.leases.get(key)
+    this.leases.delete(key)
+    this.counters.reclaims++
+    this.coordinator.notify('limit.return', { key, units: lease?.units ?? 0, window: lease?.window ?? -1 })
+  }
+
+  private spend (key: string, limit: number, now: number): LimitResult | null {
+    const lease = this.leases.get(key)
+    if (lease === undefined) return null
+    if (lease.units > 0 && lease.limit === limit && now < lease.endsAt) {
+      lease.units--
+      this.counters.leased++
+      return { allowed: true, limit, remaining: lease.remaining + lease.units, resetMs: lease.endsAt - now }
+    }
+    this.leases.delete(key)
+    // The tier's limit changed under a live lease (a restart with other settings): hand the rest back.
+    if (lease.units > 0 && now < lease.endsAt) this.coordinator.notify('limit.return', { key, units: lease.units, window: lease.window })
+    return null
+  }
+
+  private async take (key: string, limit: number): Promise<LimitResult> {
+    const sent = performance.now()
+    const grant: LimitGrant = await this.coordinator.call('limit.take', { key, limit })
+    if (grant.granted > 0) {
+      const reclaimedAt = this.reclaimed.get(key)
+      if (reclaimedAt !== undefined && reclaimedAt >= sent) {
+        // Granted before the coordinator asked for this key back, received after: give it back at once.
+        this.coordinator.notify('limit.return', { key, units: grant.granted, window: grant.window })
+      } else {
+        this.counters.leases++
+        const endsAt = sent + grant.resetMs
+        const held = this.leases.get(key)
+        if (held !== undefined && held.window === grant.window && held.limit === limit) {
+          held.units += grant.granted
+          held.remaining = Math.min(held.remaining, grant.remaining)
+        } else {
+          this.leases.set(key, { units: grant.granted, limit, remaining: grant.remaining, endsAt, window: grant.window })
+        }
+      }
+    }
+    return { allowed: grant.allowed, limit: grant.limit, remaining: grant.remaining + (this.leases.get(key)?.units ?? 0), resetMs: grant.resetMs }
   }
 
   // null: the tier is off.
@@ -74,9 +142,9 @@ export class RateLimits {
     const limit = this.limitOf(tier, byAddress)
     if (limit === null) return null
     const counterKey = `${tier}|${key}`
-    let result: LimitResult
+    let result: LimitResult | null = this.leasing ? this.spend(counterKey, limit, performance.now()) : null
     try {
-      result = await this.coordinator.call('limit.hit', { key: counterKey, limit })
+      result ??= this.leasing ? await this.take(counterKey, limit) : await this.coordinator.call('limit.hit', { key: counterKey, limit })
     } catch (error) {
       if (!(error instanceof CoordinatorUnavailable)) throw error
       this.counters.local++

@@ -89,12 +89,17 @@ export class Database {
   // A transaction whose caller gave up before it began rolls back without running: a client that got its 503 must
   // not find the booking made after all. One that already began runs to its end (stopping it halfway would leave
   // its remaining statements to run outside it).
-  transaction<T> (work: (sql: TransactionSql) => Promise<T>): Promise<T> {
+  // `unless`: asked again once a connection is ours, before BEGIN; a throw answers instead, with no database work
+  // (a request that waited in the queue may by then be answerable from memory: a day that filled meanwhile).
+  transaction<T> (work: (sql: TransactionSql) => Promise<T>, unless?: () => void): Promise<T> {
     let abandoned = false
-    return this.run((sql) => sql.begin((tx) => {
-      if (abandoned) throw errors.databaseTimeout()
-      return work(tx)
-    }) as Promise<T>, () => { abandoned = true })
+    return this.run((sql) => {
+      unless?.()
+      return sql.begin((tx) => {
+        if (abandoned) throw errors.databaseTimeout()
+        return work(tx)
+      }) as Promise<T>
+    }, () => { abandoned = true })
   }
 
   stats (): PoolStats {

@@ -27,6 +27,18 @@ export interface WorkerStats {
   sse: SseStats
   localLimits: number // requests limited by the worker's own counters while the coordinator was away
   restarts: number // how many times the primary has started this worker's slot again after a crash
+  roundTrips: RoundTrips // coordinator calls made, by op
+  hotPaths: HotPathStats
+}
+
+// The hot paths' own figures (workers/cache.ts, workers/rate-limit.ts): how often each answered without the coordinator.
+export interface HotPathStats {
+  cacheReads: number
+  cacheOwnHits: number // served from the worker's copy, no round trip
+  leasedLimits: number // rate-limit checks answered from a lease, no round trip
+  leases: number // leases received
+  reclaims: number // leases given back when the coordinator asked
+  fullDayRefusals: number // bookings refused from memory (a day known full)
 }
 
 export interface SseStats {
@@ -56,6 +68,8 @@ export interface LimiterStats {
   redisFailures?: number
   breakerOpened?: number
   breaker?: 'open' | 'closed'
+  // Rate-limit leases (coordinator/limit-leases.ts), in memory only: grants, units granted, returned, reclaims asked.
+  leases?: { granted: number, units: number, returned: number, reclaims: number }
 }
 
 // The LISTEN connection that carries other instances' changes (coordinator/changes.ts).
@@ -81,6 +95,14 @@ export interface ClusterStats {
   changes: ChangeBusStats
   primary: { pid: number, rss: number | null }
   workers: WorkerStats[]
+}
+
+// What a worker spent through the coordinator, by op: a cached read in the steady state should cost none.
+export type RoundTrips = Record<string, number>
+
+export interface LimitGrant extends LimitResult {
+  granted: number // units beyond this request's, for the worker to spend locally in this window
+  window: number // the window's identity (its start on the coordinator's clock), carried back by limit.return
 }
 
 export interface LimitResult {
@@ -116,6 +138,14 @@ export interface CacheStats {
   usage: string
 }
 
+// The instance's cache figures with the reads the workers answered from their own copies counted as the hits they
+// are (workers/cache.ts): the coordinator's store only sees the reads that reached it.
+export function withOwnHits (stats: CacheStats, ownHits: number): CacheStats {
+  const hits = stats.hits + ownHits
+  const lookups = hits + stats.misses
+  return { ...stats, hits, hit_rate: `${(lookups === 0 ? 0 : (hits / lookups) * 100).toFixed(2)}%` }
+}
+
 // The answer to a read's lease: the entry (null when the worker's own copy is the current one), or "you load it
 // and fill" (single flight: one loader per key for the whole instance), or "load it yourself, don't fill" (the
 // loader failed or the result arrived stale).
@@ -144,6 +174,15 @@ export function stalePrefixes (change: Change): string[] {
 // One process's metrics as prom-client's getMetricsAsJSON gives them (src/metrics/): what a worker reports when the
 // coordinator collects, and what the coordinator answers once it has merged every process's.
 export type MetricsJson = Array<MetricObjectWithValues<MetricValue<string> | MetricValueWithName<string>>>
+// A day whose last seat a booking took, as of the lane version that booking's transaction made (workers/full-days.ts).
+export interface FullDay {
+  clinicId: number
+  lane: 'regular' | 'golden'
+  date: string
+  version: number
+  active: number
+  capacity: number
+}
 
 // Revoked dashboard session families and the moment each stops mattering (src/auth/revocations.ts).
 export type Revocations = Array<[family: string, until: number]>
@@ -158,6 +197,12 @@ export interface Ops {
   'cache.stats': { req: null, res: CacheStats }
   'cache.clear': { req: null, res: { cleared: number } }
   'limit.hit': { req: { key: string, limit: number }, res: LimitResult }
+  // A check that may come with a lease: `granted` more units of the key's window for the worker to spend locally
+  // (coordinator/limit-leases.ts), returned with `limit.return` when the coordinator reclaims them.
+  'limit.take': { req: { key: string, limit: number }, res: LimitGrant }
+  'limit.return': { req: { key: string, units: number, window: number }, res: null }
+  // Told to every other worker as the 'day.full' event.
+  'days.full': { req: FullDay, res: null }
   'db.probe': { req: null, res: DatabaseProbe }
   // Answered once the families are pushed to every worker.
   'sessions.revoke': { req: Revocations, res: null }
@@ -190,6 +235,9 @@ export interface Events {
   standing: StandingChange
   // Report your metrics for this round (`metrics.report`).
   'metrics.collect': { round: number }
+  // Another worker needs the rest of this key's window: give back what is left of its lease.
+  'limit.reclaim': { key: string }
+  'day.full': FullDay
 }
 
 export type EventName = keyof Events

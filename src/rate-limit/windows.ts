@@ -161,6 +161,41 @@ export class RateLimiter {
     return { allowed: true, limit, remaining: limit - count - cost, resetMs }
   }
 
+  /** The start (this limiter's monotonic ms) of `key`'s live window, or null when it has none. */
+  startOf (key: string): number | null {
+    const found = this.live(key, Math.floor(this.now()))
+    return found === null ? null : found.start
+  }
+
+  /**
+   * Gives back `cost` units counted in `key`'s window that started at `start` (a lease's unspent share). A window
+   * that has ended or been replaced since keeps its count: the units were for a window that is over.
+   */
+  refund (key: string, cost: number, start: number): boolean {
+    if (!Number.isInteger(cost) || cost < 1) return false
+    const found = this.live(key, Math.floor(this.now()))
+    if (found === null || found.start !== start) return false
+    const count = Math.max(0, found.count - cost)
+    found.generation.set(key, pack(found.offset, count))
+    return true
+  }
+
+  private live (key: string, now: number): { generation: Map<string, number>, offset: number, start: number, count: number } | null {
+    if (now - this.slotStart >= this.windowMs) this.turn(now)
+    let generation = this.current
+    let base = this.slotStart
+    let packed = generation.get(key)
+    if (packed === undefined) {
+      generation = this.previous
+      base -= this.windowMs
+      packed = generation.get(key)
+    }
+    if (packed === undefined) return null
+    const offset = offsetOf(packed)
+    if (now - (base + offset) >= this.windowMs) return null
+    return { generation, offset, start: base + offset, count: countOf(packed, offset) }
+  }
+
   /**
    * Drops the generations whose windows have all ended and returns how many windows went. `hit` does the same
    * when it notices the slot has turned; the timer is for when no request comes to notice it. O(1) whatever the

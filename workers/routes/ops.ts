@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type { CacheStats, ClusterStats, LimiterStats, MetricsJson, PoolStats, SseStats, WorkerStats } from '../../src/ipc/messages.ts'
+import { withOwnHits, type CacheStats, type ClusterStats, type LimiterStats, type MetricsJson, type PoolStats, type SseStats, type WorkerStats } from '../../src/ipc/messages.ts'
 import { processStats } from '../../src/process-stats.ts'
 import { gaugeBy, latencyBy } from '../../src/metrics/quantiles.ts'
 import { ApiError, errors, isDatabaseUnreachable } from '../../src/errors.ts'
@@ -13,6 +13,8 @@ import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
 import { clusterMetrics, metricsRoutes, statsAccess } from './metrics.ts'
 import { bannerReply, cacheClearReply, cacheStatsReply, healthReply, healthzReply, statsReply } from './ops-replies.ts'
+import { hotPathStats } from '../hot-stats.ts'
+import { HealthState } from '../health.ts'
 
 export const VERSION = (createRequire(import.meta.url)(join(packageRoot, 'package.json')) as { version: string }).version
 
@@ -317,6 +319,7 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
       coordinator: coordinator?.restarts ?? null,
       workers: workers.reduce((n, w) => n + w.restarts, 0)
     },
+    hot_paths: hotPathStats(workers),
     workers: workers.map((w) => ({
       id: w.id,
       pid: w.pid,
@@ -340,8 +343,9 @@ async function stats (ctx: WorkerContext): Promise<Reply> {
 
 // seed-v2.md §6: the cache's figures for the whole instance, and an admin-only clear (the legacy one was open).
 async function cacheStats (ctx: WorkerContext): Promise<Reply> {
-  const stats = await ctx.coordinator.call('cache.stats', null).catch(() => null)
-  if (stats === null) throw errors.cacheUnavailable()
+  const shared = await ctx.coordinator.call('cache.stats', null).catch(() => null)
+  if (shared === null) throw errors.cacheUnavailable()
+  const stats = withOwnHits(shared, ctx.cache.counters.own) // the other workers' are in the coordinator's answer
   return json(200, {
     cache: { size: stats.size, hits: stats.hits, misses: stats.misses, hit_rate: stats.hit_rate, max_size: stats.max_size, usage: stats.usage, bytes: stats.bytes, max_bytes: stats.max_bytes, evictions: stats.evictions, expired: stats.expired },
     ...legacyTimestamp()
@@ -350,6 +354,8 @@ async function cacheStats (ctx: WorkerContext): Promise<Reply> {
 
 export function opsRoutes (ctx: WorkerContext): RouteDef[] {
   const guard = statsAccess(ctx)
+  // /health from a state a background check keeps fresh (workers/health.ts); HOT_PATHS_OFF=health-memory checks per request.
+  const healthState = ctx.config.hotPaths.has('health-memory') ? new HealthState(() => health(ctx)) : null
   return [
     defineRoute(ctx, {
       method: 'get',
@@ -381,7 +387,7 @@ export function opsRoutes (ctx: WorkerContext): RouteDef[] {
       summary: 'Health check for the host: 503 only when the database does not answer',
       responses: { 200: healthReply, 503: healthReply },
       handler: async () => {
-        const result = await health(ctx)
+        const result = healthState === null ? await health(ctx) : await healthState.answer()
         return json(result.healthy ? 200 : 503, result.body, result.healthy ? {} : { 'Retry-After': '5' })
       }
     }),

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { bookGolden, bookRegular } from '../../../src/booking/book.ts'
 import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
 import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
-import { checkKey, idempotent, type Answer } from '../../../src/booking/idempotency.ts'
+import { checkKey, idempotent, type Answer, type Replayable } from '../../../src/booking/idempotency.ts'
 import { text } from '../../../src/booking/messages.ts'
 import { authErrors, bookingErrors } from '../../../src/errors.ts'
 import { statusLabel } from '../../../src/domain/status.ts'
@@ -80,6 +80,13 @@ function answerReply (answer: Answer & { replayed: boolean }): Reply {
   return json(answer.status, answer.body, answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined)
 }
 
+// The booking that took a day's last seat makes it a known full day, as of the version its transaction made.
+function learnFullDay (ctx: WorkerContext, clinicId: number, answer: Answer & { replayed: boolean }): void {
+  const { capacity_used: used, capacity_total: total, date } = answer.body as { capacity_used?: unknown, capacity_total?: unknown, date?: unknown }
+  if (answer.replayed || answer.status !== 200 || answer.version === null || typeof used !== 'number' || typeof total !== 'number' || typeof date !== 'string') return
+  if (used >= total) ctx.fullDays.learn({ clinicId, lane: 'regular', date, version: answer.version, active: used, capacity: total })
+}
+
 const optionalId = (value: string | undefined): string | null => value === undefined || value === '' ? null : value
 
 export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
@@ -102,7 +109,16 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         const status = body.status?.status ?? 'booked'
         if (status === 'cancelled') throw bookingErrors.cancelledAtBooking()
         const key = checkKey(request.headers.get('idempotency-key'))
-        const answer = await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
+        // A patient-app booking of a day known full is refused from memory, before and again after the wait for a
+        // connection (workers/full-days.ts). Not with an Idempotency-Key: a retry may be owed its first answer.
+        const date = body.date ?? null
+        const fromMemory = body.source === 'patient_app' && date !== null && key === null
+          ? () => { const refusal = ctx.fullDays.refusal(clinicId, 'regular', date); if (refusal !== null) throw refusal }
+          : undefined
+        fromMemory?.()
+        // A dated booking waits for its turn at the day (at most a few per worker at once) rather than in the pool's
+        // queue; a day that fills meanwhile refuses the patient-app ones waiting from memory.
+        const book = (): Promise<Replayable> => ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
           const booked = await bookRegular(tx, {
             clinicId,
             name: body.name,
@@ -115,7 +131,14 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
             secretaryId: optionalId(body.secretary_id)
           }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays })
           return { status: 200, body: booked.body, version: booked.version }
-        }))
+        }), fromMemory)
+        // The day's last seat is known before its place at the day passes on: the next in line is refused at once.
+        const bookAndLearn = async (): Promise<Replayable> => {
+          const answer = await book()
+          learnFullDay(ctx, clinicId, answer)
+          return answer
+        }
+        const answer = date === null ? await bookAndLearn() : await ctx.fullDays.gate(clinicId, 'regular', date, () => { fromMemory?.(); return bookAndLearn() })
         await publishLane(ctx, 'regular', clinicId, answer.version)
         return answerReply(answer)
       }
