@@ -20,6 +20,7 @@ import { recoveryRoutes } from './recovery.ts'
 import { adRoutes } from './ads/index.ts'
 import { phoneLoginRoutes } from './phone-login.ts'
 import { legacyPatientRoutes } from './legacy-patients.ts'
+import { queueRoutes } from './queue/index.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
@@ -47,7 +48,8 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
     ...paymentRoutes(ctx),
     ...adRoutes(ctx),
     ...phoneLoginRoutes(ctx),
-    ...legacyPatientRoutes(ctx)
+    ...legacyPatientRoutes(ctx),
+    ...queueRoutes(ctx)
   ]
   return [...routes, ...openApiRoutes(routes)]
 }
