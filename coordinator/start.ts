@@ -3,7 +3,7 @@ import { processStats, rssOf } from '../src/process-stats.ts'
 import type { Change, ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { Database } from '../src/db/pool.ts'
 import { IpcServer } from './ipc-server.ts'
-import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
+import { scheduleAdExpiry, scheduleEstimates, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
@@ -168,10 +168,16 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     bus.announce(change)
   })
 
+  // The lanes whose expected times moved got a new version (src/queue/estimates.ts), NOTIFYed by their transaction.
+  const stopEstimates = scheduleEstimates(jobsDb.sql, (result) => {
+    for (const { lane, clinicId, version } of result.changes) applyChange({ topic: lane, clinicId, version })
+  })
+
   await server.listen()
   return {
     close: async () => {
       clearInterval(sweeper)
+      stopEstimates()
       stopNightly()
       stopStanding()
       stopAdExpiry()

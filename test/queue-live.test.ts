@@ -2,6 +2,8 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { patientToken, secretaryToken } from '../src/auth/actors.ts'
 import { startStack } from './helpers/stack.ts'
+import { addDays, compactDate, weekdayOf } from '../src/domain/calendar.ts'
+import { ESTIMATE_EVERY_MS, estimateOnce } from '../coordinator/jobs.ts'
 import { waitFor } from './helpers/server.ts'
 import { framesOf, today } from './helpers/booking-api.ts'
 import { client, type OpenStream, type Response } from './helpers/client.ts'
@@ -123,6 +125,36 @@ t.test('one load per change for the worker, however many watch', async (t) => {
   await waitFor('every viewer told', async () => streams.every((s) => dataOf(s).length === 2))
   t.equal(app.context.cache.counters.loads - loads, 1, 'one load of the day for 60 viewers')
   t.equal(app.context.queueViews.counters.parses - parses, 1, 'parsed once')
+})
+
+t.test("the expected time is the clinic's own, computed by the coordinator's job; a moved figure reaches the streams", async (t) => {
+  // Three past weeks on today's weekday: 12 patients called 7 minutes apart, the first at 09:00 Baghdad.
+  for (const weeksAgo of [1, 2, 3]) {
+    const date = addDays(today, -7 * weeksAgo)
+    const [day] = await sql<Array<{ id: string }>>`
+      INSERT INTO booking_days (clinic_id, lane, day, capacity_total, status) VALUES (1506, 'regular', ${date}, 20, 'archived') RETURNING id::text`
+    for (let i = 1; i <= 12; i++) {
+      await sql`
+        INSERT INTO bookings (day_id, seq, token, display_id, name, phone, status, called_at)
+        VALUES (${day?.id as string}, ${i}, ${i}, ${`B-1506-${compactDate(date)}-${String(i).padStart(3, '0')}`}, 'x', '0', 'served',
+                ${date}::date + time '06:00' + ${i * 7} * interval '1 minute')`
+    }
+  }
+  const ids = await openDay(1506, 3)
+  const mine = await api.openStream(`/api/queue/position?booking_id=${ids[2] as string}&stream=true`, { 'Doctor-Secret': 'dev-secret' })
+  t.teardown(mine.close)
+  await waitFor('the snapshot', async () => lastData(mine) !== null)
+  t.match(lastData(mine)?.body, { ahead: 2, eta_minutes: 20 }, 'before the job: the default 10 minutes')
+
+  // The job as the coordinator runs it every five minutes (a later slot than the one it ran at start).
+  const run = await estimateOnce(sql, new Date(Date.now() + ESTIMATE_EVERY_MS))
+  t.ok(run !== null && run.changes.some((c) => c.clinicId === 1506), "the clinic's figure moved: its live lane gets a new version")
+  await waitFor('the new expected time on the stream', async () => lastData(mine)?.body['eta_minutes'] === 14)
+  t.same(lastData(mine)?.body['eta_range'], [14, 14], 'seven minutes, every time')
+  t.match(await position(ids[2] as string), { eta_minutes: 14 })
+  const [row] = await sql<Array<{ minutes: number, samples: number }>>`SELECT minutes, samples FROM service_estimates WHERE clinic_id = 1506 AND weekday = ${weekdayOf(today)}`
+  t.same(row, { minutes: 7, samples: 33 }, "today's weekday: 33 gaps (the first call of each day is none)")
+  t.equal(await estimateOnce(sql, new Date(Date.now() + ESTIMATE_EVERY_MS)), null, 'the same slot runs once, whichever coordinator asks')
 })
 
 t.test('AUTH_MODE=strict: a place is its patient\'s own', async (t) => {

@@ -27,7 +27,7 @@ CREATE TRIGGER bookings_mark_calls BEFORE INSERT OR UPDATE OF status ON bookings
 CREATE INDEX bookings_called_at ON bookings (called_at) WHERE called_at IS NOT NULL;
 
 -- A clinic's expected service time per weekday (0 = Sunday … 6), and over every weekday (-1), in minutes: the
--- trimmed median of its gaps between calls, with the interquartile range as the estimate's range. Written by the
+-- trimmed median of its gaps between calls, with the 25th and 90th percentiles as the estimate's range. Written by the
 -- coordinator's estimate job, read with the day's queue: never computed on a request.
 CREATE TABLE service_estimates (
   clinic_id   integer NOT NULL,

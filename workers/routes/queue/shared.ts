@@ -59,5 +59,5 @@ export const positionReply = z.object({
   ahead: z.number().int().nullable().describe('waiting bookings before this one; null unless it is waiting'),
   now_serving: z.number().int().nullable(),
   eta_minutes: z.number().int().nullable().describe("expected minutes until called, from the clinic's own service times"),
-  eta_range: z.tuple([z.number().int(), z.number().int()]).nullable().describe('the interquartile range of that expectation')
+  eta_range: z.tuple([z.number().int(), z.number().int()]).nullable().describe('the range the wait is expected in: the 25th to the 90th percentile of the service times, times the patients ahead')
 })
