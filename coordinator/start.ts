@@ -10,6 +10,8 @@ import { createLimiter } from './limiter.ts'
 import { LockoutStore } from '../src/rate-limit/lockout.ts'
 import { createRevocations } from './sessions.ts'
 import { ActorStanding } from './standing.ts'
+import { startPush } from './push.ts'
+import { pushSettings } from '../src/push/settings.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
 import { STANDING_CHANNEL, announceStanding, parseStandingNotice } from '../src/auth/standing.ts'
 
@@ -76,8 +78,14 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
   // Every committed change, local or from another instance: drop what it makes stale, then tell every worker (their
   // SSE subscribers are waiting for it).
   function applyChange (change: Change): void {
-    if (cache.apply(change)) server.broadcast('change', change)
+    if (cache.apply(change)) {
+      server.broadcast('change', change)
+      push.onChange(change)
+    }
   }
+
+  // Push notifications (issue 15.5): looked at after each lane change, sent from here, never on a request.
+  const push = startPush(jobsDb.sql, pushSettings(config))
 
   const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
   // Failed sign-in guesses per target (src/rate-limit/lockout.ts), in memory: exact across this instance's workers.
@@ -178,6 +186,7 @@ export async function startCoordinator ({ config, socketPath, instance }: Coordi
     close: async () => {
       clearInterval(sweeper)
       stopEstimates()
+      push.close()
       stopNightly()
       stopStanding()
       stopAdExpiry()
