@@ -126,11 +126,15 @@ function subscribe (port: number, index: number, path = `/api/booking_days?clini
       socket.write(`GET ${path} HTTP/1.1\r\n` +
         `Host: 127.0.0.1\r\nDoctor-Secret: ${SECRET}\r\nAccept: text/event-stream\r\nX-Forwarded-For: ${clientAddress(index)}\r\n\r\n`)
     })
-    socket.on('data', (chunk: Buffer) => scan(sub, chunk))
+    let first = ''
+    socket.on('data', (chunk: Buffer) => {
+      if (first.length < 300) first += chunk.toString().slice(0, 300)
+      scan(sub, chunk)
+    })
     socket.on('error', () => { sub.open = false })
     socket.on('close', () => {
       sub.open = false
-      if (sub.onHit !== null) { clearTimeout(timer); reject(new Error(`subscriber ${index} closed before its snapshot`)) }
+      if (sub.onHit !== null) { clearTimeout(timer); reject(new Error(`subscriber ${index} closed before its snapshot: ${JSON.stringify(first)}`)) }
     })
   })
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { patientToken } from '../src/auth/actors.ts'
+import { loadConfig } from '../src/config.ts'
 import { startStack } from './helpers/stack.ts'
 import { waitFor } from './helpers/server.ts'
 import { client, type Response } from './helpers/client.ts'
@@ -88,6 +89,18 @@ t.test('without credentials push is off, and /health says so', async (t) => {
   const off = (await ok(client(unconfigured).get('/health'), 'health'))['checks'] as Record<string, Record<string, unknown>>
   t.match(off['push'], { status: 'disabled', configured: false })
   t.match(await ok(client(unconfigured).post('/api/patient/device', { patient_id: 'P-1', device_token: 'x' }), 'device'), { push_enabled: false })
+})
+
+t.test('FCM_SERVICE_ACCOUNT: a service-account key as JSON or base64; anything else stops the start, naming it', async (t) => {
+  const key = JSON.parse(Buffer.from(fcm.env['FCM_SERVICE_ACCOUNT'] as string, 'base64').toString()) as Record<string, string>
+  t.match(loadConfig({ FCM_SERVICE_ACCOUNT: JSON.stringify(key) }).fcmServiceAccount, { projectId: 'tabeby-test', clientEmail: key['client_email'] })
+  t.equal(loadConfig({}).fcmServiceAccount, null)
+  t.equal(loadConfig({}).fcmEndpoint, 'https://fcm.googleapis.com')
+  for (const bad of ['not json', Buffer.from('{"a":1}').toString('base64'), JSON.stringify({ ...key, private_key: 'x' }), JSON.stringify({ ...key, token_uri: 'ftp://x' })]) {
+    t.throws(() => loadConfig({ FCM_SERVICE_ACCOUNT: bad }), /^FCM_SERVICE_ACCOUNT:/, bad.slice(0, 30))
+  }
+  t.throws(() => loadConfig({ FCM_ENDPOINT: 'gopher://x' }), /^FCM_ENDPOINT:/)
+  t.throws(() => loadConfig({ QUEUE_DEFAULT_SERVICE_MINUTES: '0' }), /^QUEUE_DEFAULT_SERVICE_MINUTES:/)
 })
 
 t.test('devices: bad input gets a 422; in strict mode a patient registers its own phone only', async (t) => {
