@@ -41,12 +41,12 @@ t.test('the screen renders the queue and shows a call made through the API', { s
       text: document.getElementById('now').textContent,
       dir: document.documentElement.dir
     })`)
-  await waitFor('the first rendering', async () => (await screen()).next === '1,2,3', 30_000)
+  await waitFor('the first rendering', async () => (await screen()).next === '1,2,3', 60_000)
   t.match(await screen(), { now: '', next: '1,2,3', doctor: 'د. أحمد الجبوري', text: '—', dir: 'rtl' }, 'nobody called yet; the doctor named')
 
   const called = Date.now()
   await ok(api.post('/api/edit_patient_booking', { clinic_id: 1801, booking_id: ids[0], status: 'in_progress' }), 'call')
-  await waitFor('the call on the screen', async () => (await screen()).now === '1', 20_000, 10)
+  await waitFor('the call on the screen', async () => (await screen()).now === '1', 30_000, 10)
   const elapsed = Date.now() - called
   t.match(await screen(), { now: '1', next: '2,3', text: '١' }, 'token 1 in Arabic-Indic digits, the next ones moved up')
   t.comment(`the call reached the screen ${elapsed} ms after the API answered`)
@@ -57,6 +57,6 @@ t.test('the screen renders the queue and shows a call made through the API', { s
   t.ok(png.subarray(1, 4).toString() === 'PNG' && png.length > 2000, `a screenshot of the screen (${file})`)
 
   await ok(api.post('/api/edit_patient_booking', { clinic_id: 1801, booking_id: ids[1], status: 'cancelled' }), 'cancel')
-  await waitFor('the cancellation on the screen', async () => (await screen()).next === '2', 20_000, 10)
+  await waitFor('the cancellation on the screen', async () => (await screen()).next === '2', 30_000, 10)
   t.pass('a cancellation closes the gap on the screen too')
 })

@@ -147,8 +147,9 @@ t.test("the expected time is the clinic's own, computed by the coordinator's job
   t.match(lastData(mine)?.body, { ahead: 2, eta_minutes: 20 }, 'before the job: the default 10 minutes')
 
   // The job as the coordinator runs it every five minutes (a later slot than the one it ran at start).
+  // (The app's own coordinator may run its job meanwhile, at a slot boundary: then it is the one that moved the figure.)
   const run = await estimateOnce(sql, new Date(Date.now() + ESTIMATE_EVERY_MS))
-  t.ok(run !== null && run.changes.some((c) => c.clinicId === 1506), "the clinic's figure moved: its live lane gets a new version")
+  t.ok(run !== null, 'the job ran for its slot')
   await waitFor('the new expected time on the stream', async () => lastData(mine)?.body['eta_minutes'] === 14)
   t.same(lastData(mine)?.body['eta_range'], [14, 14], 'seven minutes, every time')
   t.match(await position(ids[2] as string), { eta_minutes: 14 })
