@@ -50,7 +50,7 @@ t.test('without a key, with a wrong one, another clinic\'s, or a revoked one: re
   const theirs = await ok(api.post('/api/display_keys', { clinic_id: 1702 }), 'create key')
   const key = mine['key'] as string
   t.match((await api.get('/display/1701', { secret: null })).json(), { code: 'display_key_required' })
-  t.equal((await api.get('/display/1701', { secret: null })).status, 401)
+  t.equal((await api.get('/display/1701', { secret: null })).status, 403, 'like a missing app secret')
   t.equal((await api.get('/display/1701?key=nope', { secret: null })).status, 403)
   t.equal((await api.get(`/display/1701?key=${theirs['key'] as string}`, { secret: null })).status, 403, "another clinic's key")
   t.equal((await api.get(`/display/abc?key=${key}`, { secret: null })).status, 422)
@@ -92,8 +92,8 @@ t.test('the OpenAPI document covers the new routes with their answers', async (t
   const doc = (await api.get('/openapi.json')).json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>()
   for (const [path, method, codes] of [
     ['/api/queue/now_serving', 'get', ['200']], ['/api/queue/position', 'get', ['200', '404']], ['/api/display_keys', 'post', ['200', '409']],
-    ['/api/display_keys', 'get', ['200']], ['/api/display_keys/revoke', 'post', ['200', '404']], ['/display/{clinic_id}', 'get', ['200', '401', '403']],
-    ['/display/{clinic_id}/feed', 'get', ['200', '401', '403']]
+    ['/api/display_keys', 'get', ['200']], ['/api/display_keys/revoke', 'post', ['200', '404']], ['/display/{clinic_id}', 'get', ['200', '403']],
+    ['/display/{clinic_id}/feed', 'get', ['200', '403']]
   ] as const) {
     const op = doc.paths[path]?.[method]
     t.ok(op !== undefined, `${method} ${path}`)

@@ -85,18 +85,18 @@ t.test('streams: a snapshot with an id, updates on change, Last-Event-ID resumes
   const mine = await api.openStream(`/api/queue/position?booking_id=${ids[1] as string}&stream=true`, { 'Doctor-Secret': 'dev-secret' })
   t.teardown(() => { now.close(); mine.close() })
   t.equal(now.headers['content-type'], 'text/event-stream')
-  await waitFor('the snapshots', async () => dataOf(now).length > 0 && dataOf(mine).length > 0)
+  await waitFor('the snapshots', async () => dataOf(now).length > 0 && dataOf(mine).length > 0, 60_000)
   t.equal(dataOf(now)[0]?.event, 'snapshot')
   t.match(lastData(mine)?.body, { token: 2, ahead: 1 })
   const firstId = Number(lastData(now)?.id)
 
   await setStatus(1503, ids[0] as string, 'in_progress')
-  await waitFor('the update', async () => lastData(mine)?.body['ahead'] === 0 && lastData(now)?.body['now_serving'] === 1)
+  await waitFor('the update', async () => lastData(mine)?.body['ahead'] === 0 && lastData(now)?.body['now_serving'] === 1, 60_000)
   t.ok(Number(lastData(now)?.id) > firstId, 'the update carries a later id')
 
   const before = dataOf(mine).length
   await ok(api.post('/api/patient_booking', { clinic_id: 1503, name: 'متأخر', phone: '+9647700000000', source: 'secretary_app', date: today }), 'a walk-in behind')
-  await waitFor('now serving sees the walk-in', async () => (lastData(now)?.body['waiting'] as number) === 4)
+  await waitFor('now serving sees the walk-in', async () => (lastData(now)?.body['waiting'] as number) === 4, 60_000)
   await sleep(200)
   t.equal(dataOf(mine).length, before, 'a booking behind it does not move its place: no frame')
 
@@ -106,7 +106,7 @@ t.test('streams: a snapshot with an id, updates on change, Last-Event-ID resumes
   t.same(dataOf(resumed), [], 'resuming at the current id: nothing was missed')
   const stale = await api.openStream('/api/queue/now_serving?clinic_id=1503&stream=true', { 'Doctor-Secret': 'dev-secret', 'Last-Event-ID': String(firstId) })
   t.teardown(stale.close)
-  await waitFor('the missed state', async () => dataOf(stale).length > 0)
+  await waitFor('the missed state', async () => dataOf(stale).length > 0, 60_000)
   t.equal(dataOf(stale)[0]?.event, 'update', 'resuming from an older id: the current state as an update')
 })
 
@@ -118,11 +118,11 @@ t.test('one load per change for the worker, however many watch', async (t) => {
     streams.push(await api.openStream(`/api/queue/position?booking_id=${ids[i] as string}&stream=true`, { 'Doctor-Secret': 'dev-secret' }))
     streams.push(await api.openStream('/api/queue/now_serving?clinic_id=1504&stream=true', { 'Doctor-Secret': 'dev-secret' }))
   }
-  await waitFor('every snapshot', async () => streams.every((s) => dataOf(s).length === 1))
+  await waitFor('every snapshot', async () => streams.every((s) => dataOf(s).length === 1), 60_000)
   const loads = app.context.cache.counters.loads
   const parses = app.context.queueViews.counters.parses
   await setStatus(1504, ids[0] as string, 'in_progress')
-  await waitFor('every viewer told', async () => streams.every((s) => dataOf(s).length === 2))
+  await waitFor('every viewer told', async () => streams.every((s) => dataOf(s).length === 2), 60_000)
   t.equal(app.context.cache.counters.loads - loads, 1, 'one load of the day for 60 viewers')
   t.equal(app.context.queueViews.counters.parses - parses, 1, 'parsed once')
 })
@@ -143,14 +143,14 @@ t.test("the expected time is the clinic's own, computed by the coordinator's job
   const ids = await openDay(1506, 3)
   const mine = await api.openStream(`/api/queue/position?booking_id=${ids[2] as string}&stream=true`, { 'Doctor-Secret': 'dev-secret' })
   t.teardown(mine.close)
-  await waitFor('the snapshot', async () => lastData(mine) !== null)
+  await waitFor('the snapshot', async () => lastData(mine) !== null, 60_000)
   t.match(lastData(mine)?.body, { ahead: 2, eta_minutes: 20 }, 'before the job: the default 10 minutes')
 
   // The job as the coordinator runs it every five minutes (a later slot than the one it ran at start).
   // (The app's own coordinator may run its job meanwhile, at a slot boundary: then it is the one that moved the figure.)
   const run = await estimateOnce(sql, new Date(Date.now() + ESTIMATE_EVERY_MS))
   t.ok(run !== null, 'the job ran for its slot')
-  await waitFor('the new expected time on the stream', async () => lastData(mine)?.body['eta_minutes'] === 14)
+  await waitFor('the new expected time on the stream', async () => lastData(mine)?.body['eta_minutes'] === 14, 60_000)
   t.same(lastData(mine)?.body['eta_range'], [14, 14], 'seven minutes, every time')
   t.match(await position(ids[2] as string), { eta_minutes: 14 })
   const [row] = await sql<Array<{ minutes: number, samples: number }>>`SELECT minutes, samples FROM service_estimates WHERE clinic_id = 1506 AND weekday = ${weekdayOf(today)}`

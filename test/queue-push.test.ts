@@ -44,19 +44,19 @@ t.test('near at the threshold, and when called: each once, across two instances'
   // The next change of the lane finds the second patient within its threshold (one waiting before it, or none once
   // the first is called in: whichever change a coordinator looks at first).
   await setStatus(ids[0] as string, 'in_progress')
-  await waitFor('the first near', async () => fcm.received.length === 1)
+  await waitFor('the first near', async () => fcm.received.length === 1, 60_000)
   const near = fcm.received[0]
   t.match(near?.data, { event: 'near', booking_id: ids[1], token: '2', clinic_id: '1901', lane: 'regular', ahead: /^[01]$/ })
   t.match(near?.notification, { title: 'اقترب دورك', body: /^رقمك 2: (أنت التالي|أمامك 1 من المراجعين)$/ })
 
   await setStatus(ids[0] as string, 'served')
   await setStatus(ids[1] as string, 'in_progress')
-  await waitFor('called', async () => sentTo('device-2').includes('called'))
+  await waitFor('called', async () => sentTo('device-2').includes('called'), 60_000)
   t.same(fcm.received[1]?.notification, { title: 'حان دورك', body: 'الرقم 2: تفضّل بالدخول إلى الطبيب' })
   t.same(sentTo('device-6'), [], 'three still wait before the sixth: above its threshold of 2')
 
   await setStatus(ids[2] as string, 'cancelled')
-  await waitFor('the sixth is near now', async () => sentTo('device-6').length === 1)
+  await waitFor('the sixth is near now', async () => sentTo('device-6').length === 1, 60_000)
   t.match(fcm.received.find((m) => m.token === 'device-6')?.data, { event: 'near', token: '5', ahead: '2' }, 'renumbered: token 5, two ahead')
 
   // More changes that owe nothing new: nothing more is sent, by either instance.
@@ -76,7 +76,7 @@ t.test('an overloaded FCM is retried with back-off until it takes the message', 
   await register('P-190105', 'device-5')
   // Any change of the lane: the fifth (token 4 now) has one waiting before it.
   await ok(api.post('/api/patient_booking', { clinic_id: 1901, name: 'متأخر', phone: '+9647700000002', source: 'secretary_app', date: today }), 'walk-in')
-  await waitFor('the retried message', async () => sentTo('device-5').length === 1, 30_000)
+  await waitFor('the retried message', async () => sentTo('device-5').length === 1, 60_000)
   const [row] = await sql<Array<{ state: string, attempts: number, last_error: string | null }>>`
     SELECT state, attempts, last_error FROM push_deliveries WHERE device_token = 'device-5'`
   t.same(row, { state: 'sent', attempts: 3, last_error: null }, 'two 503s, then sent')

@@ -59,7 +59,7 @@ export const DISPLAY_PAGE = `<!doctype html>
     xhr.onreadystatechange = function () {
       if (xhr.readyState !== 4) return;
       if (xhr.status === 200) { show(JSON.parse(xhr.responseText)); status(''); }
-      else if (xhr.status === 401 || xhr.status === 403) status('مفتاح الشاشة غير صالح أو ملغى');
+      else if (xhr.status === 403) status('مفتاح الشاشة غير صالح أو ملغى');
       else status('جارٍ إعادة الاتصال…');
     };
     xhr.send();
