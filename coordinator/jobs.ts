@@ -3,6 +3,7 @@ import { archivePastDays, type NightlyResult } from '../src/booking/archive.ts'
 import { iraqToday } from '../src/domain/calendar.ts'
 import { log, errorFields } from '../src/log.ts'
 import { dropOrphanImages, markExpiredAds } from '../src/ads/store.ts'
+import { recomputeEstimates, type EstimateRun } from '../src/queue/estimates.ts'
 
 // Scheduled jobs run in the coordinator: one per instance, and across instances the job's advisory lock and its
 // job_runs row make each night's run happen once.
@@ -107,6 +108,44 @@ export function scheduleAdExpiry (sql: Sql, onDone: (result: AdExpiryResult) => 
     }, (error: unknown) => log.error('ad expiry failed', errorFields(error))).finally(() => {
       if (stopped) return
       timer = setTimeout(run, 60_000 - (Date.now() % 60_000) + 100)
+      timer.unref()
+    })
+  }
+  run()
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+  }
+}
+
+// Service-time estimates (src/queue/estimates.ts): every ESTIMATE_EVERY_MS, once per cluster (a job_runs row per
+// slot), and once at start. Off every request path: a place's expected time is read from their result.
+export const ESTIMATE_EVERY_MS = 5 * 60_000
+
+export async function estimateOnce (sql: Sql, now: Date = new Date()): Promise<EstimateRun | null> {
+  const slot = new Date(now.getTime() - (now.getTime() % ESTIMATE_EVERY_MS)).toISOString().slice(0, 16)
+  const [claimed] = await sql`
+    INSERT INTO job_runs (job, run_key) VALUES ('service-estimates', ${slot}) ON CONFLICT (job, run_key) DO NOTHING RETURNING 1`
+  if (claimed === undefined) return null // another coordinator ran this slot
+  const result = await recomputeEstimates(sql, now)
+  await sql`
+    UPDATE job_runs SET finished_at = now(), detail = ${sql.json({ clinics: result.clinics, figures: result.figures, moved: result.changes.length })}
+    WHERE job = 'service-estimates' AND run_key = ${slot}`
+  await sql`DELETE FROM job_runs WHERE job = 'service-estimates' AND started_at < now() - interval '1 day'`
+  return result
+}
+
+export function scheduleEstimates (sql: Sql, onDone: (result: EstimateRun) => void): () => void {
+  let timer: NodeJS.Timeout
+  let stopped = false
+  const run = (): void => {
+    estimateOnce(sql).then((result) => {
+      if (result === null) return
+      log.debug('service estimates run', { clinics: result.clinics, figures: result.figures, moved: result.changes.length })
+      onDone(result)
+    }, (error: unknown) => log.error('service estimates failed', errorFields(error))).finally(() => {
+      if (stopped) return
+      timer = setTimeout(run, ESTIMATE_EVERY_MS - (Date.now() % ESTIMATE_EVERY_MS) + 200)
       timer.unref()
     })
   }

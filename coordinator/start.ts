@@ -5,7 +5,7 @@ import { Database } from '../src/db/pool.ts'
 import { IpcServer, type Peer } from './ipc-server.ts'
 import { MetricsCollector, coordinatorRegistry } from './metrics.ts'
 import { Kind } from '../src/ipc/protocol.ts'
-import { scheduleAdExpiry, scheduleNightly } from './jobs.ts'
+import { scheduleAdExpiry, scheduleEstimates, scheduleNightly } from './jobs.ts'
 import { SharedCache } from './shared-cache.ts'
 import { startChangeBus } from './changes.ts'
 import { createLimiter } from './limiter.ts'
@@ -13,6 +13,8 @@ import { LockoutStore } from '../src/rate-limit/lockout.ts'
 import { LimitLeases } from './limit-leases.ts'
 import { createRevocations } from './sessions.ts'
 import { ActorStanding } from './standing.ts'
+import { startPush } from './push.ts'
+import { pushSettings } from '../src/push/settings.ts'
 import { REVOCATIONS_CHANNEL } from '../src/auth/revocations.ts'
 import { STANDING_CHANNEL, announceStanding, parseStandingNotice } from '../src/auth/standing.ts'
 
@@ -89,8 +91,14 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
   // Every committed change, local or from another instance: drop what it makes stale, then tell every worker (their
   // SSE subscribers are waiting for it).
   function applyChange (change: Change): void {
-    if (cache.apply(change)) server.broadcast('change', change)
+    if (cache.apply(change)) {
+      server.broadcast('change', change)
+      push.onChange(change)
+    }
   }
+
+  // Push notifications (issue 15.5): looked at after each lane change, sent from here, never on a request.
+  const push = startPush(jobsDb.sql, pushSettings(config))
 
   const revocations = createRevocations(jobsDb.sql, (fresh) => server.broadcast('revoked', fresh))
   // Failed sign-in guesses per target (src/rate-limit/lockout.ts), in memory: exact across this instance's workers.
@@ -214,10 +222,17 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     bus.announce(change)
   })
 
+  // The lanes whose expected times moved got a new version (src/queue/estimates.ts), NOTIFYed by their transaction.
+  const stopEstimates = scheduleEstimates(jobsDb.sql, (result) => {
+    for (const { lane, clinicId, version } of result.changes) applyChange({ topic: lane, clinicId, version })
+  })
+
   await server.listen()
   return {
     close: async () => {
       clearInterval(sweeper)
+      stopEstimates()
+      push.close()
       stopNightly()
       stopStanding()
       stopAdExpiry()

@@ -14,6 +14,14 @@
 // what fits and the output says so.
 //
 //   npx tsx scripts/bench-sse-swarm.ts [--subscribers 10000] [--bookings 5] [--workers 2]
+//
+// The positions variant (issue 15.6): N subscribers of GET /api/queue/position?stream=true on one clinic's day of
+// --patients bookings (subscriber i watches booking i mod patients), while the secretary calls the next patient in
+// every 2 s (--advances of them): how long until every subscriber has the frame showing the new token being seen,
+// and the database work per advance, counted by pg_stat_statements, once with the first 100 subscribers and once
+// with all N (it must not grow with them: the day is loaded once per change for the instance).
+//
+//   npx tsx scripts/bench-sse-swarm.ts --variant positions [--subscribers 10000] [--patients 200] [--advances 5]
 import './lib/quiet.ts'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -29,6 +37,9 @@ const args = process.argv.slice(2)
 const requested = flag(args, 'subscribers', 10_000)
 const bookings = flag(args, 'bookings', 5)
 const workers = flag(args, 'workers', 2)
+const positions = args.includes('--variant') && args[args.indexOf('--variant') + 1] === 'positions'
+const patients = flag(args, 'patients', 200)
+const advances = flag(args, 'advances', 5)
 const FD_MARGIN = 500
 
 function openFileLimit (): number {
@@ -105,21 +116,25 @@ function scan (sub: Sub, chunk: Buffer): void {
 
 const SNAPSHOT = Buffer.from('event: snapshot')
 
-function subscribe (port: number, index: number): Promise<Sub> {
+function subscribe (port: number, index: number, path = `/api/booking_days?clinic_id=${CLINIC}&stream=true&timeout=3600&heartbeat=60`): Promise<Sub> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true })
     const sub: Sub = { socket, needle: SNAPSHOT, tail: Buffer.alloc(0), hitAt: 0, bytes: 0, open: true, onHit: null, record: null }
     const timer = setTimeout(() => { socket.destroy(); reject(new Error(`subscriber ${index}: no snapshot within 30 s`)) }, 30_000)
     sub.onHit = () => { clearTimeout(timer); resolve(sub) }
     socket.on('connect', () => {
-      socket.write(`GET /api/booking_days?clinic_id=${CLINIC}&stream=true&timeout=3600&heartbeat=60 HTTP/1.1\r\n` +
+      socket.write(`GET ${path} HTTP/1.1\r\n` +
         `Host: 127.0.0.1\r\nDoctor-Secret: ${SECRET}\r\nAccept: text/event-stream\r\nX-Forwarded-For: ${clientAddress(index)}\r\n\r\n`)
     })
-    socket.on('data', (chunk: Buffer) => scan(sub, chunk))
+    let first = ''
+    socket.on('data', (chunk: Buffer) => {
+      if (first.length < 300) first += chunk.toString().slice(0, 300)
+      scan(sub, chunk)
+    })
     socket.on('error', () => { sub.open = false })
     socket.on('close', () => {
       sub.open = false
-      if (sub.onHit !== null) { clearTimeout(timer); reject(new Error(`subscriber ${index} closed before its snapshot`)) }
+      if (sub.onHit !== null) { clearTimeout(timer); reject(new Error(`subscriber ${index} closed before its snapshot: ${JSON.stringify(first)}`)) }
     })
   })
 }
@@ -144,6 +159,15 @@ interface Delivery {
 }
 
 try {
+  if (positions) await positionSwarm()
+  else await daySwarm()
+} finally {
+  await cleanup()
+  clearTimeout(watchdog)
+}
+
+// The day-stream swarm (see the top of the file).
+async function daySwarm (): Promise<void> {
   db = await startDatabase()
   server = await startServer({ workers, env: { ...benchServerEnv, DATABASE_URL: db.url } })
   sql = postgres(db.url, { max: 1, onnotice: () => {} })
@@ -259,7 +283,105 @@ try {
       all_reached: deliveries.every((d) => d.missed === 0)
     }
   }, null, 2))
-} finally {
-  await cleanup()
-  clearTimeout(watchdog)
+}
+
+// The positions variant (see the top of the file).
+async function positionSwarm (): Promise<void> {
+  db = await startDatabase({ statements: true })
+  server = await startServer({ workers, env: { ...benchServerEnv, DATABASE_URL: db.url } })
+  sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`
+  const created = await post('/api/create_table', { clinic_id: CLINIC, days: { [date]: { capacity_total: patients } } })
+  if (created.status !== 200) throw new Error(`create_table: ${created.status} ${created.text}`)
+  const ids: string[] = []
+  for (let i = 1; i <= patients; i++) {
+    const booked = await post('/api/patient_booking', { clinic_id: CLINIC, name: `مريض ${i}`, phone: '+9647700000001', patient_id: `P-${i}`, date, source: 'secretary_app' })
+    if (booked.status !== 200) throw new Error(`booking: ${booked.status} ${booked.text}`)
+    ids.push((JSON.parse(booked.text) as { booking_id: string }).booking_id)
+  }
+  const statementCalls = async (): Promise<number> => {
+    const [row] = await (sql as postgres.Sql)<Array<{ n: string }>>`
+      SELECT coalesce(sum(calls), 0)::text AS n FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'`
+    return Number(row?.n ?? 0)
+  }
+
+  let called = 0
+  interface Advance { subscribers: number, statements: number, reached: number, missed: number, from_request_ms: ReturnType<typeof summarize>, cpu_cores: Record<string, number> }
+  const advance = async (phase: Sub[]): Promise<Advance> => {
+    called++
+    const needle = Buffer.from(`"now_serving":${called},`)
+    let pending = 0
+    let allIn: () => void = () => {}
+    const everyone = new Promise<void>((resolve) => { allIn = resolve })
+    for (const sub of phase) {
+      if (!sub.open) continue
+      sub.needle = needle
+      sub.tail = Buffer.alloc(0)
+      sub.hitAt = 0
+      pending++
+      sub.onHit = () => { if (--pending === 0) allIn() }
+    }
+    const held = await serverStats(server as TestServer)
+    const meter = cpuMeter({
+      load_generator: { pids: [process.pid], tree: false },
+      workers: { pids: held.workers.map((w) => w.pid), tree: false },
+      postgres: { pids: [postmasterPid((db as TestDatabase).dataDir)], tree: true }
+    })
+    const before = await statementCalls()
+    const sentAt = performance.now()
+    const res = await post('/api/edit_patient_booking', { clinic_id: CLINIC, booking_id: ids[called - 1], status: 'in_progress' })
+    if (res.status !== 200) throw new Error(`advance: ${res.status} ${res.text}`)
+    if (pending > 0) await Promise.race([everyone, sleep(30_000)])
+    const cpu = meter.stop()
+    await sleep(2000) // the secretary's pace; also lets late statements land before they are counted
+    const statements = await statementCalls() - before - 1 // the count's own statement
+    const times: number[] = []
+    let missed = 0
+    for (const sub of phase) {
+      if (sub.hitAt > 0) times.push(sub.hitAt - sentAt)
+      else if (sub.open) missed++
+      sub.needle = null
+      sub.onHit = null
+    }
+    return { subscribers: phase.length, statements, reached: times.length, missed, from_request_ms: summarize(times), cpu_cores: cpu }
+  }
+
+  const path = (i: number): string => `/api/queue/position?booking_id=${ids[i % patients] as string}&stream=true&timeout=3600&heartbeat=60`
+  const port = server.port
+  const connectStarted = performance.now()
+  const BATCH = 250
+  const few = Math.min(100, subscribers)
+  subs.push(...await Promise.all(Array.from({ length: few }, (_, i) => subscribe(port, i, path(i)))))
+  await sleep(1000)
+  const withFew: Advance[] = []
+  for (let a = 0; a < Math.min(3, advances); a++) withFew.push(await advance(subs))
+  for (let start = few; start < subscribers && performance.now() - connectStarted < 300_000; start += BATCH) {
+    subs.push(...await Promise.all(Array.from({ length: Math.min(BATCH, subscribers - start) }, (_, i) => subscribe(port, start + i, path(start + i)))))
+  }
+  const connectSeconds = (performance.now() - connectStarted) / 1000
+  await sleep(3000)
+  const held = await serverStats(server)
+  const withAll: Advance[] = []
+  for (let a = 0; a < advances; a++) withAll.push(await advance(subs))
+  const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] as number
+  const p99Median = median(withAll.map((d) => d.from_request_ms.p99_ms))
+  console.log(JSON.stringify({
+    machine: machine(),
+    variant: 'positions',
+    settings: { subscribers_requested: requested, subscribers: subs.length, open_file_limit: fdLimit, workers, patients, advances, pace_ms: 2000 },
+    connect: { seconds: Math.round(connectSeconds * 10) / 10, still_open_at_end: subs.filter((s) => s.open).length },
+    spread: held.workers.map((w) => ({ worker: w.id, subscribers: w.sse.subscribers })),
+    advances_with_100: withFew,
+    advances_with_all: withAll,
+    memory_mb: { with_subscribers_total_rss: mb(held.memory.total_rss) },
+    statements_per_advance: {
+      with_100_subscribers: median(withFew.map((d) => d.statements)),
+      with_all_subscribers: median(withAll.map((d) => d.statements)),
+      grows_with_subscribers: median(withAll.map((d) => d.statements)) > median(withFew.map((d) => d.statements))
+    },
+    goals: {
+      delivery_p99_ms: { goal: 250, measured_median_of_advances: p99Median, worst: Math.max(...withAll.map((d) => d.from_request_ms.p99_ms)), met: p99Median < 250 },
+      all_reached: withAll.every((d) => d.missed === 0)
+    }
+  }, null, 2))
 }

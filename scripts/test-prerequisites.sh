@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs before `npm test` (npm's pretest). Some tests need real programs from Debian's packages: redis-server (the
-# Redis tests), chromium (CORS as a browser enforces it) and nginx (the front proxy the deployment requires). Find
+# Redis tests), chromium (CORS as a browser enforces it, the waiting-room screen) and nginx (the front proxy the deployment requires). Find
 # them, or install the missing ones where we may (root, with apt). Where neither works, say so; those tests then
 # skip, naming the package, and the rest of the suite runs. This step never fails the run.
 set -u

@@ -189,6 +189,13 @@ export const variables = z.object({
     .default(null)),
   FIREBASE_JWKS_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   MAX_AD_IMAGE_BYTES: wholeNumber(2 * 1024 * 1024, 1024, 32 * 1024 * 1024),
+  // Minutes per patient for a clinic with too little history of its own (src/queue/eta.ts).
+  QUEUE_DEFAULT_SERVICE_MINUTES: decimal(10, 1, 240),
+  // Push notifications (src/push/): a Firebase service account's JSON key (as the file holds it, or that JSON in
+  // base64), whose client_email signs the OAuth token request at its token_uri. Unset: no push, /health says so.
+  FCM_SERVICE_ACCOUNT: z.preprocess(blank, z.string().nullable().default(null)),
+  // Where messages are sent: https://fcm.googleapis.com unless a test or a proxy says otherwise.
+  FCM_ENDPOINT: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   // Unset: pretty in a terminal outside production, JSON lines otherwise (logFormat below).
   LOG_FORMAT: choice(['json', 'pretty']).optional(),
   // Request lines (workers/request-log.ts): at most this many per second and worker; past it only server errors
@@ -293,11 +300,43 @@ export const configSchema = variables.transform((env, ctx) => {
     firebaseJwksUrl: env.FIREBASE_JWKS_URL ?? GOOGLE_SECURETOKEN_JWKS,
     maxAdImageBytes: env.MAX_AD_IMAGE_BYTES,
     logRequestsPerSecond: env.LOG_REQUESTS_PER_SECOND,
-    statsToken: env.STATS_TOKEN
+    statsToken: env.STATS_TOKEN,
+    queueDefaultServiceMinutes: env.QUEUE_DEFAULT_SERVICE_MINUTES,
+    fcmServiceAccount: env.FCM_SERVICE_ACCOUNT === null ? null : parseServiceAccount(env.FCM_SERVICE_ACCOUNT, fail),
+    fcmEndpoint: (env.FCM_ENDPOINT ?? 'https://fcm.googleapis.com').replace(/\/+$/, '')
   }
 })
 
 export type Config = z.output<typeof configSchema>
+
+// The fields of a Google service-account key that sending to FCM needs; the key's other fields are ignored.
+export interface ServiceAccount {
+  projectId: string
+  clientEmail: string
+  privateKey: string // PKCS#8 PEM
+  tokenUri: string
+}
+
+const serviceAccountKey = z.object({
+  project_id: z.string().min(1),
+  client_email: z.string().min(1),
+  private_key: z.string().includes('PRIVATE KEY'),
+  token_uri: z.url({ protocol: /^https?$/ }).default('https://oauth2.googleapis.com/token')
+})
+
+function parseServiceAccount (raw: string, fail: (variable: string, message: string) => never): ServiceAccount {
+  let text = raw
+  if (!text.startsWith('{')) text = Buffer.from(text, 'base64').toString('utf8')
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return fail('FCM_SERVICE_ACCOUNT', 'must be a service-account JSON key, or that JSON in base64')
+  }
+  const parsed = serviceAccountKey.safeParse(value)
+  if (!parsed.success) return fail('FCM_SERVICE_ACCOUNT', `is not a service-account key: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`)
+  return { projectId: parsed.data.project_id, clientEmail: parsed.data.client_email, privateKey: parsed.data.private_key, tokenUri: parsed.data.token_uri }
+}
 
 // Throws a ConfigError naming the first variable to fix (and carrying the others' messages).
 export function loadConfig (env: Env = process.env): Config {

@@ -7,6 +7,7 @@ import { doctorErrors } from './errors/doctors.ts'
 import { patientErrors } from './errors/patients.ts'
 import { paymentErrors } from './errors/payments.ts'
 import { platformErrors } from './errors/platform.ts'
+import { queueErrors } from './errors/queue.ts'
 import { secretaryErrors } from './errors/secretaries.ts'
 import { staffErrors } from './errors/staff.ts'
 import { errors } from './errors/server.ts'
@@ -21,7 +22,7 @@ import type { ErrorEntry } from './errors/entry.ts'
 export { ApiError, type ErrorEntry, type Issue, type Shape } from './errors/entry.ts'
 export {
   accountErrors, adErrors, authErrors, bookingErrors, departmentErrors, doctorErrors, errors, patientErrors, paymentErrors, platformErrors,
-  secretaryErrors, staffErrors
+  queueErrors, secretaryErrors, staffErrors
 }
 
 export const catalogue: Record<string, Record<string, ErrorEntry>> = {
@@ -36,7 +37,8 @@ export const catalogue: Record<string, Record<string, ErrorEntry>> = {
   staff: staffErrors,
   departments: departmentErrors,
   account: accountErrors,
-  ads: adErrors
+  ads: adErrors,
+  queue: queueErrors
 }
 
 // Which failures of the driver the HTTP layer answers with the catalogue's 503s (workers/http.ts errorReply).

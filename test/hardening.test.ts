@@ -347,7 +347,10 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
     answers.push([`POST patient_booking: ${name}`, await server.request('/api/patient_booking', { method: 'POST', headers: app, body })])
     answers.push([`POST golden_patient_payment: ${name}`, await server.request('/api/golden_patient_payment', { method: 'POST', headers: app, body })])
     answers.push([`POST reopen_table: ${name}`, await server.request('/api/reopen_table', { method: 'POST', headers: app, body })])
-    for (const path of ['/api/create_clinic_ad', '/api/update_ad', '/api/toggle_ad_status', '/api/delete_ad', '/api/ads', '/patients', '/api/update_ad_with_image']) {
+    for (const path of [
+      '/api/create_clinic_ad', '/api/update_ad', '/api/toggle_ad_status', '/api/delete_ad', '/api/ads', '/patients', '/api/update_ad_with_image',
+      '/api/display_keys', '/api/display_keys/revoke', '/api/patient/device'
+    ]) {
       answers.push([`POST ${path}: ${name}`, await server.request(path, { method: 'POST', headers: app, body })])
     }
     const login = { ...app, Authorization: `Bearer ${idToken}` }
@@ -376,7 +379,13 @@ t.test('hostile input never gets a 5xx, a stack trace or SQL, and no worker dies
     '/api/booking_archives/%E0%A4%A', '/doctor/profile/by-user/%E0%A4%A', '/api/doctors?page=-1&limit=1e400',
     '/api/ads/%E0%A4%A', '/api/ads/1e400', '/api/ads/-1', '/api/ads/by-clinic/%00', '/api/ads/images/%00', '/api/ads/images/..%2F..%2Fetc',
     `/api/ads/images/${'f'.repeat(64)}`, '/api/get_ad_image?clinic_id=1e400', '/api/get_ad_image?ad_ID=%00', '/api/get_ad_image?ad_ID=%E0%A4%A',
-    '/api/get_ad_image?clinic_id=-1', '/api/get_all_ads?x[]=1', '/api/clinic_ads', '/api/clinic_ads_all', '/patients'
+    '/api/get_ad_image?clinic_id=-1', '/api/get_all_ads?x[]=1', '/api/clinic_ads', '/api/clinic_ads_all', '/patients',
+    '/api/queue/now_serving?clinic_id=%E0%A4%A', '/api/queue/now_serving?clinic_id=1e400&date=9999-99-99', '/api/queue/now_serving?clinic_id=1&lane[]=x',
+    '/api/queue/now_serving?clinic_id=1&date=%00', '/api/queue/position?booking_id=%E0%A4%A', '/api/queue/position?booking_id=%00',
+    `/api/queue/position?booking_id=${'B'.repeat(5000)}`, "/api/queue/position?booking_id=B-1-20250101-001'%20OR%201=1--",
+    '/api/queue/position?booking_id=B-1-20250101-001&stream=maybe&timeout=1e400', '/api/display_keys?clinic_id=%E0%A4%A',
+    '/api/display_keys?clinic_id=-1', '/display/%E0%A4%A', '/display/1e400?key=x', '/display/1?key=%00', `/display/1?key=${'k'.repeat(5000)}`,
+    '/display/-1/feed?key=x&stream=true', '/display/1/feed?key[]=x', '/display/%00/feed'
   ]
   for (const path of gets) answers.push([`GET ${path}`, await server.request(path, { headers: app })])
   for (const method of ['HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']) {

@@ -2,7 +2,7 @@ import type { Config } from '../src/config.ts'
 import type { ChildEnv } from '../src/children.ts'
 import { Database } from '../src/db/pool.ts'
 import type { Engine } from '../src/uws.ts'
-import type { Change, FullDay, Revocations, WorkerStats } from '../src/ipc/messages.ts'
+import type { Change, FullDay, Revocations, SseStats, WorkerStats } from '../src/ipc/messages.ts'
 import type { Lane } from '../src/booking/days.ts'
 import { FirebaseVerifier } from '../src/auth/firebase.ts'
 import type { StandingChange } from '../src/auth/standing.ts'
@@ -13,6 +13,8 @@ import { CpuPool } from './cpu/pool.ts'
 import { WorkerCache } from './cache.ts'
 import { LaneViews, laneReader } from './lanes.ts'
 import { SseHub } from './sse.ts'
+import { QueueViews, parseQueueChannel, queueReader, type QueueViewName } from './queues.ts'
+import { pushSettings } from '../src/push/settings.ts'
 import { WorkerStanding } from './standing.ts'
 import { RateLimits, rateLimitHeaders } from './rate-limit.ts'
 import { SessionRevocations } from './sessions.ts'
@@ -70,6 +72,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       coordinator.notify('stats.push', localStats())
       standing.onConnect()
       sse.refreshAll()
+      queueSse.refreshAll()
       void sessions.resync()
     },
     onEvent: (name, payload) => {
@@ -77,10 +80,12 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
         cache.forget(payload as Change)
         fullDays.onChange(payload as Change)
         sse.onChange(payload as Change)
+        queueSse.onChange(payload as Change)
       } else if (name === 'resync') {
         cache.forgetAll()
         fullDays.forgetAll()
         sse.refreshAll()
+        queueSse.refreshAll()
       } else if (name === 'revoked') {
         sessions.apply(payload as Revocations)
       } else if (name === 'standing') {
@@ -107,6 +112,12 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     const [lane, clinicId] = channel.split(':')
     return lanes(lane as Lane, Number(clinicId))
   }, (channel, state, viewer) => views.view(channel, state, viewer))
+  const queues = queueReader(db, cache, config.queueDefaultServiceMinutes)
+  const queueViews = new QueueViews()
+  const queueSse = new SseHub<QueueViewName>((channel) => {
+    const { lane, clinicId, date } = parseQueueChannel(channel)
+    return queues(lane, clinicId, date)
+  }, (channel, state, view) => queueViews.view(channel, state, view), { legacyHash: false, skipUnchanged: true })
 
   function localStats (): WorkerStats {
     const memory = process.memoryUsage()
@@ -120,7 +131,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       pool: db.stats(),
       rss: memory.rss,
       heapUsed: memory.heapUsed,
-      sse: sse.stats(),
+      sse: sumHubs(sse.stats(), queueSse.stats()),
       localLimits: limits.counters.local,
       restarts: env.restarts,
       roundTrips: { ...coordinator.roundTrips },
@@ -145,7 +156,10 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
 
   const cpu = new CpuPool()
   const phone = config.firebaseProjectId === null ? null : new FirebaseVerifier(config.firebaseProjectId, config.firebaseJwksUrl)
-  const context: WorkerContext = { config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, sessions, standing, phone, lockouts, metrics, fullDays }
+  const push = pushSettings(config)
+  const context: WorkerContext = {
+    config, env, db, coordinator, engine, startedAt, traffic, localStats, publishChange, cpu, cache, lanes, views, sse, queues, queueViews, queueSse, push, sessions, standing, phone, lockouts, metrics, fullDays
+  }
 
   const limits = new RateLimits(config, coordinator, (tier, allowed) => metrics.rateLimit(tier, allowed))
 
@@ -175,4 +189,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       await Promise.all([db.close(2), cpu.close()])
     }
   }
+}
+
+function sumHubs (a: SseStats, b: SseStats): SseStats {
+  return { subscribers: a.subscribers + b.subscribers, channels: a.channels + b.channels, framesSent: a.framesSent + b.framesSent, cutOff: a.cutOff + b.cutOff }
 }

@@ -8,6 +8,8 @@ import type { CpuPool } from './cpu/pool.ts'
 import type { WorkerCache } from './cache.ts'
 import type { LaneReader, LaneViews } from './lanes.ts'
 import type { SseHub } from './sse.ts'
+import type { QueueReader, QueueViewName, QueueViews } from './queues.ts'
+import type { PushSettings } from '../src/push/settings.ts'
 import type { SessionRevocations } from './sessions.ts'
 import type { WorkerStanding } from './standing.ts'
 import type { FullDays } from './full-days.ts'
@@ -37,6 +39,12 @@ export interface WorkerContext {
   lanes: LaneReader
   views: LaneViews // patients' redacted views of lanes, AUTH_MODE=strict only
   sse: SseHub
+  // A day's live queue (now serving, places): read through the shared cache, viewed per worker, streamed by its hub.
+  queues: QueueReader
+  queueViews: QueueViews
+  queueSse: SseHub<QueueViewName>
+  // Whether push notifications are configured (the coordinator sends them; workers only register devices and report).
+  push: PushSettings
   sessions: SessionRevocations // revoked dashboard sessions: the guard's copy, and how a route publishes one
   // App actors whose tokens no longer count (AUTH_MODE=strict), kept current by the coordinator.
   standing: WorkerStanding

@@ -16,12 +16,26 @@ import type { LaneView } from './lanes.ts'
 // In AUTH_MODE=strict a patient subscriber gets its own view of each version (other patients' names and phones
 // hidden, src/booking/patient-view.ts): every patient who owns no seat on the channel shares one hidden frame, an owner gets
 // its own; secretaries and admins share the full frame. Legacy mode has no viewers and never parses a rendering.
+//
+// The same hub, as a second instance, carries the live queue of a day (workers/queues.ts): its channels are
+// `regular:7:2026-11-30`, announced by the lane's changes (`regular:7`), and every subscriber has a view (now
+// serving, a screen, one booking's place), each rendered once per version and sent only when its bytes changed.
 
-export interface StreamParams {
+export interface StreamParams<V = number> {
   heartbeatMs: number
   timeoutMs: number
   lastEventId: number | null
-  viewer: number | null // the patient account a strict-mode patient stream is redacted for; null: the full view
+  // The days hub: the patient account a strict-mode patient stream is redacted for; null: the full view. The queue
+  // hub: which view of the day the subscriber watches.
+  viewer: V | null
+}
+
+export interface HubOptions {
+  // Days frames carry the legacy `hash` of their payload (legacy-api.md §3.9); queue frames are the JSON as it is.
+  legacyHash: boolean
+  // Send a subscriber a new version only when its view's bytes differ from what it was last sent (a phone watching
+  // its place is not woken for a change behind it).
+  skipUnchanged: boolean
 }
 
 // The legacy accepted any value; unbounded ones cost the server (a 0.001 s poll, a week-long timeout).
@@ -36,7 +50,7 @@ const KEEPALIVE_MS = 5000
 // A subscriber that has not taken this much of what we sent is cut off (it reconnects with Last-Event-ID).
 const MAX_BACKLOG = 1024 * 1024
 
-interface Subscriber {
+interface Subscriber<V> {
   sink: Sink
   channel: string
   sentVersion: number
@@ -44,15 +58,19 @@ interface Subscriber {
   nextKeepalive: number
   deadline: number
   heartbeatMs: number
-  viewer: number | null
+  viewer: V | null
   showsEmpty: boolean // was last sent the empty lane (its last day closed or archived)
+  lastPayload: Buffer | null
 }
 
 export type Renderer = (channel: string) => Promise<CachedResponse | null>
-export type ViewRenderer = (channel: string, state: CachedResponse, viewer: number) => LaneView
+export type ViewRenderer<V = number> = (channel: string, state: CachedResponse, viewer: V) => LaneView
 
-export class SseHub {
-  private readonly channels = new Map<string, Set<Subscriber>>()
+export class SseHub<V = number> {
+  private readonly channels = new Map<string, Set<Subscriber<V>>>()
+  // A change names a lane of a clinic (`regular:7`); the channels it makes stale: the lane's own on the days hub,
+  // each watched day of it on the queue hub.
+  private readonly byChange = new Map<string, Set<string>>()
   private readonly rendering = new Map<string, boolean>() // channel → another change arrived meanwhile
   private readonly timer: NodeJS.Timeout
   // Per channel, the current version's payloads by view key ('' is the full view).
@@ -64,7 +82,11 @@ export class SseHub {
   private total = 0
   private closed = false
 
-  constructor (private readonly render: Renderer, private readonly viewOf: ViewRenderer) {
+  constructor (
+    private readonly render: Renderer,
+    private readonly viewOf: ViewRenderer<V>,
+    private readonly options: HubOptions = { legacyHash: true, skipUnchanged: false }
+  ) {
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
   }
@@ -74,7 +96,7 @@ export class SseHub {
   }
 
   // `notFound`: the lane's Arabic 404 detail, sent in an `error` frame (as legacy) when the clinic has no days.
-  async subscribe (channel: string, sink: Sink, notFound: string, params: StreamParams): Promise<void> {
+  async subscribe (channel: string, sink: Sink, notFound: string, params: StreamParams<V>): Promise<void> {
     // A request that got past the drain check just before it began: tell it to reconnect elsewhere at once.
     if (this.closed) {
       sink.write('event: bye\ndata: shutdown\n\n')
@@ -82,7 +104,7 @@ export class SseHub {
       return
     }
     const now = Date.now()
-    const subscriber: Subscriber = {
+    const subscriber: Subscriber<V> = {
       sink,
       channel,
       sentVersion: params.lastEventId ?? -1,
@@ -91,10 +113,17 @@ export class SseHub {
       deadline: now + params.timeoutMs,
       heartbeatMs: params.heartbeatMs,
       viewer: params.viewer,
-      showsEmpty: false
+      showsEmpty: false,
+      lastPayload: null
     }
     let members = this.channels.get(channel)
-    if (members === undefined) this.channels.set(channel, members = new Set())
+    if (members === undefined) {
+      this.channels.set(channel, members = new Set())
+      const key = changeKeyOf(channel)
+      let watched = this.byChange.get(key)
+      if (watched === undefined) this.byChange.set(key, watched = new Set())
+      watched.add(channel)
+    }
     members.add(subscriber)
     this.total++
     sink.onClose(() => this.remove(subscriber))
@@ -112,8 +141,10 @@ export class SseHub {
       // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
       if (state.version !== subscriber.sentVersion) {
         const name = params.lastEventId === null ? 'snapshot' : 'update'
-        this.send(subscriber, frameOf(name, state.version, this.payloadOf(channel, state, subscriber.viewer).payload))
+        const { payload } = this.payloadOf(channel, state, subscriber.viewer)
+        this.send(subscriber, frameOf(name, state.version, payload))
         subscriber.sentVersion = state.version
+        subscriber.lastPayload = payload
       }
     } catch (error) {
       log.warn('SSE snapshot failed', errorFields(error))
@@ -124,9 +155,14 @@ export class SseHub {
 
   // A committed change somewhere in the instance (or another instance): push it to this worker's subscribers.
   onChange (change: Change): void {
-    const channel = `${change.topic}:${change.clinicId}`
+    const watched = this.byChange.get(`${change.topic}:${change.clinicId}`)
+    if (watched === undefined) return
+    for (const channel of watched) this.onChannelChange(channel, change.version)
+  }
+
+  private onChannelChange (channel: string, version: number): void {
     if (!this.channels.has(channel)) return
-    if (change.version > (this.announced.get(channel) ?? 0)) this.announced.set(channel, change.version)
+    if (version > (this.announced.get(channel) ?? 0)) this.announced.set(channel, version)
     if (this.rendering.has(channel)) {
       this.rendering.set(channel, true) // render again once the current render lands
       return
@@ -138,7 +174,7 @@ export class SseHub {
   // After a reconnect to the coordinator (which may have restarted and missed changes meanwhile): every channel
   // with subscribers is rendered again, and whoever is behind gets the news.
   refreshAll (): void {
-    for (const channel of this.channels.keys()) this.onChange(channelChange(channel))
+    for (const channel of this.channels.keys()) this.onChannelChange(channel, 0)
   }
 
   // Draining: every subscriber gets `bye` and the connection ends, so clients reconnect to a live worker.
@@ -164,6 +200,11 @@ export class SseHub {
         for (const subscriber of members) {
           if (subscriber.sentVersion >= state.version) continue
           const { key, payload } = this.payloadOf(channel, state, subscriber.viewer)
+          if (this.options.skipUnchanged && subscriber.lastPayload !== null && (subscriber.lastPayload === payload || subscriber.lastPayload.equals(payload))) {
+            subscriber.sentVersion = state.version
+            continue
+          }
+          subscriber.lastPayload = payload
           let frame = built.get(key)
           if (frame === undefined) built.set(key, frame = frameOf('update', state.version, payload))
           this.send(subscriber, frame)
@@ -176,19 +217,17 @@ export class SseHub {
     }
     const again = this.rendering.get(channel) === true
     this.rendering.delete(channel)
-    if (again) this.onChange(channelChange(channel))
+    if (again) this.onChannelChange(channel, 0)
   }
 
   // The lane's last day was closed or archived: there is no rendering (the JSON route answers 404), but a screen
   // showing the queue must not keep showing it. Every subscriber gets an update with no days, the same payload shape,
   // and stays subscribed: the next day created arrives as an update. (Legacy sent an update with {} when its
   // nightly run emptied the table, and an error frame when close_table deleted it.)
-  private pushEmpty (channel: string, members: Set<Subscriber>): void {
+  private pushEmpty (channel: string, members: Set<Subscriber<V>>): void {
     const version = this.announced.get(channel) ?? 0
     const clinicId = Number(channel.split(':')[1])
-    const body = Buffer.from(JSON.stringify({ clinic_id: clinicId, days: {} }))
-    const hash = createHash('sha1').update(body).digest('hex')
-    const payload = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
+    const payload = withHash(Buffer.from(JSON.stringify({ clinic_id: clinicId, days: {} })))
     // Without a known version (a refresh after the coordinator came back) the frame goes without an id.
     const frame = version > 0
       ? frameOf('update', version, payload)
@@ -203,7 +242,7 @@ export class SseHub {
 
   // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the payload is
   // spliced from its bytes without parsing them again. Built once per version, channel and view.
-  private payloadOf (channel: string, state: CachedResponse, viewer: number | null): { key: string, payload: Buffer } {
+  private payloadOf (channel: string, state: CachedResponse, viewer: V | null): { key: string, payload: Buffer } {
     const view = viewer === null ? null : this.viewOf(channel, state, viewer)
     const key = view?.key ?? ''
     let cached = this.frames.get(channel)
@@ -211,14 +250,13 @@ export class SseHub {
     let payload = cached.payloads.get(key)
     if (payload === undefined) {
       const body = view?.body ?? Buffer.from(state.body)
-      const hash = createHash('sha1').update(body).digest('hex')
-      payload = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
+      payload = this.options.legacyHash ? withHash(body) : body
       cached.payloads.set(key, payload)
     }
     return { key, payload }
   }
 
-  private send (subscriber: Subscriber, frame: string | Buffer): void {
+  private send (subscriber: Subscriber<V>, frame: string | Buffer): void {
     if (subscriber.sink.closed) return
     subscriber.sink.write(frame)
     this.counters.framesSent++
@@ -248,11 +286,15 @@ export class SseHub {
     }
   }
 
-  private remove (subscriber: Subscriber): void {
+  private remove (subscriber: Subscriber<V>): void {
     const members = this.channels.get(subscriber.channel)
     if (members?.delete(subscriber) === true) this.total--
     if (members !== undefined && members.size === 0) {
       this.channels.delete(subscriber.channel)
+      const key = changeKeyOf(subscriber.channel)
+      const watched = this.byChange.get(key)
+      watched?.delete(subscriber.channel)
+      if (watched?.size === 0) this.byChange.delete(key)
       this.frames.delete(subscriber.channel)
       this.announced.delete(subscriber.channel)
     }
@@ -263,7 +305,14 @@ function frameOf (name: string, version: number, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`event: ${name}\nid: ${version}\ndata: `), payload, Buffer.from('\n\n')])
 }
 
-function channelChange (channel: string): Change {
+// `regular:7` of `regular:7` and of `regular:7:2026-11-30`.
+function changeKeyOf (channel: string): string {
   const [topic, clinicId] = channel.split(':')
-  return { topic: topic as Change['topic'], clinicId: Number(clinicId), version: 0 }
+  return `${topic ?? ''}:${clinicId ?? ''}`
+}
+
+// The legacy payload: {"clinic_id", "days", "hash"}; spliced from the rendering's bytes without parsing them again.
+function withHash (body: Buffer): Buffer {
+  const hash = createHash('sha1').update(body).digest('hex')
+  return Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
 }

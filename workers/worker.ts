@@ -62,6 +62,7 @@ async function drain (): Promise<void> {
   // Stop accepting first: the kernel hands new connections to the workers still listening.
   if (listenSocket !== null) uws.us_listen_socket_close(listenSocket)
   sse.closeAll()
+  worker.context.queueSse.closeAll()
   const deadline = Date.now() + config.shutdownTimeoutMs - 500
   while (traffic.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   if (traffic.inFlight > 0) log.warn('drain deadline reached with requests in flight', { inFlight: traffic.inFlight })

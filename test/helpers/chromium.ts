@@ -9,6 +9,8 @@ import { systemProgram } from './system.ts'
 
 const chromium = systemProgram('chromium', 'chromium')
 const binary = chromium.path
+// Its path, for helpers that drive it another way (test/helpers/devtools.ts); null when it is not installed.
+export const chromiumPath: string | null = binary
 
 // For `t.test(name, { skip: chromiumMissing }, …)`: false when chromium can run here.
 export const chromiumMissing: string | false = chromium.missing

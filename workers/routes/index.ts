@@ -20,6 +20,7 @@ import { recoveryRoutes } from './recovery.ts'
 import { adRoutes } from './ads/index.ts'
 import { phoneLoginRoutes } from './phone-login.ts'
 import { legacyPatientRoutes } from './legacy-patients.ts'
+import { queueRoutes } from './queue/index.ts'
 
 // Every route the worker serves, by module. Order matters only where two patterns overlap: uWS matches static
 // segments before parameters, so it rarely does.
@@ -49,7 +50,8 @@ export function allRoutes (ctx: WorkerContext): RouteDef[] {
     ...area('payments', paymentRoutes(ctx)),
     ...area('ads', adRoutes(ctx)),
     ...area('auth', phoneLoginRoutes(ctx)),
-    ...area('patients', legacyPatientRoutes(ctx))
+    ...area('patients', legacyPatientRoutes(ctx)),
+    ...area('queue', queueRoutes(ctx))
   ]
   return [...routes, ...area('ops', docsRoutes(ctx, routes))]
 }

@@ -8,6 +8,7 @@ import { connectionsByProcess, ping, tableCounts } from '../../src/ops/store.ts'
 import { errorFields, log } from '../../src/log.ts'
 import { CoordinatorUnavailable } from '../coordinator-client.ts'
 import { packageRoot } from '../../src/paths.ts'
+import { pushHealth } from '../../src/push/settings.ts'
 import { json, type Reply } from '../http.ts'
 import type { RouteDef, WorkerContext } from '../context.ts'
 import { defineRoute } from './define.ts'
@@ -159,7 +160,9 @@ async function health (ctx: WorkerContext): Promise<{ healthy: boolean, body: Re
         // From the configuration alone: a health check never calls Google.
         phone_login: ctx.phone === null
           ? { status: 'disabled', configured: false, message: 'FIREBASE_PROJECT_ID is not set: phone sign-in answers 503' }
-          : { status: 'ok', configured: true, project_id: ctx.phone.projectId, key_fetches: ctx.phone.keyFetches }
+          : { status: 'ok', configured: true, project_id: ctx.phone.projectId, key_fetches: ctx.phone.keyFetches },
+        // Push notifications, from the configuration alone as well (the coordinator sends them).
+        push: pushHealth(ctx.push)
       },
       performance: {
         connection_pool: legacyPoolShape(ctx, sumPools(workers)),
