@@ -1,0 +1,49 @@
+// The run as text for a terminal: requests by route and status, latency per route, SSE delivery, errors (the
+// intended 409/429/304 apart), memory and CPU per process, connections against the budget, the invariants, and the
+// ablations as ratios.
+import { ROUTES } from './mix.ts'
+import type { RunResult } from './run.ts'
+import type { Ablations } from './ablations.ts'
+
+export interface Results { label: string, command: string, main: RunResult, ablations: Ablations | null }
+
+const pad = (s: string | number, n: number): string => String(s).padEnd(n)
+const num = (v: number): string => Number.isFinite(v) ? String(v) : '–'
+
+export function summaryText (results: Results): string {
+  const r = results.main
+  const lines: string[] = []
+  lines.push(`${results.command}`)
+  lines.push(`${r.machine}; load average ${r.loadAverage.start.join(' ')} → ${r.loadAverage.end.join(' ')}`)
+  lines.push(`${r.settings.users as number} users (${r.mix.viewers} SSE viewers, ${r.mix.appUsers} app users), ${r.seconds} s, WEB_CONCURRENCY ${r.settings.workers as number}, ${r.settings.threads as number} generator thread(s)`)
+  lines.push('')
+  lines.push(`${pad('route', 9)}${pad('requests', 10)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}statuses`)
+  for (const route of ROUTES) {
+    const s = r.routes[route]
+    if (s === undefined) continue
+    const statuses = Object.entries(s.statuses).map(([k, v]) => `${k === '0' ? 'no answer' : k}: ${v}`).join(', ')
+    lines.push(`${pad(route, 9)}${pad(s.latency.count, 10)}${pad(num(s.latency.p50_ms), 9)}${pad(num(s.p95_ms), 9)}${pad(num(s.latency.p99_ms), 9)}${pad(num(s.latency.max_ms), 9)}${statuses}`)
+  }
+  lines.push(`total ${r.totals.requests} requests (${r.totals.per_second}/s); errors (not 2xx, 304, 409, 429): ${r.totals.unintended} (${(r.totals.unintended_rate * 100).toFixed(3)} %); arrivals dropped: ${r.totals.dropped}`)
+  lines.push(`SSE: ${r.sse.viewers} viewers, ${r.sse.frames} frames, ${r.sse.cuts} cut by the runner, ${r.sse.reconnects} reconnects with Last-Event-ID; delivery p50 ${num(r.sse.delivery.p50_ms)} ms, p99 ${num(r.sse.delivery.p99_ms)} ms (${r.sse.delivery.count} timed)`)
+  lines.push(`midnight: ${r.midnight === null ? 'not crossed (no database access)' : `at ${r.midnight.at} s, ${r.midnight.days} days of ${r.midnight.clinics} clinics archived`}`)
+  lines.push('')
+  lines.push(`${pad('process', 13)}${pad('RSS first', 11)}${pad('RSS max', 10)}${pad('RSS last', 10)}${pad('CPU cores', 11)}open files first/max/last`)
+  for (const [name, p] of Object.entries(r.processes)) {
+    lines.push(`${pad(name, 13)}${pad(p.rss_mb_first, 11)}${pad(p.rss_mb_max, 10)}${pad(p.rss_mb_last, 10)}${pad(p.cpu_mean, 11)}${p.fds_first}/${p.fds_max}/${p.fds_last}`)
+  }
+  const d = r.database
+  lines.push(`database connections: high-water ${d.connections_max} of DB_POOL_BUDGET ${d.budget ?? '?'}; pool timeouts ${d.pool_timeouts ?? '?'}; transactions ${d.transactions ?? '?'}; shared cache hit rate ${String(d.cache_hit_rate ?? '?')}`)
+  lines.push('')
+  if (r.invariants === null) lines.push('invariants: not checked (no database access)')
+  else {
+    lines.push(`invariants: ${r.invariants.violations === 0 ? 'all hold' : `${r.invariants.violations} VIOLATIONS`}`)
+    for (const [name, c] of Object.entries(r.invariants.checks)) lines.push(`  ${c.violations === 0 ? 'ok  ' : 'FAIL'} ${pad(name, 28)}${c.detail}`)
+  }
+  if (results.ablations !== null) {
+    lines.push('')
+    lines.push(`ablations (${results.ablations.users} users, ${results.ablations.seconds} s each, same invocation):`)
+    for (const a of results.ablations.comparisons) lines.push(`  ${pad(a.name, 34)}${a.ratios.map((x) => `${x.what} ${x.ratio}×`).join(', ')}`)
+  }
+  return lines.join('\n')
+}
