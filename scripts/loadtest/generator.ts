@@ -46,8 +46,9 @@ export interface Booked {
 export type ThreadMessage =
   | { type: 'second', second: Second }
   | { type: 'stopped', booked: Booked[], replayMismatches: string[], reusedIds: string[] }
-  | { type: 'screens', screens: Array<{ clinic: number, id: number | null, digest: string | null }>, viewerFrames: number, cuts: number }
+  | { type: 'screens', screens: Array<{ clinic: number, id: number | null, digest: string | null, connected: boolean }>, viewerFrames: number, cuts: number }
   | { type: 'ready' }
+  | { type: 'closed' }
 
 const plan = workerData as ThreadPlan
 const port = parentPort
@@ -285,6 +286,9 @@ async function connectViewers (): Promise<void> {
     viewer.start()
     if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 50)) // no SYN flood at the start
   }
+  // The day starts when every viewer has its first screen (or after three minutes: the summary shows how many do).
+  const deadline = Date.now() + 180_000
+  while (viewers.some((v) => v.frames === 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
 }
 
 await connectViewers()
@@ -309,11 +313,14 @@ port.on('message', (message: { type: string }) => {
     }
     waitIdle()
   } else if (message.type === 'screens') {
+    // Asked again until the screens have caught up; the viewers keep running meanwhile (and reconnect if cut).
     const screens = viewers.map((v) => v.screen())
     const viewerFrames = viewers.reduce((n, v) => n + v.frames, 0)
     const cuts = viewers.reduce((n, v) => n + v.cuts, 0)
+    port.postMessage({ type: 'screens', screens, viewerFrames, cuts } satisfies ThreadMessage)
+  } else if (message.type === 'close') {
     for (const viewer of viewers) viewer.stop()
     pool.close()
-    port.postMessage({ type: 'screens', screens, viewerFrames, cuts } satisfies ThreadMessage)
+    port.postMessage({ type: 'closed' } satisfies ThreadMessage)
   }
 })

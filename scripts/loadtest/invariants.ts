@@ -5,7 +5,7 @@ import { loadLane } from '../../src/booking/days.ts'
 import { screenDigest, type LaneBody } from './viewers.ts'
 import type { Booked } from './generator.ts'
 
-export interface Screen { clinic: number, id: number | null, digest: string | null }
+export interface Screen { clinic: number, id: number | null, digest: string | null, connected: boolean }
 
 export interface InvariantInput {
   clinicBase: number

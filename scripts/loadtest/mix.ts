@@ -32,7 +32,8 @@ export interface Rates {
 // Per app user and second: how often a person who has the app open does each thing. 2,000 app users give 200 reads,
 // 24 bookings, 8 walk-ins, 12 status moves, 2 golden bookings and 1 payment a second: a busy morning across 500
 // clinics, compressed (legacy's own figures assumed 10,000 users at 100-200 ms; we ask for far less).
-const PER_APP_USER: Rates = { read: 0.1, book: 0.012, walkIn: 0.004, status: 0.006, golden: 0.001, payment: 0.0005 }
+// k6/common.js keeps the same figures (test/loadtest.test.ts compares them).
+export const PER_APP_USER: Rates = { read: 0.1, book: 0.012, walkIn: 0.004, status: 0.006, golden: 0.001, payment: 0.0005 }
 
 export function mixFor (users: number, clinics = 500): Mix {
   const viewers = Math.round(users * 0.8)

@@ -55,7 +55,7 @@ export interface RunResult {
   loadAverage: { start: number[], end: number[] }
   routes: Partial<Record<Route, RouteSummary>>
   totals: { requests: number, unintended: number, unintended_rate: number, dropped: number, per_second: number }
-  sse: { viewers: number, frames: number, cuts: number, reconnects: number, delivery: LatencySummary & { p95_ms: number } }
+  sse: { viewers: number, connected_at_end: number, settle_seconds: number, frames: number, cuts: number, reconnects: number, delivery: LatencySummary & { p95_ms: number } }
   processes: Record<string, { rss_mb_first: number, rss_mb_max: number, rss_mb_last: number, cpu_mean: number, fds_first: number, fds_max: number, fds_last: number }>
   database: { budget: number | null, connections_max: number, transactions: number | null, pool_timeouts: number | null, cache_hit_rate: number | string | null }
   midnight: { at: number, days: number, clinics: number, seconds: number } | null
@@ -64,6 +64,15 @@ export interface RunResult {
 }
 
 const round = (v: number): number => Math.round(v * 100) / 100
+
+// Viewers whose last screen is not their clinic's current version yet.
+async function behindCount (sql: postgres.Sql, screens: Screen[]): Promise<number> {
+  const clinics = [...new Set(screens.map((s) => s.clinic))]
+  const rows = await sql<Array<{ clinic_id: number, version: string }>>`
+    SELECT clinic_id, version::text FROM lane_versions WHERE lane = 'regular' AND clinic_id = ANY(${clinics}::int[])`
+  const versions = new Map(rows.map((r) => [r.clinic_id, Number(r.version)]))
+  return screens.filter((s) => s.id !== (versions.get(s.clinic) ?? null)).length
+}
 
 export async function runLoadtest (options: RunOptions): Promise<RunResult> {
   const log = options.log ?? ((line: string) => console.error(line))
@@ -140,9 +149,9 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
     const viewerMode = options.viewerMode ?? 'sse'
     const seconds: Second[] = []
     const stopped: Array<{ booked: Booked[], replayMismatches: string[], reusedIds: string[] }> = []
-    const screens: Screen[] = []
     let viewerFrames = 0
     let cuts = 0
+    let collectScreens: (m: Extract<ThreadMessage, { type: 'screens' }>) => void = () => {}
     const waiters = new Map<string, () => void>()
     const counts: Record<string, number> = {}
     const expect = (type: string): Promise<void> => new Promise((resolve) => {
@@ -164,9 +173,7 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       worker.on('message', (message: ThreadMessage) => {
         if (message.type === 'second') seconds.push(message.second)
         else if (message.type === 'stopped') { stopped.push(message); arrived('stopped') } else if (message.type === 'screens') {
-          screens.push(...message.screens)
-          viewerFrames += message.viewerFrames
-          cuts += message.cuts
+          collectScreens(message)
           arrived('screens')
         } else arrived(message.type)
       })
@@ -218,10 +225,28 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
     const loadSeconds = (performance.now() - t0) / 1000
     const xactsAfter = await xacts()
     const loadEnd = loadavg()
-    await sleep(3000) // the last pushes land
-    const screening = expect('screens')
-    for (const worker of threads) worker.postMessage({ type: 'screens' })
-    await Promise.race([screening, sleep(60_000)])
+    // The last pushes land: the viewers are asked for their screens until every one shows its clinic's current
+    // version (a viewer cut near the end comes back with Last-Event-ID meanwhile), for at most a minute. How long
+    // that took is part of the result.
+    const settleStart = performance.now()
+    let screens: Screen[] = []
+    for (;;) {
+      const asked = expect('screens')
+      const answers: Array<Extract<ThreadMessage, { type: 'screens' }>> = []
+      collectScreens = (m) => answers.push(m)
+      for (const worker of threads) worker.postMessage({ type: 'screens' })
+      await Promise.race([asked, sleep(60_000)])
+      screens = answers.flatMap((m) => m.screens)
+      viewerFrames = answers.reduce((n, m) => n + m.viewerFrames, 0)
+      cuts = answers.reduce((n, m) => n + m.cuts, 0)
+      const behind = sql === null ? 0 : await behindCount(sql, screens)
+      if (behind === 0 || performance.now() - settleStart > 60_000) break
+      await sleep(2000)
+    }
+    const settleSeconds = round((performance.now() - settleStart) / 1000)
+    const closing = expect('closed')
+    for (const worker of threads) worker.postMessage({ type: 'close' })
+    await Promise.race([closing, sleep(30_000)])
 
     let poolTimeouts: number | null = null
     let cacheHitRate: number | string | null = null
@@ -256,6 +281,8 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       ...aggregate(seconds, samples, loadSeconds),
       sse: {
         viewers: viewerMode === 'sse' ? mix.viewers : 0,
+        connected_at_end: screens.filter((v) => v.connected).length,
+        settle_seconds: settleSeconds,
         frames: viewerFrames,
         cuts,
         reconnects: lastReconnects(seconds),

@@ -83,8 +83,8 @@ export class Viewer {
   }
 
   // The viewer's screen as a digest: every day's patients by booking id, token and status, in the order shown.
-  screen (): { clinic: number, id: number | null, digest: string | null } {
-    return { clinic: this.options.clinic, id: this.lastId, digest: this.lastData === null ? null : screenDigest(JSON.parse(this.lastData) as LaneBody) }
+  screen (): { clinic: number, id: number | null, digest: string | null, connected: boolean } {
+    return { clinic: this.options.clinic, id: this.lastId, digest: this.lastData === null ? null : screenDigest(JSON.parse(this.lastData) as LaneBody), connected: this.connected }
   }
 
   private feed (chunk: Buffer): void {
