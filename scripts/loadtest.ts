@@ -5,7 +5,7 @@
 // With --ablations it also runs the shorter variants (WEB_CONCURRENCY 1 vs 2, shared cache on vs off, SSE push vs
 // a 1 s poll) in the same invocation and reports them as ratios.
 //
-//   npm run loadtest -- [--users 10000] [--seconds 300] [--workers 2] [--threads 2] [--url http://host:port]
+//   npm run loadtest -- [--users 10000] [--seconds 300] [--workers 2] [--threads 2] [--clinics 500] [--url http://host:port]
 //                       [--database-url postgres://…] [--ablations] [--ablation-users 2000] [--ablation-seconds 40]
 //                       [--out bench-results] [--label name]
 //
@@ -39,6 +39,7 @@ const users = number('users', 10_000)
 const seconds = number('seconds', 300)
 const workers = number('workers', 2)
 const threads = number('threads', Math.max(1, Math.min(4, Math.ceil(users / 5000))))
+const clinics = number('clinics', 500)
 const url = option('url')
 const databaseUrl = option('database-url')
 const out = resolve(option('out') ?? 'bench-results')
@@ -59,8 +60,8 @@ if (openFileLimit() < needed && process.env.LOADTEST_ULIMIT_TRIED === undefined)
 }
 if (openFileLimit() < needed) console.error(`open-file limit ${openFileLimit()} is below the ${needed} this run needs: connections will fail`)
 
-const log = (line: string): void => console.error(`[loadtest] ${line}`)
-const main: RunResult = await runLoadtest({ users, seconds, workers, threads, url, databaseUrl, label: 'main', log })
+const log = (line: string): void => console.error(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${line}`)
+const main: RunResult = await runLoadtest({ users, seconds, workers, threads, clinics, url, databaseUrl, label: 'main', log })
 let ablations: Ablations | null = null
 if (args.includes('--ablations')) {
   ablations = await runAblations({ users: number('ablation-users', 2000), seconds: number('ablation-seconds', 40), threads: Math.max(1, Math.min(threads, 2)), log })

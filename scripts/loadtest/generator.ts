@@ -209,7 +209,7 @@ const viewerClinic = (i: number): number => plan.clinicBase + ((i * plan.threads
 let pollEtags: Map<number, string> | null = null
 
 // --- the clock -------------------------------------------------------------------------------------------------------
-const started = performance.now()
+let started = performance.now() // reset at 'go': arrivals count from the start of the day, not of the connecting
 const credit: Record<string, number> = {}
 let stopping = false
 let lastSecond = 0
@@ -298,6 +298,7 @@ let cutter: NodeJS.Timeout | null = null
 
 port.on('message', (message: { type: string }) => {
   if (message.type === 'go') {
+    started = performance.now()
     ticker = setInterval(tick, 5)
     cutter = setInterval(cutSome, 10_000)
   } else if (message.type === 'midnight') {

@@ -65,6 +65,14 @@ export interface RunResult {
 
 const round = (v: number): number => Math.round(v * 100) / 100
 
+// Waits for `promise`, at most `ms` (the threads report; a thread that does not is not waited for forever), leaving
+// no timer behind.
+async function within (promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([promise, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
+}
+
 // Viewers whose last screen is not their clinic's current version yet.
 async function behindCount (sql: postgres.Sql, screens: Screen[]): Promise<number> {
   const clinics = [...new Set(screens.map((s) => s.clinic))]
@@ -180,7 +188,7 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       threads.push(worker)
     }
     log(`${options.threads} generator thread(s): ${viewerMode === 'sse' ? `${mix.viewers} SSE viewers connecting` : `${mix.viewers} viewers polling once a second`}`)
-    await Promise.race([ready, sleep(300_000).then(() => { throw new Error('viewers not connected in 300 s') })])
+    await within(ready, 300_000)
 
     const loadStart = { at: new Date().toISOString(), avg: loadavg() }
     const xactsBefore = await xacts()
@@ -221,7 +229,7 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
     await midnightRun
     const stopping = expect('stopped')
     for (const worker of threads) worker.postMessage({ type: 'stop' })
-    await Promise.race([stopping, sleep(60_000)])
+    await within(stopping, 60_000)
     const loadSeconds = (performance.now() - t0) / 1000
     const xactsAfter = await xacts()
     const loadEnd = loadavg()
@@ -235,7 +243,7 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       const answers: Array<Extract<ThreadMessage, { type: 'screens' }>> = []
       collectScreens = (m) => answers.push(m)
       for (const worker of threads) worker.postMessage({ type: 'screens' })
-      await Promise.race([asked, sleep(60_000)])
+      await within(asked, 60_000)
       screens = answers.flatMap((m) => m.screens)
       viewerFrames = answers.reduce((n, m) => n + m.viewerFrames, 0)
       cuts = answers.reduce((n, m) => n + m.cuts, 0)
@@ -244,9 +252,10 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       await sleep(2000)
     }
     const settleSeconds = round((performance.now() - settleStart) / 1000)
+    log(`stopped; viewers settled in ${settleSeconds} s`)
     const closing = expect('closed')
     for (const worker of threads) worker.postMessage({ type: 'close' })
-    await Promise.race([closing, sleep(30_000)])
+    await within(closing, 30_000)
 
     let poolTimeouts: number | null = null
     let cacheHitRate: number | string | null = null
@@ -268,6 +277,7 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
       screens
     }
     const invariants = sql === null ? null : await checkInvariants(sql, invariantInput)
+    log(`invariants: ${invariants === null ? 'not checked' : `${invariants.violations} violations`}`)
     if (sql !== null) await options.beforeCleanup?.(sql, invariantInput)
 
     return {

@@ -24,6 +24,7 @@ export class Viewer {
   lastId: number | null = null
   lastData: string | null = null
   reconnects = 0
+  refused = 0
   cuts = 0
   frames = 0
   connected = false
@@ -51,7 +52,6 @@ export class Viewer {
     this.chunkLeft = 0
     this.chunkHead = Buffer.alloc(0)
     socket.on('connect', () => {
-      this.connected = true
       socket.write(`GET /api/booking_days?clinic_id=${o.clinic}&stream=true&timeout=${o.timeoutSeconds}&heartbeat=60 HTTP/1.1\r\n` +
         `Host: 127.0.0.1\r\nDoctor-Secret: ${o.secret}\r\nAccept: text/event-stream\r\nX-Forwarded-For: ${o.address}\r\n` +
         (this.lastId === null ? '' : `Last-Event-ID: ${this.lastId}\r\n`) + '\r\n')
@@ -84,6 +84,7 @@ export class Viewer {
 
   // The viewer's screen as a digest: every day's patients by booking id, token and status, in the order shown.
   screen (): { clinic: number, id: number | null, digest: string | null, connected: boolean } {
+    // `connected`: a stream is open (its answer head is in), not merely a socket.
     return { clinic: this.options.clinic, id: this.lastId, digest: this.lastData === null ? null : screenDigest(JSON.parse(this.lastData) as LaneBody), connected: this.connected }
   }
 
@@ -95,7 +96,15 @@ export class Viewer {
       if (end < 0) { this.head = head; return }
       this.headDone = true
       this.head = Buffer.alloc(0)
-      this.chunked = head.toString('latin1', 0, end).toLowerCase().includes('transfer-encoding: chunked')
+      const text = head.toString('latin1', 0, end)
+      // Not a stream (a 503 while the pool is saturated, a 429): the phone tries again after the retry delay.
+      if (text.slice(9, 12) !== '200') {
+        this.refused++
+        this.socket?.destroy()
+        return
+      }
+      this.connected = true
+      this.chunked = text.toLowerCase().includes('transfer-encoding: chunked')
       raw = head.subarray(end + 4)
     }
     let data = this.chunked ? this.dechunk(raw) : raw
@@ -133,7 +142,12 @@ export class Viewer {
       if (line < 0) { this.chunkHead = Buffer.from(data); break }
       this.chunkLeft = parseInt(data.toString('latin1', 0, line), 16)
       data = data.subarray(line + 2)
-      if (!(this.chunkLeft > 0)) { this.chunkLeft = 0; break } // the last chunk: the stream ends
+      if (!(this.chunkLeft > 0)) {
+        // The last chunk: the stream ended (the view's timeout) on a connection kept alive. EventSource reconnects.
+        this.chunkLeft = 0
+        setImmediate(() => this.socket?.destroy())
+        break
+      }
     }
     return out.length === 1 ? out[0] as Buffer : Buffer.concat(out)
   }
