@@ -8,15 +8,16 @@
 //   npm run loadtest -- [--users 10000] [--seconds 300] [--workers 2] [--threads 2] [--clinics 500] [--url http://host:port]
 //                       [--database-url postgres://…] [--ablations] [--ablation-users 2000] [--ablation-seconds 40]
 //                       [--out bench-results] [--label name]
+//   npm run loadtest -- --render results.json [--out dir]     (the report and summary again, from a run's JSON)
 //
 // Exit status: 0 when every invariant holds, 1 when one does not, 2 on bad options.
 import './lib/quiet.ts'
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { runLoadtest, type RunResult } from './loadtest/run.ts'
 import { runAblations, type Ablations } from './loadtest/ablations.ts'
-import { summaryText } from './loadtest/summary.ts'
+import { summaryText, type Results } from './loadtest/summary.ts'
 import { renderReport, screenshot } from './loadtest/report.ts'
 
 const args = process.argv.slice(2)
@@ -44,6 +45,17 @@ const url = option('url')
 const databaseUrl = option('database-url')
 const out = resolve(option('out') ?? 'bench-results')
 const label = option('label') ?? `loadtest-${new Date().toISOString().replace(/[:.]/g, '-')}`
+
+const rendering = option('render')
+if (rendering !== undefined) {
+  const results = JSON.parse(readFileSync(rendering, 'utf8')) as Results
+  const base = join(option('out') === undefined ? dirname(resolve(rendering)) : out, results.label)
+  writeFileSync(`${base}.html`, renderReport(results))
+  const png = await screenshot(`${base}.html`, `${base}.png`)
+  console.log(summaryText(results))
+  console.log(`\nreport:  ${base}.html${png === null ? ' (no PNG: chromium not found)' : `\npicture: ${png}`}`)
+  process.exit(0)
+}
 
 // Thousands of sockets: raise this process's open-file limit (bash's ulimit, up to the hard limit), once.
 function openFileLimit (): number {

@@ -7,6 +7,7 @@ import { root } from './helpers/server.ts'
 import { runLoadtest } from '../scripts/loadtest/run.ts'
 import { checkInvariants } from '../scripts/loadtest/invariants.ts'
 import { PER_APP_USER } from '../scripts/loadtest/mix.ts'
+import { renderReport } from '../scripts/loadtest/report.ts'
 
 // The load test at a tiny scale (50 users for 10 s on one worker, 20 clinics): it runs the whole day (seed, viewers,
 // every action, midnight) and its invariants hold; then a violation is written into the database and the same
@@ -42,6 +43,11 @@ t.test('a tiny day passes its invariants, and the checker catches a violation wr
   t.ok(result.sse.frames >= 40, `the 40 viewers got their screens (${result.sse.frames} frames)`)
   t.ok(result.sse.reconnects > 0, `viewers came back after their views ended (${result.sse.reconnects})`)
   t.ok(Object.keys(result.processes).includes('worker 1') && Object.keys(result.processes).includes('postgres'), 'the server\'s processes were sampled')
+
+  // The report is one file that needs nothing from the network: the chart library inlined, no external script or style.
+  const html = renderReport({ label: 'tiny', command: 'npm run loadtest -- --users 50', main: result, ablations: null })
+  t.match(html, /uPlot/, 'the chart library is in the page')
+  t.notMatch(html, /<script[^>]*\bsrc=|<link[^>]*\bhref=|@import/, 'no external script or style')
 
   const after = caught as Awaited<ReturnType<typeof checkInvariants>> | null
   t.ok(after !== null && after.violations > 0, 'the tampered database fails')
