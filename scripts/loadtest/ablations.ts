@@ -43,7 +43,7 @@ function summaryOf (r: RunResult): Summary {
   let cpu = 0
   let rss = 0
   for (const [name, p] of Object.entries(r.processes)) {
-    if (name === 'postgres') continue
+    if (name === 'postgres' || name === 'load generator') continue
     cpu += p.cpu_mean
     rss += p.rss_mb_max
   }
