@@ -1,42 +1,15 @@
-// Mixed load: cached reads of the clinics' days (plain and gzip) and bookings, at fixed arrival rates, for DURATION.
-//   scripts/k6.sh load [30s]
-import { check } from 'k6'
-import { createClinics, readDays, book } from './common.js'
-
-const DURATION = __ENV.DURATION || '30s'
-const READ_RATE = Number(__ENV.READ_RATE || 1500)
-const BOOK_RATE = Number(__ENV.BOOK_RATE || 150)
+// Load: the runner's mix for USERS users (default 10,000: 2,000 app users; their viewers are k6/sse.js) for DURATION.
+//   scripts/k6.sh load [30s]      or      BASE_URL=… DOCTOR_SECRET=… k6 run -e USERS=10000 k6/load.js
+import { THRESHOLDS, mixScenarios, seed, read, book, walkIn, status, golden, payment } from './common.js'
 
 export const options = {
-  setupTimeout: '60s',
-  scenarios: {
-    reads: {
-      executor: 'constant-arrival-rate', exec: 'reads', rate: READ_RATE, timeUnit: '1s', duration: DURATION,
-      preAllocatedVUs: 50, maxVUs: 200
-    },
-    bookings: {
-      executor: 'constant-arrival-rate', exec: 'bookings', rate: BOOK_RATE, timeUnit: '1s', duration: DURATION,
-      preAllocatedVUs: 20, maxVUs: 100
-    }
-  },
-  thresholds: {
-    http_req_failed: ['rate<0.01'],
-    'http_req_duration{name:booking_days}': ['p(99)<250'],
-    'http_req_duration{name:patient_booking}': ['p(99)<1000'],
-    checks: ['rate>0.99']
-  }
+  setupTimeout: '10m',
+  scenarios: mixScenarios(__ENV.DURATION || '30s', 1),
+  thresholds: THRESHOLDS
 }
 
 export function setup () {
-  return createClinics()
+  return seed()
 }
 
-export function reads () {
-  const res = readDays(Math.random() < 0.5)
-  check(res, { 'days 200': (r) => r.status === 200 })
-}
-
-export function bookings (data) {
-  const res = book(data.day)
-  check(res, { 'booked 200': (r) => r.status === 200 })
-}
+export { read, book, walkIn, status, golden, payment }

@@ -1,32 +1,16 @@
-// Soak: a long, low, steady rate (a clinic day's real traffic, compressed), to show leaks and drift rather than
-// peaks: watch /stats memory.total_rss and the latency trend over the run.
+// Soak: the runner's mix, steady, for 30 minutes (as `npm run loadtest -- --seconds 1800`), to show leaks and drift
+// rather than peaks: compare the first and last five minutes, and watch /stats memory.total_rss.
 //   scripts/k6.sh soak [30m]
-import { check } from 'k6'
-import { createClinics, readDays, book } from './common.js'
-
-const DURATION = __ENV.DURATION || '30m'
+import { THRESHOLDS, mixScenarios, seed, read, book, walkIn, status, golden, payment } from './common.js'
 
 export const options = {
-  setupTimeout: '60s',
-  scenarios: {
-    reads: { executor: 'constant-arrival-rate', exec: 'reads', rate: Number(__ENV.READ_RATE || 50), timeUnit: '1s', duration: DURATION, preAllocatedVUs: 10, maxVUs: 50 },
-    bookings: { executor: 'constant-arrival-rate', exec: 'bookings', rate: Number(__ENV.BOOK_RATE || 5), timeUnit: '1s', duration: DURATION, preAllocatedVUs: 5, maxVUs: 20 }
-  },
-  thresholds: {
-    http_req_failed: ['rate<0.001'],
-    'http_req_duration{name:booking_days}': ['p(99)<100'],
-    'http_req_duration{name:patient_booking}': ['p(99)<300']
-  }
+  setupTimeout: '10m',
+  scenarios: mixScenarios(__ENV.DURATION || '30m', Number(__ENV.FACTOR || 1)),
+  thresholds: Object.assign({ 'http_req_duration{name:book}': ['p(99)<1000'] }, THRESHOLDS)
 }
 
 export function setup () {
-  return createClinics()
+  return seed()
 }
 
-export function reads () {
-  check(readDays(true), { 'days 200': (r) => r.status === 200 })
-}
-
-export function bookings (data) {
-  check(book(data.day), { 'booked 200': (r) => r.status === 200 })
-}
+export { read, book, walkIn, status, golden, payment }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs one k6 scenario (k6/load.js, soak.js, spike.js, sse.js) against a Tabeby server that this script starts and
+# Runs one k6 scenario (k6/smoke.js, load.js, mix.js, soak.js, spike.js, sse.js) against a Tabeby server that this script starts and
 # stops itself: the compiled build as the Procfile starts it, with a temporary DATA_DIR (embedded PostgreSQL), a free PORT, HOST=127.0.0.1, 2 workers,
 # rate limits raised for a load test. Traffic goes to 127.0.0.1 only, and the run is bounded in time.
 #
-#   scripts/k6.sh load|soak|spike|sse [duration]      e.g. scripts/k6.sh load 30s
+#   scripts/k6.sh smoke|load|mix|soak|spike|sse [duration]      e.g. scripts/k6.sh load 30s
 #
 # k6 itself: K6_BIN, else `k6` on PATH. sse.js needs a k6 built with the xk6-sse extension (`k6 version` lists it).
 # This script does not build k6: go.k6.io/k6 is AGPL-licensed and this project's package policy marks it
@@ -15,11 +15,13 @@ set -euo pipefail
 scenario="${1:-}"
 duration="${2:-}"
 case "$scenario" in
-  load) duration="${duration:-30s}"; budget=300 ;;
+  smoke) duration="${duration:-30s}"; budget=900 ;;
+  mix) duration="${duration:-5m}"; budget=1800 ;;
+  load) duration="${duration:-30s}"; budget=900 ;;
   soak) duration="${duration:-30m}"; budget=$((2 * 3600)) ;;
-  spike) duration="${duration:-70s}"; budget=300 ;;
-  sse) duration="${duration:-60s}"; budget=600 ;;
-  *) echo "usage: scripts/k6.sh load|soak|spike|sse [duration]" >&2; exit 2 ;;
+  spike) duration="${duration:-70s}"; budget=900 ;;
+  sse) duration="${duration:-60s}"; budget=900 ;;
+  *) echo "usage: scripts/k6.sh smoke|load|mix|soak|spike|sse [duration]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

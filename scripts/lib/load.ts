@@ -86,17 +86,19 @@ export function httpRequest (method: string, path: string, headers: Record<strin
 
 type Framing = { kind: 'length', remaining: number } | { kind: 'chunked', pending: Buffer }
 
-// Parses responses from one socket's byte stream. Returns the responses completed by `chunk`.
-class ResponseParser {
+// Parses responses from one socket's byte stream. Returns the responses completed by `chunk`; `done` also gets the
+// response head (status line and headers, latin1) for a caller that needs a header, such as the ETag.
+export class ResponseParser {
   private head: Buffer = Buffer.alloc(0)
   private status = 0
   private framing: Framing | null = null
   private parts: Buffer[] | null = null
+  private headText = ''
 
   constructor (private readonly capture: ((status: number) => boolean) | undefined) {}
 
   // Feeds bytes; calls `done` for every complete response. Throws on a malformed stream.
-  feed (chunk: Buffer, done: (status: number, body: Buffer | null) => void): void {
+  feed (chunk: Buffer, done: (status: number, body: Buffer | null, head: string) => void): void {
     let data = chunk
     while (data.length > 0) {
       if (this.framing === null) {
@@ -109,6 +111,7 @@ class ResponseParser {
         }
         this.head = Buffer.alloc(0)
         const headText = joined.toString('latin1', 0, end)
+        this.headText = headText
         this.status = Number(headText.slice(9, 12))
         const lower = headText.toLowerCase()
         const lengthAt = lower.indexOf('\r\ncontent-length:')
@@ -157,11 +160,11 @@ class ResponseParser {
     }
   }
 
-  private complete (done: (status: number, body: Buffer | null) => void): void {
+  private complete (done: (status: number, body: Buffer | null, head: string) => void): void {
     const body = this.parts === null ? null : Buffer.concat(this.parts)
     this.framing = null
     this.parts = null
-    done(this.status, body)
+    done(this.status, body, this.headText)
   }
 }
 

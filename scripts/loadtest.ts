@@ -1,0 +1,91 @@
+// `npm run loadtest`: one reproducible clinic day at scale. Starts a cluster on an embedded PostgreSQL (or targets
+// --url), seeds 500 clinics × 14 days, plays the mixed day of scripts/loadtest/mix.ts for --users concurrent users
+// (8 in 10 of them holding a live SSE view) for --seconds, crosses midnight once, checks the invariants in the
+// database, prints a summary, and writes the results (JSON), a self-contained HTML report and its PNG to --out.
+// With --ablations it also runs the shorter variants (WEB_CONCURRENCY 1 vs 2, shared cache on vs off, SSE push vs
+// a 1 s poll) in the same invocation and reports them as ratios.
+//
+//   npm run loadtest -- [--users 10000] [--seconds 300] [--workers 2] [--threads 2] [--clinics 500] [--url http://host:port]
+//                       [--database-url postgres://…] [--ablations] [--ablation-users 2000] [--ablation-seconds 40]
+//                       [--out bench-results] [--label name]
+//   npm run loadtest -- --render results.json [--out dir]     (the report and summary again, from a run's JSON)
+//
+// Exit status: 0 when every invariant holds, 1 when one does not, 2 on bad options.
+import './lib/quiet.ts'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { runLoadtest, type RunResult } from './loadtest/run.ts'
+import { runAblations, type Ablations } from './loadtest/ablations.ts'
+import { summaryText, type Results } from './loadtest/summary.ts'
+import { renderReport, screenshot } from './loadtest/report.ts'
+
+const args = process.argv.slice(2)
+function option (name: string): string | undefined {
+  const at = args.indexOf(`--${name}`)
+  return at < 0 ? undefined : args[at + 1]
+}
+function number (name: string, fallback: number): number {
+  const value = option(name)
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`--${name} needs a positive number, got ${value}`)
+    process.exit(2)
+  }
+  return n
+}
+
+const users = number('users', 10_000)
+const seconds = number('seconds', 300)
+const workers = number('workers', 2)
+const threads = number('threads', Math.max(1, Math.min(4, Math.ceil(users / 5000))))
+const clinics = number('clinics', 500)
+const url = option('url')
+const databaseUrl = option('database-url')
+const out = resolve(option('out') ?? 'bench-results')
+const label = option('label') ?? `loadtest-${new Date().toISOString().replace(/[:.]/g, '-')}`
+
+const rendering = option('render')
+if (rendering !== undefined) {
+  const results = JSON.parse(readFileSync(rendering, 'utf8')) as Results
+  const base = join(option('out') === undefined ? dirname(resolve(rendering)) : out, results.label)
+  writeFileSync(`${base}.html`, renderReport(results))
+  const png = await screenshot(`${base}.html`, `${base}.png`)
+  console.log(summaryText(results))
+  console.log(`\nreport:  ${base}.html${png === null ? ' (no PNG: chromium not found)' : `\npicture: ${png}`}`)
+  process.exit(0)
+}
+
+// Thousands of sockets: raise this process's open-file limit (bash's ulimit, up to the hard limit), once.
+function openFileLimit (): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+  return Number(line?.split(/\s{2,}/)[1] ?? 1024)
+}
+const needed = users + 2000
+if (openFileLimit() < needed && process.env.LOADTEST_ULIMIT_TRIED === undefined) {
+  const child = spawnSync('bash', ['-c', `ulimit -n ${needed} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, LOADTEST_ULIMIT_TRIED: '1' }
+  })
+  process.exit(child.status ?? 1)
+}
+if (openFileLimit() < needed) console.error(`open-file limit ${openFileLimit()} is below the ${needed} this run needs: connections will fail`)
+
+const log = (line: string): void => console.error(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${line}`)
+const main: RunResult = await runLoadtest({ users, seconds, workers, threads, clinics, url, databaseUrl, label: 'main', log })
+let ablations: Ablations | null = null
+if (args.includes('--ablations')) {
+  ablations = await runAblations({ users: number('ablation-users', 2000), seconds: number('ablation-seconds', 40), threads: Math.max(1, Math.min(threads, 2)), log })
+}
+
+mkdirSync(out, { recursive: true })
+const results = { label, command: `npm run loadtest -- ${args.join(' ')}`.trim(), main, ablations }
+const jsonPath = join(out, `${label}.json`)
+writeFileSync(jsonPath, JSON.stringify(results))
+const htmlPath = join(out, `${label}.html`)
+writeFileSync(htmlPath, renderReport(results))
+const png = await screenshot(htmlPath, join(out, `${label}.png`))
+console.log(summaryText(results))
+console.log(`\nresults: ${jsonPath}\nreport:  ${htmlPath}${png === null ? ' (no PNG: chromium not found)' : `\npicture: ${png}`}`)
+process.exit(main.invariants === null || main.invariants.violations === 0 ? 0 : 1)
