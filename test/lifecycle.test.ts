@@ -68,7 +68,7 @@ t.test('a worker killed with SIGKILL is replaced at once while the others keep s
   await load.stop()
 
   const restart = restartsOf(server).find((r) => r.pid === victim.pid)
-  t.ok(restart !== undefined && restart.delay <= 100 && replacedIn < 15_000,
+  t.ok(restart !== undefined && restart.delay <= 100 && replacedIn < 90_000,
     `restarted after ${restart?.delay} ms (at most the first back-off), serving again ${replacedIn} ms after the kill`)
   t.ok(alive(replacement.pid), 'the replacement is a live process')
   t.notOk(alive(victim.pid), 'the victim is gone')
@@ -136,12 +136,19 @@ t.test('SIGTERM drains the request in flight, refuses new connections, and exits
 })
 
 t.test('a crash loop backs off instead of spinning, and recovers when the cause goes away', async (t) => {
-  // Something else holds the port without SO_REUSEPORT, so every worker fails to listen and exits.
+  // Something else takes the port without SO_REUSEPORT once the primary has checked it (a second server on a port in
+  // use is refused at start: test/port-lock.test.ts), so every worker fails to listen and exits. The primary logs
+  // its connection budget after the check and before it forks; a worker takes far longer to load than the squatter
+  // to bind, and if the squatter ever lost that race the test says so rather than waiting for restarts.
   const port = await freePort()
-  const squatter = createServer()
-  await new Promise<void>((resolve) => squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve))
   const server = await startServer({ workers: 1, waitForReady: false, env: { DATABASE_URL: db.url, PORT: String(port) } })
   t.teardown(server.cleanup)
+  await waitFor('the primary to pass its port check', async () => server.output().includes('"msg":"connection budget"'), 60_000, 5)
+  const squatter = createServer()
+  await new Promise<void>((resolve, reject) => {
+    squatter.once('error', reject)
+    squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve)
+  })
 
   // Wait for four restarts however slow the machine is, then look at their spacing.
   const restarts = (): Array<{ at: number, delay: number }> => [...server.output().matchAll(/"t":"([^"]+)"[^\n]*"msg":"worker exited, restarting".*?"restartInMs":(\d+)/g)]
