@@ -19,11 +19,13 @@ t.test('a tiny day passes its invariants, and the checker catches a violation wr
   let caught: Awaited<ReturnType<typeof checkInvariants>> | null = null
   const result = await runLoadtest({
     users: 50,
-    seconds: 10,
+    seconds: 20,
     workers: 1,
     threads: 1,
     clinics: 20,
-    viewerTimeoutSeconds: 10, // short views: some reconnect with Last-Event-ID within the run
+    // Short views: the server holds a stream at least 10 s (workers/sse.ts), so views of 10-15 s end within a 20 s day
+    // and their viewers reconnect with Last-Event-ID.
+    viewerTimeoutSeconds: 10,
     log: () => {},
     beforeCleanup: async (sql, input) => {
       const [victim, other] = input.booked.filter((b) => b.lane === 'regular')

@@ -73,8 +73,9 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   t.ok(moved('tabeby_cache_misses_total') > 0, 'cache misses moved (the booking made the clinic stale)')
   t.ok(after.total('tabeby_cache_bytes') > 0, 'the cache holds bytes')
   t.ok(moved('tabeby_rate_limit_decisions_total', { tier: 'booking', decision: 'allowed' }) >= READS + 1, 'rate-limit decisions of the booking tier')
-  // A check whose answer came too late was counted by the worker alone (and is no round trip).
-  t.ok(moved('tabeby_ipc_round_trip_seconds', { op: 'limit.hit' }) + moved('tabeby_rate_limit_local_total') >= READS + 1, 'IPC round trips observed')
+  // Rate limits are mostly spent from leases now (issue 14), so the reads need few round trips; the booking's change
+  // and the cache's fills still cross the socket, and every one of them is observed.
+  t.ok(moved('tabeby_ipc_round_trip_seconds') > 0, `IPC round trips observed (${moved('tabeby_ipc_round_trip_seconds')})`)
   t.ok(moved('tabeby_db_pool_acquired_total') > 0, 'the pools served database work')
   t.same([...after.by('tabeby_db_pool_connections', 'process').keys()].sort(), ['worker-1', 'worker-2'], 'pool figures per worker')
   t.equal(after.total('tabeby_sse_subscribers'), 1, 'the SSE subscriber')

@@ -177,6 +177,12 @@ t.test('while the coordinator is down, a worker reads the rows: a deactivation m
   const coordinator = (await stats(server)).coordinator
   if (coordinator === null) throw new Error('no coordinator')
   process.kill(coordinator.pid, 'SIGKILL')
+  // "Down" as the workers see it: from the moment their socket reports the close. A request that got in before that
+  // (rate limits are spent from leases now, so nothing crosses the dead socket first) still trusts the copy it has.
+  await waitFor('both workers to see the coordinator gone', async () => {
+    const seen = await Promise.all([stats(server), stats(server), stats(server), stats(server)])
+    return seen.every((s) => s.coordinator === null) ? true : null
+  }, 20_000, 5)
   await sql`UPDATE patient_profiles SET is_active = false WHERE account_id = ${patient.id}`
   const seen = await statuses(6, path, patient.token)
   t.same(seen, Array(6).fill(401), `never a stale 200 (${seen.join(', ')})`)

@@ -29,6 +29,7 @@ export function deviceRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
       method: 'post', pattern: '/api/patient/device', auth: 'secret', body: deviceBody,
+      example: { patient_id: 'P-71', device_token: 'fcm-registration-token-of-the-phone', threshold: 3 },
       summary: "Register a patient's phone for a push when its turn is near (threshold, default 3 ahead) and when it is called",
       scope: { actors: PATIENTS, patientField: 'patient_id', patientId: ({ body }) => body.patient_id },
       responses: { 200: deviceReply },

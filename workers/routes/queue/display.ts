@@ -56,6 +56,7 @@ export function displayRoutes (ctx: WorkerContext): DocumentedRoute[] {
   return [
     defineRoute(ctx, {
       method: 'post', pattern: '/api/display_keys', auth: 'secret', body: keyBody,
+      example: { clinic_id: 4, label: 'شاشة صالة الانتظار' },
       summary: 'Create a waiting-room screen key for the clinic (doctor or secretary app); the key is shown once',
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       responses: { 200: createdOut },
@@ -78,6 +79,7 @@ export function displayRoutes (ctx: WorkerContext): DocumentedRoute[] {
     }),
     defineRoute(ctx, {
       method: 'post', pattern: '/api/display_keys/revoke', auth: 'secret', body: revokeBody,
+      example: { clinic_id: 4, id: 12 },
       summary: 'Revoke a screen key: the screen is refused from its next reconnect',
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       responses: { 200: keyOut },
