@@ -127,7 +127,20 @@ export function procfileCommand (): string[] {
 }
 
 export async function startServer (options: ServerOptions = {}): Promise<TestServer> {
-  const port = await freePort()
+  // The port is picked here and bound by the server a moment later: a process of another test file (tap runs several
+  // at once) may take it in between, and the server then refuses it (exit 2, "PORT n is in use"), as it must. Pick
+  // another then, unless the test chose the port itself.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOn(await freePort(), options)
+    } catch (error) {
+      const taken = error instanceof Error && /PORT \d+ is in use/.test(error.message)
+      if (!taken || attempt === 4 || options.env?.['PORT'] !== undefined) throw error
+    }
+  }
+}
+
+async function startServerOn (port: number, options: ServerOptions): Promise<TestServer> {
   const dataDir = tempDir('tabeby-data-')
   if (options.initialised === true) await copyInitialisedDatabase(dataDir)
   let output = ''
@@ -183,7 +196,10 @@ export async function startServer (options: ServerOptions = {}): Promise<TestSer
     // Generous: tsx compiles every module again in each child, and CI shares its two cores with other work.
     const deadline = Date.now() + 180_000
     while (!output.includes('Tabeby API listening')) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`)
+      if (child.exitCode !== null) {
+        rmSync(dataDir, { recursive: true, force: true })
+        throw new Error(`server exited with ${child.exitCode}:\n${output}`)
+      }
       if (Date.now() > deadline) {
         child.kill('SIGKILL')
         throw new Error(`server did not become ready:\n${output}`)
