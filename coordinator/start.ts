@@ -142,8 +142,8 @@ export async function startCoordinator ({ config, socketPath, instance, restarts
     // before the writer may answer 200: a client that then reads from another worker finds that worker's copy gone.
     'change.publish': async (change) => {
       applyChange(change)
-      // Lane changes were NOTIFYed by their own transaction; clinic and ads changes are told to the other instances here.
-      if (change.topic === 'clinic' || change.topic === 'ads') bus.announce(change)
+      // Lane changes were NOTIFYed by their own transaction; the others are told to the other instances here.
+      if (change.topic !== 'regular' && change.topic !== 'golden') bus.announce(change)
       await Promise.all([...server.peers].map((peer) => peer.written()))
       return null
     },

@@ -60,4 +60,17 @@ t.test('the screen renders the queue and shows a call made through the API', { s
   await ok(api.post('/api/edit_patient_booking', { clinic_id: 1801, booking_id: ids[1], status: 'cancelled' }), 'cancel')
   await waitFor('the cancellation on the screen', async () => (await screen()).next === '2', 30_000, 10)
   t.pass('a cancellation closes the gap on the screen too')
+
+  // Revoked while the screen is open: its stream is cut, its reconnect refused, and the screen empties itself.
+  await ok(api.post('/api/display_keys/revoke', { clinic_id: 1801, id: key['id'] }), 'revoke')
+  await waitFor('the screen to empty itself', async () => {
+    const shown = await page.evaluate<{ now: string, next: string, doctor: string, state: string }>(`({
+      now: document.getElementById('now').getAttribute('data-token'),
+      next: document.getElementById('next').getAttribute('data-tokens'),
+      doctor: document.getElementById('doctor').textContent,
+      state: document.getElementById('state').textContent
+    })`)
+    return shown.now === '' && shown.next === '' && shown.doctor === '' && shown.state.includes('ملغى')
+  }, 60_000, 50)
+  t.pass('a revoked key leaves the screen showing nothing of the clinic, and says why')
 })

@@ -23,6 +23,7 @@ import { cors } from './cors.ts'
 import { WorkerMetrics } from './metrics.ts'
 import { RequestLog } from './request-log.ts'
 import { FullDays } from './full-days.ts'
+import { ScreenGuard } from './screens.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -73,6 +74,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
       standing.onConnect()
       sse.refreshAll()
       queueSse.refreshAll()
+      screens.recheckAll()
       void sessions.resync()
     },
     onEvent: (name, payload) => {
@@ -81,11 +83,13 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
         fullDays.onChange(payload as Change)
         sse.onChange(payload as Change)
         queueSse.onChange(payload as Change)
+        if ((payload as Change).topic === 'display') void screens.recheck((payload as Change).clinicId)
       } else if (name === 'resync') {
         cache.forgetAll()
         fullDays.forgetAll()
         sse.refreshAll()
         queueSse.refreshAll()
+        screens.recheckAll()
       } else if (name === 'revoked') {
         sessions.apply(payload as Revocations)
       } else if (name === 'standing') {
@@ -118,6 +122,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     const { lane, clinicId, date } = parseQueueChannel(channel)
     return queues(lane, clinicId, date)
   }, (channel, state, view) => queueViews.view(channel, state, view), { legacyHash: false, skipUnchanged: true })
+  const screens = new ScreenGuard(db, queueSse)
 
   function localStats (): WorkerStats {
     const memory = process.memoryUsage()

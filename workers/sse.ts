@@ -28,6 +28,8 @@ export interface StreamParams<V = number> {
   // The days hub: the patient account a strict-mode patient stream is redacted for; null: the full view. The queue
   // hub: which view of the day the subscriber watches.
   viewer: V | null
+  // What the subscriber was let in with, for a later recheck (a waiting-room screen's key digest): see endTagged.
+  tag?: string
 }
 
 export interface HubOptions {
@@ -61,6 +63,7 @@ interface Subscriber<V> {
   viewer: V | null
   showsEmpty: boolean // was last sent the empty lane (its last day closed or archived)
   lastPayload: Buffer | null
+  tag: string | null
 }
 
 export type Renderer = (channel: string) => Promise<CachedResponse | null>
@@ -114,7 +117,8 @@ export class SseHub<V = number> {
       heartbeatMs: params.heartbeatMs,
       viewer: params.viewer,
       showsEmpty: false,
-      lastPayload: null
+      lastPayload: null,
+      tag: params.tag ?? null
     }
     let members = this.channels.get(channel)
     if (members === undefined) {
@@ -175,6 +179,42 @@ export class SseHub<V = number> {
   // with subscribers is rendered again, and whoever is behind gets the news.
   refreshAll (): void {
     for (const channel of this.channels.keys()) this.onChannelChange(channel, 0)
+  }
+
+  // The change keys (`regular:7`) whose channels have tagged subscribers: what a recheck after a resync looks at.
+  taggedChangeKeys (): string[] {
+    const keys: string[] = []
+    for (const [key, channels] of this.byChange) {
+      if (this.taggedOf(channels).next().done !== true) keys.push(key)
+    }
+    return keys
+  }
+
+  // The tags held on the channels of a change key: what a recheck asks about (nothing, when nobody tagged watches).
+  tagsOf (changeKey: string): Set<string> {
+    const tags = new Set<string>()
+    for (const subscriber of this.taggedOf(this.byChange.get(changeKey))) tags.add(subscriber.tag as string)
+    return tags
+  }
+
+  // Ends, with `bye` and the reason, every subscriber on the change key's channels whose tag `keep` refuses (a screen
+  // whose key was revoked). A client that reconnects is checked again by its route and refused there.
+  endTagged (changeKey: string, keep: (tag: string) => boolean, reason: string): number {
+    let ended = 0
+    for (const subscriber of [...this.taggedOf(this.byChange.get(changeKey))]) {
+      if (keep(subscriber.tag as string)) continue
+      this.send(subscriber, `event: bye\ndata: ${reason}\n\n`)
+      subscriber.sink.end()
+      this.remove(subscriber)
+      ended++
+    }
+    return ended
+  }
+
+  private * taggedOf (channels: Set<string> | undefined): Generator<Subscriber<V>> {
+    for (const channel of channels ?? []) {
+      for (const subscriber of this.channels.get(channel) ?? []) if (subscriber.tag !== null) yield subscriber
+    }
   }
 
   // Draining: every subscriber gets `bye` and the connection ends, so clients reconnect to a live worker.

@@ -156,9 +156,10 @@ export type Lease =
 
 // A committed mutation: which clinic's which data changed, and the version it now has (booking_version_seq for
 // the booking lanes; a clock for profile data). Caches drop what it names; SSE subscribers get the new state.
-// An ads change names no clinic in particular (clinicId 0): every ads listing shows many clinics.
+// An ads change names no clinic in particular (clinicId 0): every ads listing shows many clinics. A display change
+// says a screen key of the clinic was revoked (its version the revocation's microsecond): screens are rechecked.
 export interface Change {
-  topic: 'regular' | 'golden' | 'clinic' | 'ads'
+  topic: 'regular' | 'golden' | 'clinic' | 'ads' | 'display'
   clinicId: number
   version: number
 }
@@ -168,6 +169,7 @@ export interface Change {
 export function stalePrefixes (change: Change): string[] {
   if (change.topic === 'clinic') return [`clinic:${change.clinicId}:`, 'clinics:', 'ads:']
   if (change.topic === 'ads') return ['ads:']
+  if (change.topic === 'display') return [] // nothing cached shows a screen key
   return [`days:${change.topic}:${change.clinicId}:`]
 }
 

@@ -3,8 +3,9 @@ import type { Sql } from '../db/pool.ts'
 
 // Waiting-room screens' keys. A screen on the wall shows tokens and the doctor's name, never a patient's: it is given
 // a key of its clinic instead of the apps' secret or anyone's token. The key is shown once, stored as its SHA-256, and
-// checked when a screen loads its page and when it (re)connects its stream, so a revoked key stops at its next
-// reconnect (at the latest the stream's timeout, an hour).
+// checked when a screen loads its page and when it (re)connects its stream. A revocation is announced as a `display`
+// change of the clinic (to every worker of every instance, like a clinic change): each worker holding screens of that
+// clinic reads the clinic's live keys once and ends the streams of the revoked ones.
 
 // A clinic has a few screens; more live keys than this is a leak nobody revoked.
 export const MAX_LIVE_KEYS = 20
@@ -17,7 +18,12 @@ export interface DisplayKeyRow {
   revoked_at: Date | null
 }
 
-const digest = (key: string): string => createHash('sha256').update(key).digest('hex')
+/** A revoked key, and the microsecond of its revocation: the version of the `display` change that announces it. */
+export type RevokedKey = DisplayKeyRow & { revoked_us: string }
+
+/** What is stored of a key, and what a screen's stream is tagged with. */
+export const displayKeyDigest = (key: string): string => createHash('sha256').update(key).digest('hex')
+const digest = displayKeyDigest
 
 export function newDisplayKey (): string {
   return randomBytes(24).toString('base64url')
@@ -42,12 +48,19 @@ export async function listDisplayKeys (sql: Sql, clinicId: number): Promise<Disp
 }
 
 /** Revokes the clinic's key `id`; null when the clinic has no such key. Revoking twice keeps the first time. */
-export async function revokeDisplayKey (sql: Sql, clinicId: number, id: number): Promise<DisplayKeyRow | null> {
-  const [row] = await sql<DisplayKeyRow[]>`
+export async function revokeDisplayKey (sql: Sql, clinicId: number, id: number): Promise<RevokedKey | null> {
+  const [row] = await sql<RevokedKey[]>`
     UPDATE display_keys SET revoked_at = COALESCE(revoked_at, now())
     WHERE clinic_id = ${clinicId} AND id = ${id}
-    RETURNING id, clinic_id, label, created_at, revoked_at`
+    RETURNING id, clinic_id, label, created_at, revoked_at, (extract(epoch FROM revoked_at) * 1000000)::bigint::text AS revoked_us`
   return row ?? null
+}
+
+/** The digests of the clinic's live keys: what a worker keeps its screens of that clinic against. */
+export async function liveDisplayDigests (sql: Sql, clinicId: number): Promise<Set<string>> {
+  const rows = await sql<Array<{ key_sha256: string }>>`
+    SELECT key_sha256 FROM display_keys WHERE clinic_id = ${clinicId} AND revoked_at IS NULL`
+  return new Set(rows.map((row) => row.key_sha256))
 }
 
 /** Whether `key` is a live key of the clinic. */

@@ -59,7 +59,12 @@ export const DISPLAY_PAGE = `<!doctype html>
     xhr.onreadystatechange = function () {
       if (xhr.readyState !== 4) return;
       if (xhr.status === 200) { show(JSON.parse(xhr.responseText)); status(''); }
-      else if (xhr.status === 403) status('مفتاح الشاشة غير صالح أو ملغى');
+      else if (xhr.status === 403) {
+        // A revoked key: the screen shows nothing of the clinic any more.
+        show({ doctor: null, now_serving: null, next: [], waiting: 0, served: 0 });
+        byId('counts').textContent = '';
+        status('مفتاح الشاشة غير صالح أو ملغى');
+      }
       else status('جارٍ إعادة الاتصال…');
     };
     xhr.send();

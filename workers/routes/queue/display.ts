@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { iraqToday, utcIso } from '../../../src/domain/calendar.ts'
 import { SECRETARIES } from '../../../src/auth/actors.ts'
 import { errors, queueErrors } from '../../../src/errors.ts'
-import { createDisplayKey, displayKeyValid, listDisplayKeys, revokeDisplayKey, type DisplayKeyRow } from '../../../src/queue/display-keys.ts'
+import { createDisplayKey, displayKeyDigest, displayKeyValid, listDisplayKeys, revokeDisplayKey, type DisplayKeyRow } from '../../../src/queue/display-keys.ts'
 import { json, type Reply } from '../../http.ts'
 import type { WorkerContext } from '../../context.ts'
 import { queueChannel, renderView } from '../../queues.ts'
@@ -80,13 +80,16 @@ export function displayRoutes (ctx: WorkerContext): DocumentedRoute[] {
     defineRoute(ctx, {
       method: 'post', pattern: '/api/display_keys/revoke', auth: 'secret', body: revokeBody,
       example: { clinic_id: 4, id: 12 },
-      summary: 'Revoke a screen key: the screen is refused from its next reconnect',
+      summary: 'Revoke a screen key: its open screens are cut at once and refused when they reconnect',
       scope: { actors: SECRETARIES, clinicId: ({ body }) => body.clinic_id },
       responses: { 200: keyOut },
       errors: [queueErrors.displayKeyNotFound],
       handler: async ({ body }) => {
         const row = await ctx.db.run((sql) => revokeDisplayKey(sql, body.clinic_id, body.id))
         if (row === null) throw queueErrors.displayKeyNotFound()
+        // Every worker of every instance rechecks its screens of the clinic before this answers (the coordinator
+        // waits until the change is in each worker's socket; other instances hear it by NOTIFY).
+        await ctx.publishChange({ topic: 'display', clinicId: body.clinic_id, version: Number(row.revoked_us) })
         return json(200, keyJson(row))
       }
     }),
@@ -119,7 +122,7 @@ export function displayRoutes (ctx: WorkerContext): DocumentedRoute[] {
       handler: async ({ params, query, request }) => {
         const clinicId = await screenOf(ctx, params, query.key)
         const where = { lane: 'regular' as const, clinicId, date: iraqToday() }
-        if (wantsStream(query.stream, request)) return streamReply(ctx, where, 'display', query, request)
+        if (wantsStream(query.stream, request)) return streamReply(ctx, where, 'display', query, request, displayKeyDigest(query.key as string))
         const entry = await ctx.queues(where.lane, clinicId, where.date)
         return json(200, renderView(ctx.queueViews.analysed(queueChannel(where.lane, clinicId, where.date), entry), 'display'))
       }

@@ -24,7 +24,7 @@ export function wantsStream (stream: boolean, request: Request): boolean {
 
 export function streamReply (
   ctx: WorkerContext, where: { lane: Lane, clinicId: number, date: string }, view: QueueViewName,
-  params: { heartbeat?: number | undefined, timeout?: number | undefined }, request: Request
+  params: { heartbeat?: number | undefined, timeout?: number | undefined }, request: Request, tag?: string
 ): Reply {
   const lastEventId = Number(request.headers.get('last-event-id') ?? 'NaN')
   return {
@@ -37,7 +37,8 @@ export function streamReply (
         heartbeatMs: clamp.heartbeatSeconds(params.heartbeat) * 1000,
         timeoutMs: clamp.timeoutSeconds(params.timeout) * 1000,
         lastEventId: Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null,
-        viewer: view
+        viewer: view,
+        tag
       })
     }
   }
