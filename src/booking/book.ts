@@ -127,9 +127,13 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     // secretary's walk-in may create it anywhere: on a closed date the day it creates stays closed (ensureDay).
     if (seat === null && (!fromPatientApp || await patientMayOpen(tx, input.clinicId, 'regular', date, await rulesOf()))) {
       const capacity = await newDayCapacity(tx, input.clinicId, 'regular', await rulesOf())
-      // Try again whether this call created the day or a concurrent first booking did (it waited for that one).
-      await ensureDay(tx, input.clinicId, 'regular', date, input.source, capacity)
-      seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
+      // Try again whether this call created the day or a concurrent first booking did (it waited for that one). A
+      // close_table may archive that day between the two statements (and another walk-in open the next one): a
+      // walk-in, taken on a closed date too, tries again a few times rather than be told the date is closed.
+      for (let attempt = 0; seat === null && attempt < (fromPatientApp ? 1 : 4); attempt++) {
+        await ensureDay(tx, input.clinicId, 'regular', date, input.source, capacity)
+        seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
+      }
     }
     placed = { seat: seat ?? await explainNoSeat(tx, input.clinicId, 'regular', date), date }
   }
