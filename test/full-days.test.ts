@@ -90,3 +90,40 @@ t.test('an Idempotency-Key retry is owed its first answer: never answered from m
   t.equal(retry.status, 200, 'the retry of the booking that filled the day replays its 200')
   t.equal(retry.text, first.text)
 })
+
+t.test('a day the database found full is known full too, after a change of the lane made the last seat forgotten', async (t) => {
+  t.equal((await api.post('/api/create_table', { clinic_id: 805, days: { [day(3)]: { capacity_total: 2 }, [day(4)]: { capacity_total: 5 } } })).status, 200)
+  for (const patient of ['P-1', 'P-2']) t.equal((await patientBooks(805, day(3), patient)).status, 200)
+  // A walk-in on another day of the clinic changes the lane: what the last seat taught is dropped.
+  t.equal((await api.post('/api/patient_booking', { clinic_id: 805, name: 'walk-in', phone: PHONE, source: 'secretary_app', date: day(4) })).status, 200)
+  const before = { reservations: await reservations(), refusals: await refusalsFromMemory() }
+  t.equal((await patientBooks(805, day(3), 'P-3')).status, 409, 'the database says full')
+  t.equal(await reservations(), before.reservations + 1, 'through a transaction')
+  const refused = await Promise.all(['P-4', 'P-5', 'P-6'].map((p) => patientBooks(805, day(3), p)))
+  t.same(refused.map((r) => r.status), [409, 409, 409])
+  t.equal(await reservations(), before.reservations + 1, 'the next ones ran none')
+  t.equal(await refusalsFromMemory() - before.refusals, 3, 'refused from memory')
+  t.match(refused[0]?.text, /\(2\/2\)/)
+})
+
+t.test('with an Idempotency-Key, a day known full is refused after the key is claimed, without a booking transaction', async (t) => {
+  t.equal((await api.post('/api/create_table', { clinic_id: 806, days: { [day(5)]: { capacity_total: 1 } } })).status, 200)
+  const first = await patientBooks(806, day(5), 'P-1', { 'Idempotency-Key': 'keyed-full-1' })
+  t.equal(first.status, 200)
+  const before = { reservations: await reservations(), refusals: await refusalsFromMemory() }
+  const refused = await Promise.all(['P-2', 'P-3', 'P-4'].map((p, i) => patientBooks(806, day(5), p, { 'Idempotency-Key': `keyed-full-${i + 2}` })))
+  t.same(refused.map((r) => r.status), [409, 409, 409])
+  t.equal(await reservations(), before.reservations, 'no booking transaction ran')
+  t.equal(await refusalsFromMemory() - before.refusals, 3, 'refused from memory')
+  const replay = await patientBooks(806, day(5), 'P-1', { 'Idempotency-Key': 'keyed-full-1' })
+  t.equal(replay.text, first.text, 'the first key still replays its 200 on the full day')
+  t.equal(replay.headers['idempotent-replayed'], 'true')
+  const reused = await patientBooks(806, day(5), 'P-9', { 'Idempotency-Key': 'keyed-full-1' })
+  t.equal(reused.status, 422, 'a key reused for another request is refused as on the database path')
+  const [stored] = await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM idempotency_keys WHERE key LIKE 'keyed-full-%'`
+  t.equal(stored?.n, 1, 'a refusal is never stored under its key')
+  // So once a seat is free, the same key books.
+  const cancelled = first.json<{ booking_id: string }>().booking_id
+  t.equal((await api.post('/api/edit_patient_booking', { clinic_id: 806, booking_id: cancelled, status: 'cancelled' })).status, 200)
+  t.equal((await patientBooks(806, day(5), 'P-2', { 'Idempotency-Key': 'keyed-full-2' })).status, 200, 'the refused key books the freed seat')
+})

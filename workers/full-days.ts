@@ -9,8 +9,10 @@ import type { CoordinatorClient } from './coordinator-client.ts'
 // get a 503 instead of their 409.
 //
 // A fact is "this day was full as of lane version v": learned from the booking that took its last seat (the version
-// its own transaction bumped, so state and version are the same commit) and shared with the other workers through
-// the coordinator. It is never wrong in the other direction: every write to a lane bumps its version, and any change
+// its own transaction bumped, so state and version are the same commit), or from a booking the database refused as
+// full (the day and the lane's version read by one statement, src/booking/seats.ts: in a rush the lane keeps
+// changing — walk-ins, calls, other days — and each change drops the fact, so the next refusal must teach it again),
+// and shared with the other workers through the coordinator. It is never wrong in the other direction: every write to a lane bumps its version, and any change
 // of the lane newer than v (a cancellation, a new capacity, another day's booking alike) drops the lane's facts; a
 // fact that arrives after a newer change was heard is not kept. Changes of this instance reach every worker before
 // the write's 200 (coordinator/start.ts); other instances' come through PostgreSQL's NOTIFY. While the coordinator's

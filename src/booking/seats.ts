@@ -1,7 +1,7 @@
 import type { TransactionSql } from '../db/pool.ts'
 import { workingDaysOfProfile } from '../domain/working-days.ts'
 import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
-import { bookingErrors, type ApiError } from '../errors.ts'
+import { ApiError, bookingErrors } from '../errors.ts'
 import type { Lane } from './days.ts'
 
 // Seats: creating a clinic's days and reserving a place in one. The reservation is one conditional UPDATE on the
@@ -116,16 +116,31 @@ export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: L
   return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total }
 }
 
+// A full day's refusal, with the lane's version as of the reading that found it full: the worker refuses the day's
+// next patient-app bookings from memory until it hears of a newer change of the lane (workers/full-days.ts). The day
+// row and the version are read by one statement, so from one snapshot; a write that frees a seat bumps the version
+// in its own transaction (src/booking/versions.ts), so such a write not in the snapshot has a newer version.
+export class DayFull extends ApiError {
+  constructor (readonly date: string, readonly active: number, readonly capacity: number, readonly version: number) {
+    const error = bookingErrors.dayFull(date, active, capacity)
+    super(error.status, error.code, error.message, error.body, error.headers)
+  }
+}
+
 // Why a reservation found no seat, in the words the client needs.
 export async function noSeatError (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<ApiError> {
-  const [day] = await tx<Array<{ status: string, active_count: number, capacity_total: number }>>`
-    SELECT status, active_count, capacity_total FROM booking_days
+  const [day] = await tx<Array<{ status: string, active_count: number, capacity_total: number, version: string | null }>>`
+    SELECT status, active_count, capacity_total,
+      (SELECT version::text FROM lane_versions WHERE clinic_id = ${clinicId} AND lane = ${lane}) AS version
+    FROM booking_days
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}
     ORDER BY (status = 'archived'), id DESC LIMIT 1`
   if (day === undefined) return bookingErrors.dateNotFound()
   if (day.status === 'archived') return bookingErrors.dayArchived(date)
   if (day.status === 'closed') return bookingErrors.dayClosed(date)
-  return bookingErrors.dayFull(date, day.active_count, day.capacity_total)
+  // A seat freed between the reservation and this reading: the answer stands, but it is no fact to learn.
+  if (day.active_count < day.capacity_total) return bookingErrors.dayFull(date, day.active_count, day.capacity_total)
+  return new DayFull(date, day.active_count, day.capacity_total, Number(day.version ?? 0))
 }
 
 export async function explainNoSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<never> {

@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { bookGolden, bookRegular } from '../../../src/booking/book.ts'
 import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
 import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
-import { checkKey, idempotent, type Answer, type Replayable } from '../../../src/booking/idempotency.ts'
+import { checkKey, idempotent, replayOrRefuse, type Answer, type Replayable } from '../../../src/booking/idempotency.ts'
+import { DayFull } from '../../../src/booking/seats.ts'
 import { text } from '../../../src/booking/messages.ts'
 import { authErrors, bookingErrors } from '../../../src/errors.ts'
 import { statusLabel } from '../../../src/domain/status.ts'
@@ -109,13 +110,22 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         const status = body.status?.status ?? 'booked'
         if (status === 'cancelled') throw bookingErrors.cancelledAtBooking()
         const key = checkKey(request.headers.get('idempotency-key'))
-        // A patient-app booking of a day known full is refused from memory, before and again after the wait for a
-        // connection (workers/full-days.ts). Not with an Idempotency-Key: a retry may be owed its first answer.
+        // A patient-app booking of a day known full is refused from memory, before and again after its wait at the
+        // day and for a connection (workers/full-days.ts). With an Idempotency-Key the key is claimed first, in a
+        // transaction that touches no day: a retry may be owed its first answer.
         const date = body.date ?? null
-        const fromMemory = body.source === 'patient_app' && date !== null && key === null
-          ? () => { const refusal = ctx.fullDays.refusal(clinicId, 'regular', date); if (refusal !== null) throw refusal }
+        const known = body.source === 'patient_app' && date !== null
+          ? () => ctx.fullDays.refusal(clinicId, 'regular', date)
+          : () => null
+        const fromMemory = key === null
+          ? () => { const refusal = known(); if (refusal !== null) throw refusal }
           : undefined
-        fromMemory?.()
+        const refusedFromMemory = async (): Promise<Replayable | null> => {
+          const refusal = known()
+          if (refusal === null) return null
+          if (key === null) throw refusal
+          return await ctx.db.transaction((tx) => replayOrRefuse(tx, 'patient_booking', key, request.body, refusal))
+        }
         // A dated booking waits for its turn at the day (at most a few per worker at once) rather than in the pool's
         // queue; a day that fills meanwhile refuses the patient-app ones waiting from memory.
         const book = (): Promise<Replayable> => ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
@@ -133,12 +143,20 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
           return { status: 200, body: booked.body, version: booked.version }
         }), fromMemory)
         // The day's last seat is known before its place at the day passes on: the next in line is refused at once.
+        // So is a day the database found full (a change of the lane since the last seat went made us forget it).
         const bookAndLearn = async (): Promise<Replayable> => {
-          const answer = await book()
-          learnFullDay(ctx, clinicId, answer)
-          return answer
+          try {
+            const answer = await book()
+            learnFullDay(ctx, clinicId, answer)
+            return answer
+          } catch (error) {
+            if (error instanceof DayFull) ctx.fullDays.learn({ clinicId, lane: 'regular', date: error.date, version: error.version, active: error.active, capacity: error.capacity })
+            throw error
+          }
         }
-        const answer = date === null ? await bookAndLearn() : await ctx.fullDays.gate(clinicId, 'regular', date, () => { fromMemory?.(); return bookAndLearn() })
+        const answer = await refusedFromMemory() ?? (date === null
+          ? await bookAndLearn()
+          : await ctx.fullDays.gate(clinicId, 'regular', date, async () => await refusedFromMemory() ?? await bookAndLearn()))
         await publishLane(ctx, 'regular', clinicId, answer.version)
         return answerReply(answer)
       }
