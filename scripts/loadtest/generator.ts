@@ -232,7 +232,11 @@ function tick (): void {
   if (stopping) return
   const elapsed = performance.now() - started
   for (const [name, rate] of Object.entries(mix.rates) as Array<[keyof Rates, number]>) due(name, share(rate), elapsed, actions[name])
-  if (elapsed >= rushStart && elapsed < rushEnd) due('rush', share(mix.rush.rate), elapsed, rush)
+  if (elapsed >= rushStart && elapsed < rushEnd) {
+    // The rush's arrivals count from its own start, not from the day's (which sent the whole morning at once).
+    credit['rush'] ??= rushStart
+    due('rush', share(mix.rush.rate), elapsed, rush)
+  }
   if (plan.viewerMode === 'poll') due('poll', myViewers, elapsed, poll)
   const second = Math.floor(elapsed / 1000)
   if (second > lastSecond) flush(second)
