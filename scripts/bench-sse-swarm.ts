@@ -19,7 +19,10 @@
 // `bash -c 'ulimit -n …'`; where the hard limit cannot be raised (a container without CAP_SYS_RESOURCE), N is cut to
 // what fits and the output says so.
 //
-//   npx tsx scripts/bench-sse-swarm.ts [--subscribers 10000] [--bookings 5] [--workers 2] [--no-bare]
+//   npx tsx scripts/bench-sse-swarm.ts [--subscribers 10000] [--bookings 5] [--workers 2] [--no-bare] [--compiled]
+//
+// --compiled runs the server as production does (`npm run build`, then the Procfile's `node dist/src/main.js`)
+// instead of through tsx, which holds ~0.7 of tsx's RSS per process (docs/BENCHMARKS.md, runtime).
 //
 // The positions variant (issue 15.6): N subscribers of GET /api/queue/position?stream=true on one clinic's day of
 // --patients bookings (subscriber i watches booking i mod patients), while the secretary calls the next patient in
@@ -29,7 +32,7 @@
 //
 //   npx tsx scripts/bench-sse-swarm.ts --variant positions [--subscribers 10000] [--patients 200] [--advances 5]
 import './lib/quiet.ts'
-import { fork, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -47,6 +50,7 @@ const bookings = flag(args, 'bookings', 5)
 const workers = flag(args, 'workers', 2)
 const positions = args.includes('--variant') && args[args.indexOf('--variant') + 1] === 'positions'
 const withBare = !args.includes('--no-bare')
+const compiled = args.includes('--compiled')
 const patients = flag(args, 'patients', 200)
 const advances = flag(args, 'advances', 5)
 const FD_MARGIN = 500
@@ -124,8 +128,9 @@ try {
 
 // The day-stream swarm (see the top of the file).
 async function daySwarm (): Promise<void> {
+  if (compiled) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
   db = await startDatabase()
-  server = await startServer({ workers, env: { ...benchServerEnv, DATABASE_URL: db.url } })
+  server = await startServer({ workers, build: compiled ? 'procfile' : 'source', env: { ...benchServerEnv, DATABASE_URL: db.url } })
   sql = postgres(db.url, { max: 1, onnotice: () => {} })
   const created = await post('/api/create_table', { clinic_id: CLINIC, days: { [date]: { capacity_total: 20 } } })
   if (created.status !== 200) throw new Error(`create_table: ${created.status} ${created.text}`)
@@ -180,7 +185,7 @@ async function daySwarm (): Promise<void> {
 
   console.log(JSON.stringify({
     machine: machine(),
-    settings: { subscribers_requested: requested, subscribers, open_file_limit: fdLimit, limited_by_open_files: subscribers < requested, workers, bookings, clinic: { days: 1, patients: 20 }, bare_baseline: withBare },
+    settings: { subscribers_requested: requested, subscribers, open_file_limit: fdLimit, limited_by_open_files: subscribers < requested, workers, bookings, clinic: { days: 1, patients: 20 }, bare_baseline: withBare, server_form: compiled ? 'compiled' : 'tsx' },
     connect: { seconds: Math.round(connectSeconds * 10) / 10, per_second: Math.round(subscribers / connectSeconds), still_open_at_end: open },
     spread: held.workers.map((w) => ({ worker: w.id, subscribers: w.sse.subscribers })),
     frame: { update_frame_bytes: frameBytes, json_body_bytes: Buffer.byteLength(jsonBody.text) },
