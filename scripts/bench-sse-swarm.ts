@@ -1,19 +1,28 @@
 // SSE fan-out: N live subscribers of one clinic (GET /api/booking_days?clinic_id=…&stream=true), spread over the
 // workers by the kernel (SO_REUSEPORT), then one booking at a time: how long until every subscriber has the update
-// frame that carries it (p50 / p99 / max over the subscribers, from the moment the booking request is sent), and what
-// the whole cluster holds in memory (/stats memory.total_rss: primary + coordinator + workers, PostgreSQL not
-// included). A small clinic (1 day × 20 patients) keeps the frames small; the frame size is reported.
+// frame that carries it (first / p50 / p99 / max over the subscribers, from the moment the booking request is sent;
+// spread = p99 − first), and what the whole cluster holds in memory (/stats memory.total_rss: primary + coordinator +
+// workers, PostgreSQL not included). A small clinic (1 day × 20 patients) keeps the frames small; the frame size is
+// reported.
 //
-// The client is built to cost little: one raw socket per subscriber (node:net), and per data chunk one
-// Buffer.indexOf for the new booking's patient id (with the few bytes a chunk boundary could split kept aside), no
-// EventSource parsing. Still, it is one Node process on the same 2 cores as the server: a subscriber's time is when
-// the client got round to its socket, so the figures are upper bounds of what the server delivers.
+// Then, in the same run, the baseline (issue 14.4; --no-bare skips it): once the server and its subscribers are gone,
+// a bare uWebSockets.js cluster (scripts/lib/bare-sse.ts: as many processes as workers, one port) gets the same number
+// of subscribers from the same client, and as many rounds as bookings, each a POST whose body is a frame of the same
+// byte size as the server's update frame carrying the round's marker. The goals compare the two: the fan-out's spread
+// ≤ 1.15× the bare one, delivery p99 ≤ the bare p99 + 30 ms (medians of the rounds), cluster RSS ≤ 500 MB.
+//
+// The client (scripts/lib/sse-swarm-client.ts) is one Node process on the same 2 cores as the server: a subscriber's
+// time is when the client got round to its socket, so the figures are upper bounds of what the server delivers, and
+// the same bound holds for the bare server: that is why only the ratios travel.
 //
 // Needs N + ~500 open files in this process. If the soft limit is lower, the runner starts itself again under
 // `bash -c 'ulimit -n …'`; where the hard limit cannot be raised (a container without CAP_SYS_RESOURCE), N is cut to
 // what fits and the output says so.
 //
-//   npx tsx scripts/bench-sse-swarm.ts [--subscribers 10000] [--bookings 5] [--workers 2]
+//   npx tsx scripts/bench-sse-swarm.ts [--subscribers 10000] [--bookings 5] [--workers 2] [--no-bare] [--compiled]
+//
+// --compiled runs the server as production does (`npm run build`, then the Procfile's `node dist/src/main.js`)
+// instead of through tsx, which holds ~0.7 of tsx's RSS per process (docs/BENCHMARKS.md, runtime).
 //
 // The positions variant (issue 15.6): N subscribers of GET /api/queue/position?stream=true on one clinic's day of
 // --patients bookings (subscriber i watches booking i mod patients), while the secretary calls the next patient in
@@ -23,21 +32,25 @@
 //
 //   npx tsx scripts/bench-sse-swarm.ts --variant positions [--subscribers 10000] [--patients 200] [--advances 5]
 import './lib/quiet.ts'
-import { spawnSync } from 'node:child_process'
+import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import postgres from 'postgres'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
 import { startDatabase, startServer, request, type TestDatabase, type TestServer } from '../test/helpers/server.ts'
+import { freePort } from '../src/db/embedded.ts'
 import { summarize } from './lib/load.ts'
 import { SECRET, benchServerEnv, clientAddress, cpuMeter, flag, machine, mb, postmasterPid, serverStats } from './lib/bench.ts'
+import { deliver, release, subscribeAll, type Delivery, type Sub } from './lib/sse-swarm-client.ts'
 
 const args = process.argv.slice(2)
 const requested = flag(args, 'subscribers', 10_000)
 const bookings = flag(args, 'bookings', 5)
 const workers = flag(args, 'workers', 2)
 const positions = args.includes('--variant') && args[args.indexOf('--variant') + 1] === 'positions'
+const withBare = !args.includes('--no-bare')
+const compiled = args.includes('--compiled')
 const patients = flag(args, 'patients', 200)
 const advances = flag(args, 'advances', 5)
 const FD_MARGIN = 500
@@ -61,32 +74,30 @@ if (openFileLimit() < requested + FD_MARGIN && process.env.BENCH_SSE_ULIMIT_TRIE
 const fdLimit = openFileLimit()
 const subscribers = Math.min(requested, fdLimit - FD_MARGIN)
 
-const WATCHDOG_MS = (subscribers / 50 + bookings * 40 + 240) * 1000
+const WATCHDOG_MS = (subscribers / 50 + bookings * 40 + 240) * 1000 * (withBare && !positions ? 2 : 1)
 const CLINIC = 700
 const date = addDays(iraqToday(), 1)
 const run = Date.now().toString(36)
+const root = join(import.meta.dirname, '..')
 
 let db: TestDatabase | null = null
 let server: TestServer | null = null
 let sql: postgres.Sql | null = null
-
-interface Sub {
-  socket: Socket
-  needle: Buffer | null
-  tail: Buffer
-  hitAt: number // performance.now() when the needle was seen, 0 until then
-  bytes: number
-  open: boolean
-  onHit: (() => void) | null
-  record: Buffer[] | null
-}
+let bare: ChildProcess | null = null
 const subs: Sub[] = []
 
-async function cleanup (): Promise<void> {
-  for (const sub of subs) sub.socket.destroy()
+async function stopServer (): Promise<void> {
   await sql?.end({ timeout: 2 }).catch(() => {})
   await server?.cleanup().catch(() => {})
   await db?.destroy().catch(() => {})
+  sql = null
+  server = null
+  db = null
+}
+async function cleanup (): Promise<void> {
+  for (const sub of subs) sub.socket.destroy()
+  if (bare !== null && bare.exitCode === null) bare.kill('SIGTERM')
+  await stopServer()
 }
 const watchdog = setTimeout(() => {
   console.error(`bench-sse-swarm: watchdog after ${WATCHDOG_MS} ms`)
@@ -94,50 +105,6 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS)
 watchdog.unref()
 process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
-
-function scan (sub: Sub, chunk: Buffer): void {
-  sub.bytes += chunk.length
-  sub.record?.push(chunk)
-  const needle = sub.needle
-  if (needle === null) return
-  const data = sub.tail.length === 0 ? chunk : Buffer.concat([sub.tail, chunk])
-  if (data.indexOf(needle) >= 0) {
-    sub.hitAt = performance.now()
-    sub.needle = null
-    sub.tail = Buffer.alloc(0)
-    const onHit = sub.onHit
-    sub.onHit = null
-    onHit?.()
-    return
-  }
-  // Keep only what could be the start of a needle split by the next chunk (copied: a slice would pin the chunk).
-  sub.tail = Buffer.from(data.subarray(Math.max(0, data.length - (needle.length - 1))))
-}
-
-const SNAPSHOT = Buffer.from('event: snapshot')
-
-function subscribe (port: number, index: number, path = `/api/booking_days?clinic_id=${CLINIC}&stream=true&timeout=3600&heartbeat=60`): Promise<Sub> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, noDelay: true })
-    const sub: Sub = { socket, needle: SNAPSHOT, tail: Buffer.alloc(0), hitAt: 0, bytes: 0, open: true, onHit: null, record: null }
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`subscriber ${index}: no snapshot within 30 s`)) }, 30_000)
-    sub.onHit = () => { clearTimeout(timer); resolve(sub) }
-    socket.on('connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1\r\nDoctor-Secret: ${SECRET}\r\nAccept: text/event-stream\r\nX-Forwarded-For: ${clientAddress(index)}\r\n\r\n`)
-    })
-    let first = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (first.length < 300) first += chunk.toString().slice(0, 300)
-      scan(sub, chunk)
-    })
-    socket.on('error', () => { sub.open = false })
-    socket.on('close', () => {
-      sub.open = false
-      if (sub.onHit !== null) { clearTimeout(timer); reject(new Error(`subscriber ${index} closed before its snapshot: ${JSON.stringify(first)}`)) }
-    })
-  })
-}
 
 async function post (path: string, body: unknown): Promise<{ status: number, text: string }> {
   if (server === null) throw new Error('no server')
@@ -149,14 +116,7 @@ async function post (path: string, body: unknown): Promise<{ status: number, tex
   return { status: res.status, text: res.text }
 }
 
-interface Delivery {
-  booking_answer_ms: number
-  reached: number
-  missed: number
-  from_request_ms: ReturnType<typeof summarize>
-  first_ms: number
-  cpu_cores: Record<string, number>
-}
+const median = (values: number[]): number => [...values].sort((a, c) => a - c)[Math.floor((values.length - 1) / 2)] as number
 
 try {
   if (positions) await positionSwarm()
@@ -168,8 +128,9 @@ try {
 
 // The day-stream swarm (see the top of the file).
 async function daySwarm (): Promise<void> {
+  if (compiled) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
   db = await startDatabase()
-  server = await startServer({ workers, env: { ...benchServerEnv, DATABASE_URL: db.url } })
+  server = await startServer({ workers, build: compiled ? 'procfile' : 'source', env: { ...benchServerEnv, DATABASE_URL: db.url } })
   sql = postgres(db.url, { max: 1, onnotice: () => {} })
   const created = await post('/api/create_table', { clinic_id: CLINIC, days: { [date]: { capacity_total: 20 } } })
   if (created.status !== 200) throw new Error(`create_table: ${created.status} ${created.text}`)
@@ -182,14 +143,7 @@ async function daySwarm (): Promise<void> {
   await sleep(2000) // let the workers push fresh figures to the coordinator
   const idle = await serverStats(server)
 
-  // Subscribe in batches, each batch waiting for its snapshots.
-  const connectStarted = performance.now()
-  const BATCH = 250
-  for (let start = 0; start < subscribers && performance.now() - connectStarted < 300_000; start += BATCH) {
-    const batch = await Promise.all(Array.from({ length: Math.min(BATCH, subscribers - start) }, (_, i) => subscribe(server?.port ?? 0, start + i)))
-    subs.push(...batch)
-  }
-  const connectSeconds = (performance.now() - connectStarted) / 1000
+  const connectSeconds = await subscribeAll(subs, server.port, subscribers, () => `/api/booking_days?clinic_id=${CLINIC}&stream=true&timeout=3600&heartbeat=60`)
   await sleep(3000)
   const held = await serverStats(server)
 
@@ -197,52 +151,15 @@ async function daySwarm (): Promise<void> {
   let frameBytes = 0
   for (let b = 1; b <= bookings; b++) {
     const marker = `SWARM-${run}-${b}`
-    const needle = Buffer.from(`"patient_id":"${marker}"`)
-    let pending = 0
-    for (const sub of subs) {
-      if (!sub.open) continue
-      sub.needle = needle
-      sub.tail = Buffer.alloc(0)
-      sub.hitAt = 0
-      pending++
-    }
     const first = subs[0]
     if (b === 1 && first !== undefined) first.record = []
-    let allIn: () => void = () => {}
-    const everyone = new Promise<void>((resolve) => { allIn = resolve })
-    for (const sub of subs) {
-      if (sub.needle === null) continue
-      sub.onHit = () => { if (--pending === 0) allIn() }
-    }
-    const meter = cpuMeter({
-      load_generator: { pids: [process.pid], tree: false },
+    deliveries.push(await deliver(subs, Buffer.from(`"patient_id":"${marker}"`), async () => await post('/api/patient_booking', {
+      clinic_id: CLINIC, name: `مريض جديد ${b}`, phone: '+9647700000099', patient_id: marker, date, source: 'secretary_app'
+    }), {
       workers: { pids: held.workers.map((w) => w.pid), tree: false },
       coordinator: { pids: held.memory.coordinator === null ? [] : [held.memory.coordinator.pid], tree: false },
-      postgres: { pids: [postmasterPid(db.dataDir)], tree: true }
-    })
-    const sentAt = performance.now()
-    const booked = await post('/api/patient_booking', { clinic_id: CLINIC, name: `مريض جديد ${b}`, phone: '+9647700000099', patient_id: marker, date, source: 'secretary_app' })
-    const answeredAt = performance.now()
-    if (booked.status !== 200) throw new Error(`booking: ${booked.status} ${booked.text}`)
-    await Promise.race([everyone, sleep(30_000)])
-    const cpu = meter.stop()
-    const times: number[] = []
-    let missed = 0
-    for (const sub of subs) {
-      if (sub.hitAt > 0) times.push(sub.hitAt - sentAt)
-      else missed++
-      sub.needle = null
-      sub.onHit = null
-    }
-    const summary = summarize(times)
-    deliveries.push({
-      booking_answer_ms: Math.round((answeredAt - sentAt) * 100) / 100,
-      reached: times.length,
-      missed,
-      from_request_ms: summary,
-      first_ms: Math.round(Math.min(...times) * 100) / 100,
-      cpu_cores: cpu
-    })
+      postgres: { pids: [postmasterPid((db as TestDatabase).dataDir)], tree: true }
+    }))
     if (b === 1 && first !== undefined) {
       await sleep(200)
       const text = Buffer.concat(first.record ?? []).toString()
@@ -257,11 +174,18 @@ async function daySwarm (): Promise<void> {
   const open = subs.filter((s) => s.open).length
 
   const worst = (pick: (d: Delivery) => number): number => Math.max(...deliveries.map(pick))
-  const median = (values: number[]): number => [...values].sort((a, c) => a - c)[Math.floor((values.length - 1) / 2)] as number
   const p99Median = median(deliveries.map((d) => d.from_request_ms.p99_ms))
+  const spreadMedian = median(deliveries.map((d) => d.spread_ms))
+  const totalRss = Math.max(held.memory.total_rss, after.memory.total_rss)
+
+  // The baseline, with the server and every socket of its phase gone.
+  await release(subs)
+  await stopServer()
+  const baseline = withBare ? await bareSwarm(frameBytes) : null
+
   console.log(JSON.stringify({
     machine: machine(),
-    settings: { subscribers_requested: requested, subscribers, open_file_limit: fdLimit, limited_by_open_files: subscribers < requested, workers, bookings, clinic: { days: 1, patients: 20 } },
+    settings: { subscribers_requested: requested, subscribers, open_file_limit: fdLimit, limited_by_open_files: subscribers < requested, workers, bookings, clinic: { days: 1, patients: 20 }, bare_baseline: withBare, server_form: compiled ? 'compiled' : 'tsx' },
     connect: { seconds: Math.round(connectSeconds * 10) / 10, per_second: Math.round(subscribers / connectSeconds), still_open_at_end: open },
     spread: held.workers.map((w) => ({ worker: w.id, subscribers: w.sse.subscribers })),
     frame: { update_frame_bytes: frameBytes, json_body_bytes: Buffer.byteLength(jsonBody.text) },
@@ -277,12 +201,100 @@ async function daySwarm (): Promise<void> {
         workers: held.memory.workers.map((w) => ({ id: w.id, rss: mb(w.rss), heap_used: mb(w.heap_used) }))
       }
     },
+    bare: baseline,
     goals: {
       delivery_p99_ms: { goal: 250, measured_median_of_bookings: p99Median, worst: worst((d) => d.from_request_ms.p99_ms), met: p99Median < 250 },
-      total_rss_mb: { goal: 600, measured: mb(Math.max(held.memory.total_rss, after.memory.total_rss)), met: Math.max(held.memory.total_rss, after.memory.total_rss) < 600 * 2 ** 20 },
-      all_reached: deliveries.every((d) => d.missed === 0)
+      total_rss_mb: { goal: 500, measured: mb(totalRss), bare: baseline?.memory_mb.with_subscribers_total_rss ?? null, met: totalRss <= 500 * 2 ** 20 },
+      ...(baseline === null
+        ? {}
+        : {
+            spread_vs_bare: {
+              goal: 1.15,
+              tabeby_spread_ms_median: spreadMedian,
+              bare_spread_ms_median: baseline.spread_ms_median,
+              ratio: Math.round(spreadMedian / baseline.spread_ms_median * 100) / 100,
+              met: spreadMedian <= 1.15 * baseline.spread_ms_median
+            },
+            p99_vs_bare: {
+              goal_ms_over_bare: 30,
+              tabeby_p99_ms_median: p99Median,
+              bare_p99_ms_median: baseline.p99_ms_median,
+              difference_ms: Math.round((p99Median - baseline.p99_ms_median) * 100) / 100,
+              met: p99Median <= baseline.p99_ms_median + 30
+            }
+          }),
+      all_reached: deliveries.every((d) => d.missed === 0) && (baseline?.deliveries.every((d) => d.missed === 0) ?? true)
     }
   }, null, 2))
+}
+
+function rssOf (pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))
+    return Number(line?.split(/\s+/)[1]) * 1024
+  } catch {
+    return NaN
+  }
+}
+
+// The bare baseline (see the top of the file): the same subscribers, rounds and frame size against scripts/lib/bare-sse.ts.
+async function bareSwarm (frameBytes: number) {
+  if (!Number.isFinite(frameBytes) || frameBytes <= 0) throw new Error(`no update frame size to match: ${frameBytes}`)
+  const port = await freePort()
+  const child = fork(join(root, 'scripts/lib/bare-sse.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BARE_PORT: String(port), BARE_WORKERS: String(workers) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  bare = child
+  const pids = await new Promise<number[]>((resolve, reject) => {
+    child.once('exit', (code) => { reject(new Error(`bare SSE exited with ${code}`)) })
+    child.once('message', (message: { pids: number[] }) => { resolve(message.pids) })
+  })
+  const counts = (): Promise<number[]> => new Promise((resolve) => {
+    const got: number[] = []
+    const on = (message: { worker: number, subscribers: number }): void => {
+      got[message.worker] = message.subscribers
+      if (got.filter((n) => n !== undefined).length === workers) { child.off('message', on); resolve(got) }
+    }
+    child.on('message', on)
+    child.send('count')
+  })
+  const totalRss = (): number => pids.reduce((sum, pid) => sum + rssOf(pid), 0)
+  const idleRss = totalRss()
+  const connectSeconds = await subscribeAll(subs, port, subscribers, () => '/sse?stream=true')
+  await sleep(3000)
+  const spread = await counts()
+  const heldRss = totalRss()
+
+  const deliveries: Delivery[] = []
+  for (let b = 1; b <= bookings; b++) {
+    const needle = `"patient_id":"BARE-${run}-${b}"`
+    const head = `event: update\nid: ${b}\ndata: {"clinic_id":${CLINIC},"days":{},${needle},"pad":"`
+    const tail = '"}\n\n'
+    const pad = frameBytes - Buffer.byteLength(head) - Buffer.byteLength(tail)
+    if (pad < 0) throw new Error(`the update frame (${frameBytes} bytes) is smaller than the bare frame's skeleton`)
+    const frame = head + 'x'.repeat(pad) + tail
+    deliveries.push(await deliver(subs, Buffer.from(needle), async () => {
+      const res = await request(`http://127.0.0.1:${port}/change`, { method: 'POST', headers: { 'Content-Type': 'text/event-stream' }, body: frame })
+      return { status: res.status, text: res.text }
+    }, { bare_uws: { pids, tree: false } }))
+    await sleep(2000)
+  }
+  const afterRss = totalRss()
+  const open = subs.filter((s) => s.open).length
+  await release(subs)
+  child.kill('SIGTERM')
+  return {
+    processes: { primary: 1, workers },
+    connect: { seconds: Math.round(connectSeconds * 10) / 10, per_second: Math.round(subscribers / connectSeconds), still_open_at_end: open },
+    spread: spread.map((n, worker) => ({ worker, subscribers: n })),
+    frame_bytes: frameBytes,
+    deliveries,
+    p99_ms_median: median(deliveries.map((d) => d.from_request_ms.p99_ms)),
+    spread_ms_median: median(deliveries.map((d) => d.spread_ms)),
+    memory_mb: { idle_total_rss: mb(idleRss), with_subscribers_total_rss: mb(heldRss), after_rounds_total_rss: mb(afterRss) }
+  }
 }
 
 // The positions variant (see the top of the file).
@@ -348,22 +360,16 @@ async function positionSwarm (): Promise<void> {
 
   const path = (i: number): string => `/api/queue/position?booking_id=${ids[i % patients] as string}&stream=true&timeout=3600&heartbeat=60`
   const port = server.port
-  const connectStarted = performance.now()
-  const BATCH = 250
   const few = Math.min(100, subscribers)
-  subs.push(...await Promise.all(Array.from({ length: few }, (_, i) => subscribe(port, i, path(i)))))
+  let connectSeconds = await subscribeAll(subs, port, few, path)
   await sleep(1000)
   const withFew: Advance[] = []
   for (let a = 0; a < Math.min(3, advances); a++) withFew.push(await advance(subs))
-  for (let start = few; start < subscribers && performance.now() - connectStarted < 300_000; start += BATCH) {
-    subs.push(...await Promise.all(Array.from({ length: Math.min(BATCH, subscribers - start) }, (_, i) => subscribe(port, start + i, path(start + i)))))
-  }
-  const connectSeconds = (performance.now() - connectStarted) / 1000
+  connectSeconds += await subscribeAll(subs, port, subscribers, path, few)
   await sleep(3000)
   const held = await serverStats(server)
   const withAll: Advance[] = []
   for (let a = 0; a < advances; a++) withAll.push(await advance(subs))
-  const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] as number
   const p99Median = median(withAll.map((d) => d.from_request_ms.p99_ms))
   console.log(JSON.stringify({
     machine: machine(),
