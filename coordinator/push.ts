@@ -2,7 +2,7 @@ import type { Sql } from '../src/db/pool.ts'
 import type { Change } from '../src/ipc/messages.ts'
 import type { PushSettings } from '../src/push/settings.ts'
 import { FcmClient } from '../src/push/fcm.ts'
-import { claimDue, enqueueOwed, markFailed, markSent, messageOf } from '../src/push/store.ts'
+import { claimDue, enqueueOwed, markFailed, markSent, messageOf, nextDueInMs } from '../src/push/store.ts'
 import { log, errorFields } from '../src/log.ts'
 
 // Push notifications when a patient's turn is near (issue 15.5), sent by the coordinator: never on a request's
@@ -13,8 +13,11 @@ import { log, errorFields } from '../src/log.ts'
 
 // Changes of one lane arriving together (a secretary clicking fast) are looked at once.
 const SETTLE_MS = 100
-// Retries come due on their own: look for them this often.
-const SWEEP_MS = 1000
+// Retries come due on their own: after each round the next one is timed for the earliest pending delivery. With
+// none pending, a slow sweep still finds what another instance's coordinator left owed when it went away (an idle
+// coordinator asked the database every second before). After a failed round (the database away), a short wait.
+const IDLE_SWEEP_MS = 30_000
+const RETRY_ROUND_MS = 1000
 const BATCH = 50
 
 export interface PushService {
@@ -56,6 +59,16 @@ export function startPush (sql: Sql, settings: PushSettings): PushService {
       if (lane.topic === 'regular' || lane.topic === 'golden') await enqueueOwed(sql, lane.clinicId, lane.topic)
     }
     await deliver()
+    const wait = await nextDueInMs(sql)
+    schedule(wait === null ? IDLE_SWEEP_MS : Math.min(IDLE_SWEEP_MS, Math.max(SETTLE_MS, wait)))
+  }
+
+  let sweep: NodeJS.Timeout | null = null
+  function schedule (ms: number): void {
+    if (closed) return
+    if (sweep !== null) clearTimeout(sweep)
+    sweep = setTimeout(run, ms)
+    sweep.unref()
   }
 
   // One round at a time; a change during a round asks for another one after it.
@@ -65,7 +78,10 @@ export function startPush (sql: Sql, settings: PushSettings): PushService {
       again = true
       return
     }
-    running = round().catch((error: unknown) => log.error('push round failed', errorFields(error))).finally(() => {
+    running = round().catch((error: unknown) => {
+      log.error('push round failed', errorFields(error))
+      schedule(RETRY_ROUND_MS)
+    }).finally(() => {
       running = null
       if (again) {
         again = false
@@ -74,8 +90,7 @@ export function startPush (sql: Sql, settings: PushSettings): PushService {
     })
   }
 
-  const sweep = setInterval(run, SWEEP_MS)
-  sweep.unref()
+  schedule(RETRY_ROUND_MS) // whatever was owed before this coordinator started
 
   return {
     onChange: (change) => {
@@ -89,7 +104,7 @@ export function startPush (sql: Sql, settings: PushSettings): PushService {
     stats: () => ({ enabled: true, ...fcm.counters }),
     close: () => {
       closed = true
-      clearInterval(sweep)
+      if (sweep !== null) clearTimeout(sweep)
       if (settleTimer !== null) clearTimeout(settleTimer)
     }
   }

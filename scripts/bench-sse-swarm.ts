@@ -42,7 +42,7 @@ import { startDatabase, startServer, request, type TestDatabase, type TestServer
 import { freePort } from '../src/db/embedded.ts'
 import { summarize } from './lib/load.ts'
 import { SECRET, benchServerEnv, clientAddress, cpuMeter, flag, machine, mb, postmasterPid, serverStats } from './lib/bench.ts'
-import { deliver, release, subscribeAll, type Delivery, type Sub } from './lib/sse-swarm-client.ts'
+import { armAll, deliver, release, subscribeAll, type Delivery, type Sub } from './lib/sse-swarm-client.ts'
 
 const args = process.argv.slice(2)
 const requested = flag(args, 'subscribers', 10_000)
@@ -321,18 +321,7 @@ async function positionSwarm (): Promise<void> {
   interface Advance { subscribers: number, statements: number, reached: number, missed: number, from_request_ms: ReturnType<typeof summarize>, cpu_cores: Record<string, number> }
   const advance = async (phase: Sub[]): Promise<Advance> => {
     called++
-    const needle = Buffer.from(`"now_serving":${called},`)
-    let pending = 0
-    let allIn: () => void = () => {}
-    const everyone = new Promise<void>((resolve) => { allIn = resolve })
-    for (const sub of phase) {
-      if (!sub.open) continue
-      sub.needle = needle
-      sub.tail = Buffer.alloc(0)
-      sub.hitAt = 0
-      pending++
-      sub.onHit = () => { if (--pending === 0) allIn() }
-    }
+    const everyone = armAll(phase, Buffer.from(`"now_serving":${called},`))
     const held = await serverStats(server as TestServer)
     const meter = cpuMeter({
       load_generator: { pids: [process.pid], tree: false },
@@ -343,7 +332,7 @@ async function positionSwarm (): Promise<void> {
     const sentAt = performance.now()
     const res = await post('/api/edit_patient_booking', { clinic_id: CLINIC, booking_id: ids[called - 1], status: 'in_progress' })
     if (res.status !== 200) throw new Error(`advance: ${res.status} ${res.text}`)
-    if (pending > 0) await Promise.race([everyone, sleep(30_000)])
+    await Promise.race([everyone, sleep(30_000)])
     const cpu = meter.stop()
     await sleep(2000) // the secretary's pace; also lets late statements land before they are counted
     const statements = await statementCalls() - before - 1 // the count's own statement

@@ -1,5 +1,3 @@
-import type { Reply } from './http.ts'
-
 // CORS for the browser apps (the admin dashboard), per the Fetch standard: an allowed origin is echoed, never `*`,
 // so the same answer is valid whatever the request's credentials mode (`*` is refused with credentials, and a
 // request carrying Authorization is one a dashboard may well send with `credentials: 'include'`). Every answer
@@ -27,8 +25,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 export interface Cors {
   // Whether a request from `origin` (its Origin header) may read the answer.
   allows: (origin: string | undefined) => origin is string
-  // The reply with this origin's CORS headers added (and `Vary: Origin` in any case).
-  decorate: (requestHeaders: ReadonlyMap<string, string>, reply: Reply) => Reply
+  // Adds this origin's CORS headers to an answer's own (fresh) headers, and `Vary: Origin` in any case.
+  decorate: (requestHeaders: ReadonlyMap<string, string>, headers: Record<string, string>) => void
   // The headers of a preflight's answer for a path that takes `methods`, or null when the request is no preflight
   // an allowed origin sent (then the plain OPTIONS answer goes out, and the browser refuses the call).
   preflight: (requestHeaders: ReadonlyMap<string, string>, methods: readonly string[]) => Record<string, string> | null
@@ -41,9 +39,8 @@ export function cors (origins: CorsOrigins): Cors {
 
   return {
     allows,
-    decorate: (requestHeaders, reply) => {
+    decorate: (requestHeaders, headers) => {
       const origin = requestHeaders.get('origin')
-      const headers: Record<string, string> = { ...reply.headers }
       const vary = headers['Vary']
       headers['Vary'] = vary === undefined ? 'Origin' : `${vary}, Origin`
       if (allows(origin)) {
@@ -51,7 +48,6 @@ export function cors (origins: CorsOrigins): Cors {
         headers['Access-Control-Allow-Credentials'] = 'true'
         headers['Access-Control-Expose-Headers'] = EXPOSED_HEADERS
       }
-      return { ...reply, headers }
     },
     preflight: (requestHeaders, methods) => {
       const method = requestHeaders.get('access-control-request-method')

@@ -27,6 +27,20 @@ export type Coding = 'br' | 'gzip' | 'identity'
 // --compressed).
 export function chooseEncoding (acceptEncoding: string | undefined, offered: { br: boolean, gzip: boolean }): Coding {
   if (acceptEncoding === undefined) return 'identity'
+  // Clients send a handful of distinct headers ("gzip", "gzip, deflate, br"), each on every request: parsed once.
+  const memoKey = `${offered.br ? 'b' : '-'}${offered.gzip ? 'g' : '-'}${acceptEncoding}`
+  let coding = chosen.get(memoKey)
+  if (coding === undefined) {
+    if (chosen.size >= MAX_CHOSEN) chosen.clear()
+    chosen.set(memoKey, coding = parseAndChoose(acceptEncoding, offered))
+  }
+  return coding
+}
+
+const chosen = new Map<string, Coding>()
+const MAX_CHOSEN = 256
+
+function parseAndChoose (acceptEncoding: string, offered: { br: boolean, gzip: boolean }): Coding {
   const weights = new Map<string, number>()
   for (const member of acceptEncoding.split(',')) {
     const [name = '', ...params] = member.split(';').map((part) => part.trim())

@@ -159,16 +159,19 @@ export class RateLimits {
 
 // X-RateLimit-* as the v2 note promised, and the IETF RateLimit-Policy / RateLimit fields
 // (draft-ietf-httpapi-ratelimit-headers), on every limited response, 429 included.
-export function rateLimitHeaders (request: Request, reply: Reply): void {
+export function rateLimitHeaders (request: Request, headers: Record<string, string>): void {
   const decision = request.rateLimit
   if (decision === undefined) return
   const resetSeconds = Math.max(0, Math.ceil(decision.resetMs / 1000))
-  reply.headers = {
-    ...reply.headers,
-    'X-RateLimit-Limit': String(decision.limit),
-    'X-RateLimit-Remaining': String(decision.remaining),
-    'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + resetSeconds),
-    'RateLimit-Policy': `"${decision.tier}";q=${decision.limit};w=${WINDOW_SECONDS}`,
-    RateLimit: `"${decision.tier}";r=${decision.remaining};t=${resetSeconds}`
-  }
+  // The policy and limit texts are the same for every request of a tier: built once (profiles showed these strings).
+  const policyKey = `${decision.tier}:${decision.limit}`
+  let fixed = policies.get(policyKey)
+  if (fixed === undefined) policies.set(policyKey, fixed = { limit: String(decision.limit), policy: `"${decision.tier}";q=${decision.limit};w=${WINDOW_SECONDS}`, prefix: `"${decision.tier}";r=` })
+  headers['X-RateLimit-Limit'] = fixed.limit
+  headers['X-RateLimit-Remaining'] = String(decision.remaining)
+  headers['X-RateLimit-Reset'] = String(Math.floor(Date.now() / 1000) + resetSeconds)
+  headers['RateLimit-Policy'] = fixed.policy
+  headers.RateLimit = `${fixed.prefix}${decision.remaining};t=${resetSeconds}`
 }
+
+const policies = new Map<string, { limit: string, policy: string, prefix: string }>()

@@ -92,9 +92,8 @@ export interface Delivery {
   cpu_cores: Record<string, number>
 }
 
-// One change: every open subscriber awaits `needle`; `trigger` sends the request that makes it (its answer's status
-// must be 200); the times are from just before the request is sent until each subscriber has seen the needle.
-export async function deliver (subs: Sub[], needle: Buffer, trigger: () => Promise<{ status: number, text: string }>, roots: Record<string, Root>): Promise<Delivery> {
+// Every open subscriber starts looking for `needle`; resolves once each has seen it.
+export function armAll (subs: Sub[], needle: Buffer): Promise<void> {
   let pending = 0
   let allIn: () => void = () => {}
   const everyone = new Promise<void>((resolve) => { allIn = resolve })
@@ -106,12 +105,20 @@ export async function deliver (subs: Sub[], needle: Buffer, trigger: () => Promi
     pending++
     sub.onHit = () => { if (--pending === 0) allIn() }
   }
+  if (pending === 0) allIn()
+  return everyone
+}
+
+// One change: every open subscriber awaits `needle`; `trigger` sends the request that makes it (its answer's status
+// must be 200); the times are from just before the request is sent until each subscriber has seen the needle.
+export async function deliver (subs: Sub[], needle: Buffer, trigger: () => Promise<{ status: number, text: string }>, roots: Record<string, Root>): Promise<Delivery> {
+  const everyone = armAll(subs, needle)
   const meter = cpuMeter({ load_generator: { pids: [process.pid], tree: false }, ...roots })
   const sentAt = performance.now()
   const answer = await trigger()
   const answeredAt = performance.now()
   if (answer.status !== 200) throw new Error(`trigger: ${answer.status} ${answer.text}`)
-  if (pending > 0) await Promise.race([everyone, sleep(30_000)])
+  await Promise.race([everyone, sleep(30_000)])
   const cpu = meter.stop()
   const times: number[] = []
   let missed = 0

@@ -74,6 +74,13 @@ export async function claimDue (sql: Sql, limit: number): Promise<DueDelivery[]>
     RETURNING p.id::text, p.event, p.device_token, p.payload, p.attempts`
 }
 
+/** Milliseconds until the next pending delivery comes due (0 or less: due now); null when none is pending. */
+export async function nextDueInMs (sql: Sql): Promise<number | null> {
+  const [row] = await sql<Array<{ ms: number | null }>>`
+    SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms FROM push_deliveries WHERE state = 'pending'`
+  return row?.ms ?? null
+}
+
 export async function markSent (sql: Sql, id: string): Promise<void> {
   await sql`UPDATE push_deliveries SET state = 'sent', sent_at = now(), last_error = NULL WHERE id = ${id}`
 }

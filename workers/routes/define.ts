@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto'
+import { timingSafeEqual, hash } from 'node:crypto'
 import { z } from 'zod'
 import { authErrors, errors, staffErrors, type ApiError, type ErrorEntry, type Issue } from '../../src/errors.ts'
 import type { Handler, Method, Reply, Request } from '../http.ts'
@@ -177,8 +177,9 @@ export function secretMatches (sent: string | undefined, expected: string): bool
   if (sent === undefined || expected === '') return false
   // The configured secret's digest is computed once, not on every request (it showed in profiles).
   let b = expectedDigests.get(expected)
-  if (b === undefined) expectedDigests.set(expected, b = createHash('sha256').update(expected).digest())
-  const a = createHash('sha256').update(sent).digest()
+  if (b === undefined) expectedDigests.set(expected, b = hash('sha256', expected, 'buffer'))
+  // The one-shot hash: a Hash object per request was ~8 µs of a cached read.
+  const a = hash('sha256', sent, 'buffer')
   return timingSafeEqual(a, b)
 }
 
