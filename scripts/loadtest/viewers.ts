@@ -2,7 +2,8 @@
 // the `id:` and the data of the last snapshot or update it got (its screen), and when the stream ends (the server's
 // timeout, a cut the runner makes) it comes back with Last-Event-ID, as EventSource does, after the server's retry
 // hint. A sample of the viewers also times delivery: each booking the runner makes carries its send time in its
-// patient id (`L<ms>x…`), and a sampled viewer reads the newest such time out of every update it gets.
+// patient id (`L<ms>x…`), and a sampled viewer reads the newest such time out of every update it gets (of bookings
+// sent while its connection was open: one it missed while away is caught up by its reconnect, not pushed).
 import { createHash } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 
@@ -36,6 +37,9 @@ export class Viewer {
   private chunkLeft = 0 // bytes left in the current chunk; negative: the CRLF after it still to skip
   private chunkHead: Buffer = Buffer.alloc(0)
   private newest = 0 // the newest booking send time seen, for sampled viewers
+  // When this connection opened: a booking sent before it reached the viewer by its reconnect (Last-Event-ID), so its
+  // time includes the viewer's time away (the 3 s retry hint at least) and is no measure of the push.
+  private openedAt = 0
   private stopped = false
   private retryTimer: NodeJS.Timeout | null = null
 
@@ -52,6 +56,7 @@ export class Viewer {
     this.chunkLeft = 0
     this.chunkHead = Buffer.alloc(0)
     socket.on('connect', () => {
+      this.openedAt = Date.now()
       socket.write(`GET /api/booking_days?clinic_id=${o.clinic}&stream=true&timeout=${o.timeoutSeconds}&heartbeat=60 HTTP/1.1\r\n` +
         `Host: 127.0.0.1\r\nDoctor-Secret: ${o.secret}\r\nAccept: text/event-stream\r\nX-Forwarded-For: ${o.address}\r\n` +
         (this.lastId === null ? '' : `Last-Event-ID: ${this.lastId}\r\n`) + '\r\n')
@@ -169,7 +174,7 @@ export class Viewer {
     if (!this.options.sampled) return
     let newest = 0
     for (const match of payload.matchAll(MARKER)) newest = Math.max(newest, Number(match[1]))
-    if (event === 'update' && newest > this.newest && this.newest > 0) this.options.onDelivery(Date.now() - newest)
+    if (event === 'update' && newest > this.newest && this.newest > 0 && newest >= this.openedAt) this.options.onDelivery(Date.now() - newest)
     if (newest > this.newest) this.newest = newest
   }
 }
