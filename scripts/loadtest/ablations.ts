@@ -3,7 +3,8 @@
 // and smaller, on a fresh cluster and database:
 //   - WEB_CONCURRENCY 2 against 1;
 //   - the shared cache against none (CACHE_MAX_ENTRIES=1, the smallest the config takes: one entry for hundreds of
-//     clinics is a cache that misses; the measured hit rate shows it);
+//     clinics is a cache that misses; and HOT_PATHS_OFF=worker-hits, so no worker keeps copies of its own either; the
+//     measured hit rate shows it);
 //   - SSE push against the legacy way of watching a queue, a read every second by every viewer (simulated by the
 //     clients: legacy's server polled the database once a second per subscriber, which costs at least as much).
 import { runLoadtest, type RunResult } from './run.ts'
@@ -81,7 +82,7 @@ export async function runAblations (options: { users: number, seconds: number, t
   const variants: Array<{ name: string, workers: number, env?: Record<string, string>, viewerMode?: 'sse' | 'poll' }> = [
     { name: 'workers_2', workers: 2 },
     { name: 'workers_1', workers: 1 },
-    { name: 'cache_off', workers: 2, env: { CACHE_MAX_ENTRIES: '1' } },
+    { name: 'cache_off', workers: 2, env: { CACHE_MAX_ENTRIES: '1', HOT_PATHS_OFF: 'worker-hits' } },
     { name: 'poll_1s', workers: 2, viewerMode: 'poll' }
   ]
   const runs: Record<string, Summary> = {}
