@@ -6,9 +6,18 @@ import type { EventName, Events, OpName, Ops } from '../src/ipc/messages.ts'
 export class Peer {
   worker: { id: number, pid: number } | null = null
   private readonly wire = codec()
+  // Writes handed to the socket whose callback has not run yet, and who waits for them all to be done.
+  private unflushed = 0
+  private waiting: Array<() => void> = []
   // Replies to the calls of one read (a burst of rate-limit checks, say) leave in one write, as soon as that read
   // has been handled: a microtask, not the next loop phase, since the worker's request is waiting.
-  private readonly outbox = new Outbox(this.wire.pack, (bytes) => { if (!this.socket.destroyed) this.socket.write(bytes) }, queueMicrotask)
+  private readonly outbox = new Outbox(this.wire.pack, (bytes) => {
+    if (this.socket.destroyed) return
+    this.unflushed++
+    this.socket.write(bytes, () => {
+      if (--this.unflushed === 0) this.release()
+    })
+  }, queueMicrotask)
 
   constructor (readonly socket: Socket) {}
 
@@ -17,20 +26,25 @@ export class Peer {
   }
 
   // Resolves once everything sent to this peer so far has been handed to the kernel: bytes still queued in this
-  // process could reach the worker after something the caller is about to allow (a write's 200).
+  // process could reach the worker after something the caller is about to allow (a write's 200). Counted by the
+  // writes' own callbacks: 'drain' is emitted only after a write that found the buffer full, so a wait on it for a
+  // few queued bytes never ended (each stuck wait held its listeners, and the worker's call timed out).
   async written (): Promise<void> {
     await Promise.resolve() // the outbox flushes in a microtask queued before this one
-    const socket = this.socket
-    if (socket.destroyed || socket.writableLength === 0) return
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done)
-        socket.off('close', done)
-        resolve()
-      }
-      socket.on('drain', done)
-      socket.on('close', done)
-    })
+    if (this.socket.destroyed || this.unflushed === 0) return
+    await new Promise<void>((resolve) => { this.waiting.push(resolve) })
+  }
+
+  // The socket closed: nothing more will be written, and nobody waits for it.
+  closed (): void {
+    this.unflushed = 0
+    this.release()
+  }
+
+  private release (): void {
+    const waiting = this.waiting
+    this.waiting = []
+    for (const resolve of waiting) resolve()
   }
 
   unpack (payload: Buffer): Message {
@@ -82,6 +96,7 @@ export class IpcServer {
     })
     socket.on('error', () => { /* 'close' follows */ })
     socket.on('close', () => {
+      peer.closed()
       this.peers.delete(peer)
       this.onDisconnect(peer)
     })

@@ -123,3 +123,26 @@ t.test('a worker reconnects by itself when the coordinator comes back', async (t
   const pong = await client.call('ping', null)
   t.equal(pong.pid, process.pid, 'calls work again on the new connection (fresh shared structures)')
 })
+
+t.test('written() ends for every send, whether or not the socket buffer ever filled', async (t) => {
+  // A change's 200 waits until the coordinator's broadcast is in each worker's socket (coordinator/start.ts). That
+  // wait once listened for 'drain', which a socket emits only after a write found its buffer full: with a few bytes
+  // still queued it never came, and the call hung until the worker's timeout.
+  const socketPath = join(tempDir('tabeby-ipc-'), 'c.sock')
+  const server = new IpcServer(socketPath, handlers())
+  await server.listen()
+  const client = new CoordinatorClient({ socketPath, timeoutMs: 10_000, onEvent: () => {} })
+  t.teardown(() => { client.close(); server.close() })
+  client.connect()
+  await waitFor('connection', async () => client.connected && server.peers.size === 1)
+  const [peer] = [...server.peers]
+  let stuck = 0
+  for (let i = 0; i < 3000; i++) {
+    peer?.send([Kind.Event, 0, 'hello', { pid: i, pad: 'x'.repeat(i % 400) }])
+    const outcome = await Promise.race([peer?.written().then(() => 'written'), sleep(2000).then(() => 'stuck')])
+    if (outcome === 'stuck') stuck++
+    if (stuck > 0) break
+  }
+  t.equal(stuck, 0, 'every wait ended')
+  t.equal(peer?.socket.listenerCount('drain'), 0, 'and left no listener behind')
+})
