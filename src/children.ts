@@ -55,7 +55,12 @@ export function exitOnFatal (log: (msg: string, fields: Record<string, unknown>)
     else exit()
   }
   process.on('uncaughtException', die)
-  process.on('unhandledRejection', die)
+  process.on('unhandledRejection', (reason, promise) => {
+    // A postgres.js query that nobody awaited names its statement: the log says which one.
+    const strings = (promise as { strings?: unknown }).strings
+    if (Array.isArray(strings)) log('the unhandled rejection was a database query', { query: strings.join('$').slice(0, 300) })
+    die(reason)
+  })
 }
 
 export function onParentMessage (handler: (message: ParentMessage) => void): void {
