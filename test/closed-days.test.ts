@@ -1,6 +1,6 @@
 import t from 'tap'
 import { archivePastDays } from '../src/booking/archive.ts'
-import type { Response } from './helpers/client.ts'
+import { ok, type Response } from './helpers/client.ts'
 import { SECRET } from './helpers/legacy-client.ts'
 import { startStack } from './helpers/stack.ts'
 import { bookingApi, day, today, type ArchivesBody, type BookingAnswer, type DaysBody, type DetailBody, type Json } from './helpers/booking-api.ts'
@@ -28,11 +28,6 @@ const CANCELLED = 'ملغى'
 const BOOKED = 'تم الحجز'
 const ADDED_CLOSED = 'تمت إضافة اليوم مغلقاً لأن هذا التاريخ أُغلق سابقاً؛ لفتحه استخدم إعادة فتح اليوم'
 
-async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
-  const answer = await res
-  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
-  return answer.json()
-}
 const createDays = (clinicId: number, days: Record<string, { capacity_total: number }>) =>
   ok(api.post('/api/create_table', { clinic_id: clinicId, days }), `create_table ${clinicId}`)
 const walkIn = async (clinicId: number, date: string, name: string): Promise<BookingAnswer> =>

@@ -7,7 +7,7 @@ import { waitFor } from './helpers/server.ts'
 import { today } from './helpers/booking-api.ts'
 import { chromiumMissing } from './helpers/chromium.ts'
 import { openPage } from './helpers/devtools.ts'
-import type { Response } from './helpers/client.ts'
+import { ok } from './helpers/client.ts'
 
 // The waiting-room screen in a real browser (issue 15.4): headless Chromium opens /display/{clinic_id} with its key,
 // renders the queue, and a status change made through the API appears on the screen by itself, over the stream.
@@ -15,12 +15,6 @@ import type { Response } from './helpers/client.ts'
 // under a second belongs to scripts/, the bound here is only there so a broken push fails rather than hangs).
 
 const missing = chromiumMissing
-
-const ok = async (res: Promise<Response>, what: string): Promise<Record<string, unknown>> => {
-  const answer = await res
-  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
-  return answer.json()
-}
 
 t.test('the screen renders the queue and shows a call made through the API', { skip: missing }, async (t) => {
   const { app: server, api, sql } = await startStack(t, { mode: 'cluster', workers: 1 })

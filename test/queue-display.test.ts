@@ -1,7 +1,7 @@
 import t from 'tap'
 import { secretaryToken, patientToken } from '../src/auth/actors.ts'
 import { startStack } from './helpers/stack.ts'
-import { client, type Response } from './helpers/client.ts'
+import { client, ok } from './helpers/client.ts'
 import { today } from './helpers/booking-api.ts'
 
 // Waiting-room screens' keys and what a key opens (issue 15.4): the page and its feed, tokens and the doctor's name
@@ -10,12 +10,6 @@ import { today } from './helpers/booking-api.ts'
 const { api, sql, launch } = await startStack(t, { mode: 'in-process' })
 const strict = await launch(t, { AUTH_MODE: 'strict' })
 const strictApi = client(strict)
-
-async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
-  const answer = await res
-  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
-  return answer.json()
-}
 
 await sql`INSERT INTO clinics (id, name) VALUES (1701, 'سارة الكبيسي')`
 await ok(api.post('/api/create_table', { clinic_id: 1701, days: { [today]: { capacity_total: 10 } } }), 'create_table')

@@ -6,7 +6,7 @@ import { addDays, compactDate, weekdayOf } from '../src/domain/calendar.ts'
 import { ESTIMATE_EVERY_MS, estimateOnce } from '../coordinator/jobs.ts'
 import { waitFor } from './helpers/server.ts'
 import { framesOf, today } from './helpers/booking-api.ts'
-import { client, type OpenStream, type Response } from './helpers/client.ts'
+import { client, ok, type OpenStream } from './helpers/client.ts'
 
 // Issue 15.1 and 15.2: "now serving" for a clinic's day and each booking's place in it, as JSON and as streams. The
 // secretary app moves bookings through the edit route, as it does today; every answer below follows from that.
@@ -14,12 +14,6 @@ import { client, type OpenStream, type Response } from './helpers/client.ts'
 const { app, api, sql, launch } = await startStack(t, { mode: 'in-process' })
 const strict = await launch(t, { AUTH_MODE: 'strict' })
 const strictApi = client(strict)
-
-async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
-  const answer = await res
-  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
-  return answer.json()
-}
 
 async function openDay (clinicId: number, patients: number): Promise<string[]> {
   await ok(api.post('/api/create_table', { clinic_id: clinicId, days: { [today]: { capacity_total: 50 } } }), 'create_table')

@@ -4,7 +4,7 @@ import { patientToken } from '../src/auth/actors.ts'
 import { loadConfig } from '../src/config.ts'
 import { startStack } from './helpers/stack.ts'
 import { waitFor } from './helpers/server.ts'
-import { client, type Response } from './helpers/client.ts'
+import { client, ok } from './helpers/client.ts'
 import { today } from './helpers/booking-api.ts'
 import { startFcm } from './helpers/fcm.ts'
 
@@ -19,11 +19,6 @@ await launch(t, fcm.env) // the second instance: it hears every change too, and 
 const unconfigured = await launch(t, { FCM_SERVICE_ACCOUNT: '', FCM_ENDPOINT: '' })
 const strict = await launch(t, { AUTH_MODE: 'strict', FCM_SERVICE_ACCOUNT: '' })
 
-async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
-  const answer = await res
-  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
-  return answer.json()
-}
 const setStatus = (bookingId: string, status: string) =>
   ok(api.post('/api/edit_patient_booking', { clinic_id: 1901, booking_id: bookingId, status }), `${status} ${bookingId}`)
 const register = (patientId: string, deviceToken: string, threshold?: number) =>

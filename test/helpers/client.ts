@@ -34,6 +34,13 @@ export interface Target {
   openStream: (path: string, headers?: Record<string, string>) => Promise<OpenStream>
 }
 
+// The JSON of a call that must succeed; anything but a 200 fails the test there, naming the call and the answer.
+export async function ok (res: Promise<Response>, what: string): Promise<Record<string, unknown>> {
+  const answer = await res
+  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text}`)
+  return answer.json()
+}
+
 export function responseOf (status: number, headers: Response['headers'], text: string): Response {
   return { status, headers, text, json: <T>() => JSON.parse(text) as T }
 }
