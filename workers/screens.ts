@@ -15,7 +15,7 @@ export class ScreenGuard {
 
   async recheck (clinicId: number): Promise<number> {
     const changeKey = `regular:${clinicId}`
-    if (this.hub.tagsOf(changeKey).size === 0) return 0
+    if (!this.hub.hasTagged(changeKey)) return 0
     try {
       const live = await this.db.run((sql) => liveDisplayDigests(sql, clinicId))
       return this.hub.endTagged(changeKey, (tag) => live.has(tag), 'revoked')

@@ -181,20 +181,14 @@ export class SseHub<V = number> {
     for (const channel of this.channels.keys()) this.onChannelChange(channel, 0)
   }
 
-  // The change keys (`regular:7`) whose channels have tagged subscribers: what a recheck after a resync looks at.
-  taggedChangeKeys (): string[] {
-    const keys: string[] = []
-    for (const [key, channels] of this.byChange) {
-      if (this.taggedOf(channels).next().done !== true) keys.push(key)
-    }
-    return keys
+  // Whether any subscriber on the change key's channels (`regular:7`) is tagged: a recheck has anything to look at.
+  hasTagged (changeKey: string): boolean {
+    return this.taggedOf(this.byChange.get(changeKey)).next().done !== true
   }
 
-  // The tags held on the channels of a change key: what a recheck asks about (nothing, when nobody tagged watches).
-  tagsOf (changeKey: string): Set<string> {
-    const tags = new Set<string>()
-    for (const subscriber of this.taggedOf(this.byChange.get(changeKey))) tags.add(subscriber.tag as string)
-    return tags
+  // The change keys whose channels have tagged subscribers: what a recheck after a resync looks at.
+  taggedChangeKeys (): string[] {
+    return [...this.byChange.keys()].filter((key) => this.hasTagged(key))
   }
 
   // Ends, with `bye` and the reason, every subscriber on the change key's channels whose tag `keep` refuses (a screen
