@@ -4,6 +4,7 @@ import type { PoolStats } from '../ipc/messages.ts'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
+export type Fragment = postgres.Fragment
 
 export interface PoolOptions {
   url: string
