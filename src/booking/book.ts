@@ -5,9 +5,9 @@ import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
 import { bookingErrors, type ApiError } from '../errors.ts'
 import { text } from './messages.ts'
-import { bumpLane } from './versions.ts'
+import { bumpLane, laneBump, laneNotice } from './versions.ts'
 import {
-  activeBookingOf, assertBookable, clinicRules, dateState, ensureDay, explainNoSeat, newDayCapacity, noSeatError, reserveSeat, violated,
+  activeBookingOf, assertBookable, clinicRules, dateState, ensureDay, explainNoSeat, newDayCapacity, noSeatError, reserveBookableSeat, reserveSeat, violated,
   type ClinicRules, type ExistingBooking, type Seat
 } from './seats.ts'
 import type { Lane } from './days.ts'
@@ -42,6 +42,8 @@ function assertWithinHorizon (date: string, today: string, horizonDays: number):
   if (date < today) throw bookingErrors.pastDate(date)
   if (date > addDays(today, horizonDays)) throw bookingErrors.beyondHorizon(date, horizonDays)
 }
+
+const withinHorizon = (date: string, today: string, horizonDays: number): boolean => date >= today && date <= addDays(today, horizonDays)
 
 // How many days a search from `from` may look at: SEARCH_HORIZON_DAYS, and never past the horizon.
 function searchLength (from: string, today: string, horizonDays: number): number {
@@ -109,7 +111,10 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     rules ??= await clinicRules(tx, input.clinicId)
     return rules
   }
-  if (fromPatientApp) assertBookable(await rulesOf())
+  // A dated patient-app booking within the horizon reads the rules with its seat, in one statement; any other
+  // first checks them (and before the horizon, as ever: an inactive clinic is told so whatever the date).
+  const fused = fromPatientApp && input.date !== null && withinHorizon(input.date, today, options.horizonDays)
+  if (fromPatientApp && !fused) assertBookable(await rulesOf())
 
   let placed: Placed
   if (input.date === null) {
@@ -121,7 +126,15 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     const rule = fromPatientApp ? 'patient' : options.secretaryOverbook ? 'walk-in-overbook' : 'walk-in'
     // The common case first: the day exists and has room, and one UPDATE takes the seat. Everything else (a day
     // to create, a closed or full one) is looked at only when it did not.
-    let seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
+    let seat: Seat | null
+    if (fused) {
+      const reserved = await reserveBookableSeat(tx, input.clinicId, 'regular', date)
+      rules = reserved.rules
+      assertBookable(rules)
+      seat = reserved.seat
+    } else {
+      seat = await reserveSeat(tx, input.clinicId, 'regular', date, rule)
+    }
     // A live day that gave the patient app no seat is closed or full: explainNoSeat says which. Otherwise the patient
     // app may create the day, but not on a date close_table closed, nor on a day the doctor does not work. A
     // secretary's walk-in may create it anywhere: on a closed date the day it creates stays closed (ensureDay).
@@ -147,18 +160,23 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   const patientId = input.patientId ?? (fromPatientApp ? bookingId : String(seat.seq).padStart(3, '0'))
   // One active booking per patient and day is the index's to enforce (contract.md §2.4): a second one inserts
   // nothing, and the transaction, seat included, is rolled back by the 409.
-  const inserted = await tx`
-    INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
-    VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${patientId}, ${input.name}, ${input.phone}, ${input.source},
-            ${input.status}, ${fromPatientApp ? null : input.secretaryId}, ${input.createdAt})
-    ON CONFLICT (day_id, patient_id) WHERE status <> 'cancelled' AND patient_id IS NOT NULL DO NOTHING
-    RETURNING 1`
-  if (inserted.length === 0) {
+  // The lane's version is bumped by the same statement (one round trip fewer); when nothing was inserted the 409
+  // rolls the bump back with the seat.
+  const [row] = await tx<Array<{ inserted: number, version: string }>>`
+    WITH booked AS (
+      INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
+      VALUES (${seat.dayId}, ${seat.seq}, ${seat.token}, ${bookingId}, ${patientId}, ${input.name}, ${input.phone}, ${input.source},
+              ${input.status}, ${fromPatientApp ? null : input.secretaryId}, ${input.createdAt})
+      ON CONFLICT (day_id, patient_id) WHERE status <> 'cancelled' AND patient_id IS NOT NULL DO NOTHING
+      RETURNING 1
+    ), bumped AS (${laneBump(tx, input.clinicId, 'regular')})
+    SELECT (SELECT count(*) FROM booked)::int AS inserted, version::text, ${laneNotice(tx, input.clinicId, 'regular')} FROM bumped`
+  if (row === undefined || row.inserted === 0) {
     const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, patientId)
     throw bookingErrors.alreadyBooked(existing ?? { booking_id: '', date, token: 0 })
   }
   return {
-    version: await bumpLane(tx, input.clinicId, 'regular'),
+    version: Number(row.version),
     body: {
       message: text.bookedAs(input.name),
       booking_id: bookingId,

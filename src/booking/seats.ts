@@ -1,4 +1,4 @@
-import type { TransactionSql } from '../db/pool.ts'
+import type { Fragment, TransactionSql } from '../db/pool.ts'
 import { workingDaysOfProfile } from '../domain/working-days.ts'
 import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
 import { ApiError, bookingErrors } from '../errors.ts'
@@ -17,9 +17,16 @@ export interface ClinicRules {
   working: Set<number> | null
 }
 
+interface RulesRow { status: string, is_closed: boolean, receiving_patients: number | null, golden_capacity: number, profile: unknown }
+
+const RULES_COLUMNS = 'status, is_closed, receiving_patients, golden_capacity, profile'
+
 export async function clinicRules (tx: TransactionSql, clinicId: number): Promise<ClinicRules> {
-  const [row] = await tx<Array<{ status: string, is_closed: boolean, receiving_patients: number | null, golden_capacity: number, profile: unknown }>>`
-    SELECT status, is_closed, receiving_patients, golden_capacity, profile FROM clinics WHERE id = ${clinicId}`
+  const [row] = await tx<RulesRow[]>`SELECT ${tx.unsafe(RULES_COLUMNS)} FROM clinics WHERE id = ${clinicId}`
+  return rulesOf(row)
+}
+
+function rulesOf (row: RulesRow | undefined): ClinicRules {
   if (row === undefined) {
     return { known: false, active: true, closed: false, capacity: null, goldenCapacity: DEFAULT_GOLDEN_CAPACITY, working: null }
   }
@@ -106,14 +113,36 @@ export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: L
   const admits = rule === 'patient'
     ? tx`status = 'open' AND active_count < capacity_total`
     : rule === 'walk-in' ? tx`status <> 'archived' AND active_count < capacity_total` : tx`status <> 'archived'`
-  const rows = await tx<Array<{ id: string, seq: number, token: number, capacity_total: number }>>`
+  const [row] = await tx<SeatRow[]>`${takeSeat(tx, clinicId, lane, date, admits)}`
+  return seatOf(row)
+}
+
+interface SeatRow { id: string, seq: number, token: number, capacity_total: number }
+
+function takeSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, admits: Fragment) {
+  return tx`
     UPDATE booking_days
     SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date} AND ${admits}
     RETURNING id::text, next_seq - 1 AS seq, active_count AS token, capacity_total`
-  const row = rows[0]
-  if (row === undefined) return null
+}
+
+function seatOf (row: SeatRow | null | undefined): Seat | null {
+  if (row === undefined || row === null) return null
   return { dayId: row.id, seq: row.seq, token: row.token, capacityTotal: row.capacity_total }
+}
+
+// The patient app's common case in one statement instead of two: the clinic's rules, and a seat on the date's open
+// day if the clinic takes bookings (a booking's CPU on this VM is mostly round trips: docs/BENCHMARKS.md). The seat
+// is taken only where assertBookable would pass, so a refused clinic changes nothing.
+export async function reserveBookableSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<{ rules: ClinicRules, seat: Seat | null }> {
+  const admits = tx`status = 'open' AND active_count < capacity_total
+    AND NOT EXISTS (SELECT 1 FROM rules WHERE rules.status <> 'active' OR rules.is_closed)`
+  const [row] = await tx<Array<{ rules: RulesRow | null, seat: SeatRow | null }>>`
+    WITH rules AS (SELECT ${tx.unsafe(RULES_COLUMNS)} FROM clinics WHERE id = ${clinicId}),
+    seat AS (${takeSeat(tx, clinicId, lane, date, admits)})
+    SELECT (SELECT to_jsonb(rules) FROM rules) AS rules, (SELECT to_jsonb(seat) FROM seat) AS seat`
+  return { rules: rulesOf(row?.rules ?? undefined), seat: seatOf(row?.seat) }
 }
 
 // A full day's refusal, with the lane's version as of the reading that found it full: the worker refuses the day's

@@ -4,6 +4,7 @@ import type { PoolStats } from '../ipc/messages.ts'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
+export type Fragment = postgres.Fragment
 
 export interface PoolOptions {
   url: string
@@ -86,18 +87,22 @@ export class Database {
     }
   }
 
-  // A transaction whose caller gave up before it began rolls back without running: a client that got its 503 must
-  // not find the booking made after all. One that already began runs to its end (stopping it halfway would leave
-  // its remaining statements to run outside it).
+  // A transaction whose caller gave up rolls back instead of committing: a client that got its 503 must not find the
+  // booking made after all. Its statements run to their end first (the driver sends BEGIN together with the first
+  // of them, so "not begun yet" cannot be told apart from "under way"), and the rollback is the driver's, on the
+  // transaction's own connection. Only a deadline that passes during the COMMIT's own round trip can still leave a
+  // 503'd transaction committed (docs/COMPATIBILITY.md).
   // `unless`: asked again once a connection is ours, before BEGIN; a throw answers instead, with no database work
   // (a request that waited in the queue may by then be answerable from memory: a day that filled meanwhile).
   transaction<T> (work: (sql: TransactionSql) => Promise<T>, unless?: () => void): Promise<T> {
     let abandoned = false
     return this.run((sql) => {
       unless?.()
-      return sql.begin((tx) => {
+      return sql.begin(async (tx) => {
         if (abandoned) throw errors.databaseTimeout()
-        return work(tx)
+        const result = await work(tx)
+        if (abandoned) throw errors.databaseTimeout()
+        return result
       }) as Promise<T>
     }, () => { abandoned = true })
   }
