@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { alive, getJson, request, startServer, stats, waitFor } from './helpers/server.ts'
 
@@ -52,7 +52,12 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
       return s.workers.length === 2 ? s : null
     })
     t.ok(body.coordinator !== null && alive(body.coordinator.pid), 'coordinator pid is a live process')
+    // Its small young generation (src/supervisor.ts: dead buffers collected every few seconds, not every half
+    // minute); the workers keep V8's default.
+    const argv = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    t.ok(argv(body.coordinator?.pid ?? 0).includes('--max-semi-space-size=1'), 'the coordinator runs with a 1 MB semi-space')
     const pids = body.workers.map((w) => w.pid)
+    for (const pid of pids) t.notOk(argv(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid} keeps the default`)
     t.equal(new Set(pids).size, 2, 'two distinct worker processes')
     for (const pid of pids) t.ok(alive(pid), `worker ${pid} is alive`)
     t.same(body.workers.map((w) => w.id), [1, 2])

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { codec, frame, FrameReader, Kind } from '../src/ipc/protocol.ts'
+import { codec, frame, FrameReader, Kind, type Message } from '../src/ipc/protocol.ts'
 import type { ClusterStats, WorkerStats } from '../src/ipc/messages.ts'
 import { IpcServer, type Handlers } from '../coordinator/ipc-server.ts'
 import { CoordinatorClient, CoordinatorUnavailable } from '../workers/coordinator-client.ts'
@@ -55,6 +55,50 @@ t.test('frames survive any split of the byte stream, and many frames share one c
     reader.push(bytes.subarray(offset, offset + step), (payload) => seen.push(receiver.unpack(payload)))
   }
   t.same(seen, messages.map((m) => [...m]))
+})
+
+// Issue 16's soak: the coordinator's RSS grew while its JS heap did not. These are the two ways the wire kept large
+// native buffers alive (src/ipc/protocol.ts).
+t.test('a packed message owns exactly its bytes, however large the messages packed before it', async (t) => {
+  const sender = codec()
+  const receiver = codec()
+  const body = (bytes: number, fill: number): Buffer => Buffer.alloc(bytes, fill)
+  const sent: Message[] = [[Kind.Call, 1, 'ping', null]]
+  for (const [i, bytes] of [124_000, 20_000, 300_000, 200_000].entries()) {
+    sent.push([Kind.Call, 10 + i, 'cache.fill', { key: `days:regular:${i}:`, channel: `regular:${i}`, value: { body: body(bytes, i + 1), version: i, etag: `"${i}"`, contentType: 'application/json' }, token: i }])
+    for (let k = 0; k < 50; k++) sent.push([Kind.Ok, 100 + k, 'limit.take', { allowed: true, limit: 60, remaining: k, resetMs: 1000, granted: 0, window: 0 }])
+  }
+  const packed = sent.map((message) => sender.pack(message))
+  // Left to msgpackr, every message after the 124 KB one was a view of a 488 KB buffer (later of a 1.2 MB one). A
+  // large message is an allocation of its own size; a small one may share Node's buffer pool, no more.
+  const oversized = packed
+    .map((bytes, i) => ({ message: i, bytes: bytes.length, buffer: bytes.buffer.byteLength }))
+    .filter(({ bytes, buffer }) => bytes > Buffer.poolSize / 2 ? buffer !== bytes : buffer > Buffer.poolSize)
+  t.same(oversized, [], `none of ${packed.length} messages is a view of a larger buffer`)
+  t.same(packed.map((bytes) => receiver.unpack(bytes)), sent, 'and each one reads back as sent, in order')
+})
+
+t.test('a binary value read off the wire does not pin the chunk or the frame it came in', async (t) => {
+  const sender = codec()
+  const receiver = codec()
+  const body = Buffer.alloc(150_000, 7)
+  const small = Buffer.alloc(300, 8)
+  const bytes = frame([
+    sender.pack([Kind.Call, 1, 'cache.fill', { key: 'a', channel: 'regular:1', value: { body: small, version: 1, etag: '"1"', contentType: 'application/json' }, token: 1 }]),
+    sender.pack([Kind.Call, 2, 'cache.fill', { key: 'b', channel: 'regular:2', value: { body, version: 2, etag: '"2"', contentType: 'application/json' }, token: 2 }])
+  ])
+  const reader = new FrameReader()
+  const values: Array<{ body: Uint8Array }> = []
+  // Socket reads of at most 64 KB, as a Unix socket delivers them: the large frame spans three.
+  for (let offset = 0; offset < bytes.length; offset += 65_536) {
+    reader.push(bytes.subarray(offset, offset + 65_536), (payload) => {
+      const [, , , request] = receiver.unpack(payload) as [Kind, number, string, { value: { body: Uint8Array } }]
+      values.push(request.value)
+    })
+  }
+  t.equal(values.length, 2, 'both frames read, the large one once')
+  t.same(values.map((v) => Buffer.from(v.body)), [small, body], 'bytes intact')
+  for (const value of values) t.equal(value.body.buffer.byteLength, value.body.byteLength, `a ${value.body.byteLength} B body owns its memory`)
 })
 
 t.test('a worker and the coordinator talk over a Unix socket', async (t) => {
