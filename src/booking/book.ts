@@ -37,13 +37,17 @@ export interface BookingOptions {
   now?: Date
 }
 
-// The dates a patient may ask for: not before today, not past the horizon.
-function assertWithinHorizon (date: string, today: string, horizonDays: number): void {
-  if (date < today) throw bookingErrors.pastDate(date)
-  if (date > addDays(today, horizonDays)) throw bookingErrors.beyondHorizon(date, horizonDays)
+// The dates a patient may ask for: not before today, not past the horizon. The refusal, or null for a date within.
+function horizonRefusal (date: string, today: string, horizonDays: number): ApiError | null {
+  if (date < today) return bookingErrors.pastDate(date)
+  if (date > addDays(today, horizonDays)) return bookingErrors.beyondHorizon(date, horizonDays)
+  return null
 }
 
-const withinHorizon = (date: string, today: string, horizonDays: number): boolean => date >= today && date <= addDays(today, horizonDays)
+function assertWithinHorizon (date: string, today: string, horizonDays: number): void {
+  const refusal = horizonRefusal(date, today, horizonDays)
+  if (refusal !== null) throw refusal
+}
 
 // How many days a search from `from` may look at: SEARCH_HORIZON_DAYS, and never past the horizon.
 function searchLength (from: string, today: string, horizonDays: number): number {
@@ -113,7 +117,7 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
   }
   // A dated patient-app booking within the horizon reads the rules with its seat, in one statement; any other
   // first checks them (and before the horizon, as ever: an inactive clinic is told so whatever the date).
-  const fused = fromPatientApp && input.date !== null && withinHorizon(input.date, today, options.horizonDays)
+  const fused = fromPatientApp && input.date !== null && horizonRefusal(input.date, today, options.horizonDays) === null
   if (fromPatientApp && !fused) assertBookable(await rulesOf())
 
   let placed: Placed

@@ -110,11 +110,15 @@ export interface Seat {
 export type SeatRule = 'patient' | 'walk-in' | 'walk-in-overbook'
 
 export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, rule: SeatRule): Promise<Seat | null> {
-  const admits = rule === 'patient'
+  const [row] = await tx<SeatRow[]>`${takeSeat(tx, clinicId, lane, date, admitted(tx, rule))}`
+  return seatOf(row)
+}
+
+// The day rows a rule may take a seat on.
+function admitted (tx: TransactionSql, rule: SeatRule): Fragment {
+  return rule === 'patient'
     ? tx`status = 'open' AND active_count < capacity_total`
     : rule === 'walk-in' ? tx`status <> 'archived' AND active_count < capacity_total` : tx`status <> 'archived'`
-  const [row] = await tx<SeatRow[]>`${takeSeat(tx, clinicId, lane, date, admits)}`
-  return seatOf(row)
 }
 
 interface SeatRow { id: string, seq: number, token: number, capacity_total: number }
@@ -136,8 +140,7 @@ function seatOf (row: SeatRow | null | undefined): Seat | null {
 // day if the clinic takes bookings (a booking's CPU on this VM is mostly round trips: docs/BENCHMARKS.md). The seat
 // is taken only where assertBookable would pass, so a refused clinic changes nothing.
 export async function reserveBookableSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<{ rules: ClinicRules, seat: Seat | null }> {
-  const admits = tx`status = 'open' AND active_count < capacity_total
-    AND NOT EXISTS (SELECT 1 FROM rules WHERE rules.status <> 'active' OR rules.is_closed)`
+  const admits = tx`${admitted(tx, 'patient')} AND NOT EXISTS (SELECT 1 FROM rules WHERE rules.status <> 'active' OR rules.is_closed)`
   const [row] = await tx<Array<{ rules: RulesRow | null, seat: SeatRow | null }>>`
     WITH rules AS (SELECT ${tx.unsafe(RULES_COLUMNS)} FROM clinics WHERE id = ${clinicId}),
     seat AS (${takeSeat(tx, clinicId, lane, date, admits)})
