@@ -79,10 +79,16 @@ t.test('bookings whose backends are terminated while they wait on a held day row
   const held = new Promise<void>((resolve) => { release = resolve })
   const holder = postgres(db.url, { max: 1, onnotice: () => {} })
   t.teardown(() => holder.end())
+  let locked: () => void = () => {}
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
   const lock = holder.begin(async (sql) => {
     await sql`SELECT 1 FROM booking_days WHERE clinic_id = 951 FOR UPDATE`
+    locked()
     await held
   })
+  // The bookings go out only once the row is held: a booking sent earlier could take the row first, and the others
+  // would then wait on that booking, which may commit between the look at pg_stat_activity and the termination.
+  await isLocked
   const book = (i: number) => post('/api/patient_booking', { clinic_id: 951, name: `مريض ${i}`, phone: '+9647700000000', patient_id: `P-F${i}`, date, source: 'secretary_app' })
   const answers = Array.from({ length: 8 }, (_, i) => book(i))
   const waiting = await waitFor('bookings waiting on the row lock', async () => {
@@ -91,6 +97,11 @@ t.test('bookings whose backends are terminated while they wait on a held day row
     return rows.length >= 2 ? rows : null
   }, 15_000)
   for (const { pid } of waiting) await terminate(pid)
+  // pg_terminate_backend only sends the signal: the lock is released once those backends are gone, so none of them
+  // can be granted the row and commit before it handles its termination.
+  const pids = waiting.map((w) => w.pid)
+  await waitFor('the terminated backends to exit', async () =>
+    (await admin`SELECT 1 FROM pg_stat_activity WHERE pid = ANY(${pids})`).length === 0, 15_000)
   release()
   await lock
   const statuses = (await Promise.all(answers)).map((a) => a.status)
