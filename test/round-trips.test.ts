@@ -72,12 +72,14 @@ async function roundTrips (source: RegularBookingInput['source']): Promise<numbe
   return turns.count - before
 }
 
-t.test('a patient-app booking of a day with room: BEGIN with the rules and the seat, the booking with the version, COMMIT', async (t) => {
-  t.equal(await roundTrips('patient_app'), 3)
+// BEGIN is its own round trip: pipelining it with the first statement (a driver patch) was tried and withdrawn, see
+// docs/BENCHMARKS.md "BEGIN awaited again".
+t.test('a patient-app booking of a day with room: BEGIN, the rules with the seat, the booking with the version, COMMIT', async (t) => {
+  t.equal(await roundTrips('patient_app'), 4)
 })
 
-t.test('a secretary walk-in on a day with room: BEGIN with the seat, the booking with the version, COMMIT', async (t) => {
-  t.equal(await roundTrips('secretary_app'), 3)
+t.test('a secretary walk-in on a day with room: BEGIN, the seat, the booking with the version, COMMIT', async (t) => {
+  t.equal(await roundTrips('secretary_app'), 4)
 })
 
 t.test('the bookings were made, each with its token', async (t) => {

@@ -88,8 +88,7 @@ export class Database {
   }
 
   // A transaction whose caller gave up rolls back instead of committing: a client that got its 503 must not find the
-  // booking made after all. Its statements run to their end first (the driver sends BEGIN together with the first
-  // of them, so "not begun yet" cannot be told apart from "under way"), and the rollback is the driver's, on the
+  // booking made after all. Its statements run to their end first, and the rollback is the driver's, on the
   // transaction's own connection. Only a deadline that passes during the COMMIT's own round trip can still leave a
   // 503'd transaction committed (docs/COMPATIBILITY.md).
   // `unless`: asked again once a connection is ours, before BEGIN; a throw answers instead, with no database work
