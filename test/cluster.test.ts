@@ -58,6 +58,10 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     t.ok(argv(body.coordinator?.pid ?? 0).includes('--max-semi-space-size=1'), 'the coordinator runs with a 1 MB semi-space')
     const pids = body.workers.map((w) => w.pid)
     for (const pid of pids) t.notOk(argv(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid} keeps the default`)
+    // Its cached bodies each in a mapping of their own (src/supervisor.ts), so a burst of them is returned when freed.
+    const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    t.ok(environ(body.coordinator?.pid ?? 0).includes('MALLOC_MMAP_THRESHOLD_=65536'), 'the coordinator runs with a 64 KB mmap threshold')
+    for (const pid of pids) t.notOk(environ(pid).some((v) => v.startsWith('MALLOC_MMAP_THRESHOLD_=')), `worker ${pid} keeps glibc's default`)
     t.equal(new Set(pids).size, 2, 'two distinct worker processes')
     for (const pid of pids) t.ok(alive(pid), `worker ${pid} is alive`)
     t.same(body.workers.map((w) => w.id), [1, 2])
