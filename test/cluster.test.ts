@@ -2,6 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { alive, getJson, request, startServer, stats, waitFor } from './helpers/server.ts'
+import { coordinatorAllocator } from '../src/supervisor.ts'
 
 t.test('npm start with nothing set serves the API on an embedded PostgreSQL', async (t) => {
   const server = await startServer({ workers: 2 })
@@ -58,10 +59,18 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     t.ok(argv(body.coordinator?.pid ?? 0).includes('--max-semi-space-size=1'), 'the coordinator runs with a 1 MB semi-space')
     const pids = body.workers.map((w) => w.pid)
     for (const pid of pids) t.notOk(argv(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid} keeps the default`)
-    // Its cached bodies each in a mapping of their own (src/supervisor.ts), so a burst of them is returned when freed.
+    // Its freed memory returned to the system wherever it lies (src/supervisor.ts): jemalloc where it is installed.
     const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    t.ok(environ(body.coordinator?.pid ?? 0).includes('MALLOC_MMAP_THRESHOLD_=65536'), 'the coordinator runs with a 64 KB mmap threshold')
-    for (const pid of pids) t.notOk(environ(pid).some((v) => v.startsWith('MALLOC_MMAP_THRESHOLD_=')), `worker ${pid} keeps glibc's default`)
+    const jemalloc = coordinatorAllocator()
+    t.equal(coordinatorAllocator(['/nonexistent/libjemalloc.so.2']), null, 'no library, no preload')
+    if (jemalloc === null) {
+      t.notOk(environ(body.coordinator?.pid ?? 0).some((v) => v.startsWith('LD_PRELOAD=')), 'no libjemalloc2 here: the coordinator keeps glibc malloc')
+    } else {
+      t.ok(environ(body.coordinator?.pid ?? 0).includes(`LD_PRELOAD=${jemalloc}`), 'the coordinator runs on jemalloc')
+      const maps = readFileSync(`/proc/${body.coordinator?.pid ?? 0}/maps`, 'utf8')
+      t.ok(maps.includes(jemalloc), 'and jemalloc is loaded in it')
+    }
+    for (const pid of pids) t.notOk(environ(pid).some((v) => v.startsWith('LD_PRELOAD=')), `worker ${pid} keeps glibc malloc`)
     t.equal(new Set(pids).size, 2, 'two distinct worker processes')
     for (const pid of pids) t.ok(alive(pid), `worker ${pid} is alive`)
     t.same(body.workers.map((w) => w.id), [1, 2])
