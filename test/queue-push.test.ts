@@ -72,8 +72,12 @@ t.test('an overloaded FCM is retried with back-off until it takes the message', 
   // Any change of the lane: the fifth (token 4 now) has one waiting before it.
   await ok(api.post('/api/patient_booking', { clinic_id: 1901, name: 'متأخر', phone: '+9647700000002', source: 'secretary_app', date: today }), 'walk-in')
   await waitFor('the retried message', async () => sentTo('device-5').length === 1, 60_000)
-  const [row] = await sql<Array<{ state: string, attempts: number, last_error: string | null }>>`
-    SELECT state, attempts, last_error FROM push_deliveries WHERE device_token = 'device-5'`
+  // The delivery is marked sent once FCM's answer is back, a moment after FCM has the message.
+  const row = await waitFor('the delivery to be marked', async () => {
+    const [found] = await sql<Array<{ state: string, attempts: number, last_error: string | null }>>`
+      SELECT state, attempts, last_error FROM push_deliveries WHERE device_token = 'device-5'`
+    return found !== undefined && found.state !== 'pending' ? found : null
+  }, 10_000)
   t.same(row, { state: 'sent', attempts: 3, last_error: null }, 'two 503s, then sent')
   t.same(fcm.refused.map((r) => r.status), [503, 503])
 })
