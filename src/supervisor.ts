@@ -85,8 +85,7 @@ export class Supervisor {
   }
 
   start (): void {
-    const preload = this.options.env.LD_PRELOAD
-    log.info('coordinator memory allocator', { allocator: preload !== undefined ? `LD_PRELOAD=${preload}` : this.allocator ?? 'glibc malloc (no libjemalloc2 found)' })
+    log.info('coordinator memory allocator', { preload: envFor('coordinator', this.options.env, this.allocator).LD_PRELOAD ?? 'none: glibc malloc (no libjemalloc2 found)' })
     for (const slot of this.slots) this.spawn(slot)
   }
 
