@@ -1,14 +1,15 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createServer, connect, type Socket } from 'node:net'
 import { Database } from '../src/db/pool.ts'
 import { request, startDatabase, startServer, stats, waitFor } from './helpers/server.ts'
 import { appHeaders, day } from './helpers/booking-api.ts'
 
 // A connection that dies inside a transaction (a failover, a restart, pg_terminate_backend) costs that transaction
-// and nothing else: no uncaught exception, no statement run outside the transaction, no worker exit. postgres.js
-// 3.4.9 got the first two wrong (upstream #1208 / #1154 / #1216); patches/postgres+3.4.9.patch fixes them, and
-// these tests fail on the unpatched driver.
+// and nothing else: no uncaught exception, no statement run outside the transaction, no answer handed to the wrong
+// statement, no worker exit. postgres.js 3.4.9 got the first three wrong (upstream #1208 / #1154 / #1216, and the
+// reset below); patches/postgres+3.4.9.patch fixes them, and these tests fail on the unpatched driver.
 
 const db = await startDatabase()
 t.teardown(db.destroy)
@@ -63,6 +64,64 @@ t.test('a backend terminated while its transaction waits between statements: the
   t.equal(await queued, 42, 'the query that waited behind it is served')
   const [count] = await admin<Array<{ n: number }>>`SELECT count(*)::int AS n FROM fault_probe`
   t.equal(count?.n, 0, 'nothing of the dead transaction was committed')
+})
+
+t.test('a connection reset while a transaction waits on a row lock: the next transaction gets its own answers', async (t) => {
+  // A real reset (RST) between the pool and PostgreSQL, made by a loopback relay in between. The driver sees
+  // 'error' (ECONNRESET) before 'close', and the failed transaction's ROLLBACK is queued on the dying connection in
+  // between; the patched driver settles it at 'close'. Unsettled, it was carried to the reconnected backend, took the
+  // next transaction's first answer, and left that transaction's statement waiting for an answer already consumed.
+  const target = new URL(db.url)
+  const links: Array<{ client: Socket, upstream: Socket }> = []
+  const relay = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    links.push({ client, upstream })
+  })
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { relay.close(); for (const l of links) { l.client.destroy(); l.upstream.destroy() } })
+  const address = relay.address() as { port: number }
+  const url = new URL(db.url)
+  url.port = String(address.port)
+  // max 1: the transaction after the reset runs on the very connection object that was reset.
+  const pool = new Database({ url: url.toString(), max: 1, applicationName: 'tabeby:unit:reset', queueTimeoutMs: 3000, deadlineMs: 3000 })
+  t.teardown(() => pool.close())
+  await admin`CREATE TABLE reset_row (id int PRIMARY KEY, n int)`
+  await admin`INSERT INTO reset_row VALUES (1, 0)`
+
+  for (let round = 1; round <= 3; round++) {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let locked: () => void = () => {}
+    const isLocked = new Promise<void>((resolve) => { locked = resolve })
+    const holder = postgres(db.url, { max: 1, onnotice: () => {} })
+    const lock = holder.begin(async (sql) => { await sql`SELECT 1 FROM reset_row WHERE id = 1 FOR UPDATE`; locked(); await held })
+    await isLocked
+    const waiting = pool.transaction(async (sql) => { await sql`UPDATE reset_row SET n = n + 1 WHERE id = 1` })
+      .then(() => 'committed', (e: unknown) => String((e as { code?: unknown }).code ?? e))
+    await waitFor('the transaction to wait on the row lock', async () =>
+      (await admin`SELECT 1 FROM pg_stat_activity WHERE application_name = 'tabeby:unit:reset' AND wait_event_type = 'Lock'`).length === 1)
+    const link = links.at(-1) as { client: Socket, upstream: Socket }
+    link.client.resetAndDestroy()
+    link.upstream.destroy()
+    t.equal(await waiting, 'CONNECTION_CLOSED', `round ${round}: the reset transaction is refused`)
+    release()
+    await lock
+    await holder.end()
+
+    const answers = await pool.transaction(async (sql) => {
+      const [a] = await sql<Array<{ a: number }>>`SELECT ${10 * round}::int AS a`
+      const [b] = await sql<Array<{ b: string }>>`SELECT 'second' AS b`
+      return [a?.a, b?.b]
+    }).catch((e: unknown) => String((e as { code?: unknown }).code ?? e))
+    t.same(answers, [10 * round, 'second'], `round ${round}: the next transaction's statements get their own answers`)
+  }
+  const [row] = await admin<Array<{ n: number }>>`SELECT n FROM reset_row WHERE id = 1`
+  t.equal(row?.n, 0, 'no reset transaction committed')
+  const stuck = await admin`SELECT 1 FROM pg_stat_activity WHERE application_name = 'tabeby:unit:reset' AND state = 'idle in transaction'`
+  t.equal(stuck.length, 0, 'no backend is left idle in a transaction')
 })
 
 t.test('bookings whose backends are terminated while they wait on a held day row: 503s, and no worker exits', async (t) => {
