@@ -1,5 +1,5 @@
 import { promisify } from 'node:util'
-import { brotliCompress, constants, gunzip, gzip } from 'node:zlib'
+import { brotliCompress, constants, gunzipSync, gzip } from 'node:zlib'
 import { stalePrefixes, type CachedResponse, type Change } from '../src/ipc/messages.ts'
 import { isDatabaseUnreachable } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
@@ -15,7 +15,6 @@ import { chooseEncoding, etagMatches } from './negotiate.ts'
 // coalesces its own concurrent loads of a key.
 
 const gzipAsync = promisify(gzip)
-const gunzipAsync = promisify(gunzip)
 const brotliAsync = promisify(brotliCompress)
 
 // Below this, compression costs more than it saves on the wire.
@@ -28,17 +27,19 @@ export type Loader = () => Promise<CachedResponse | null>
 // The shared cache keeps only the compressed forms of an entry that has them: a day list gzips to about a seventh,
 // so the coordinator holds several times the entries in the same bytes, its memory follows the data far less (in
 // the 30-minute soak the coordinator's growth was mostly plain bodies of days filling up), and a copy crosses the
-// socket that much smaller. A worker restores the plain body once per copy it receives, on the libuv pool.
+// socket that much smaller. A worker restores the plain body once per copy it receives, on the event loop: a day
+// list gunzips in tens of microseconds, while on the libuv pool it queued behind the renders' brotli and doubled the
+// reads' p99 in the 10,000-user run (docs/BENCHMARKS.md, "Soaks F and G").
 const NO_BODY = new Uint8Array(0)
 
 function forSharing (value: CachedResponse): CachedResponse {
   return value.gzip === undefined ? value : { ...value, body: NO_BODY, bodyOmitted: true }
 }
 
-async function restored (value: CachedResponse): Promise<CachedResponse> {
+function restored (value: CachedResponse): CachedResponse {
   if (value.bodyOmitted !== true || value.gzip === undefined) return value
   const { version, etag, contentType, gzip, br } = value
-  return { body: await gunzipAsync(gzip), version, etag, contentType, gzip, ...(br === undefined ? {} : { br }) }
+  return { body: gunzipSync(gzip), version, etag, contentType, gzip, ...(br === undefined ? {} : { br }) }
 }
 
 interface Copy {
@@ -97,7 +98,7 @@ export class WorkerCache {
       return await this.loadOnce(key, load, own)
     }
     if (lease.state === 'hit') {
-      const value = lease.value === null ? own : await restored(lease.value)
+      const value = lease.value === null ? own : restored(lease.value)
       if (value === undefined) return await this.loadOnce(key, load, own) // our copy was evicted meanwhile
       if (lease.value === null) this.counters.local++
       else this.counters.transferred++
