@@ -35,9 +35,14 @@ async function book (base: Target, clinicId: number, date: string, patient: stri
 t.test('booking_days comes from the shared cache, with ETag/304 and gzip/brotli made once', async (t) => {
   await post(server, '/api/create_table', { clinic_id: 401, days: { [day(2)]: { capacity_total: 50 } } })
   for (let i = 0; i < 30; i++) await book(server, 401, day(2), `P-${i}`)
+  const cacheBytes = async (): Promise<number> => (await server.request('/cache/stats')).json<{ cache: { bytes: number } }>().cache.bytes
+  const bytesBefore = await cacheBytes()
   const first = await readDays(server, 401)
   const etag = first.headers.etag as string
   t.match(etag, /^"r401-\d+"$/)
+  // The fill is a notification: it may land just after the answer.
+  const stored = await waitFor('the fill to land', async () => { const b = await cacheBytes(); return b > bytesBefore ? b - bytesBefore : null })
+  t.ok(stored < Buffer.byteLength(first.text) / 2, `the shared cache keeps the compressed forms only: ${stored} bytes for a ${Buffer.byteLength(first.text)}-byte document`)
   const before = await daysQueries()
   const again = await Promise.all(Array.from({ length: 20 }, () => readDays(server, 401)))
   t.ok(again.every((r) => r.text === first.text), 'the same bytes on every worker')

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util'
-import { brotliCompress, constants, gzip } from 'node:zlib'
+import { brotliCompress, constants, gunzipSync, gzip } from 'node:zlib'
 import { stalePrefixes, type CachedResponse, type Change } from '../src/ipc/messages.ts'
 import { isDatabaseUnreachable } from '../src/errors.ts'
 import { CoordinatorUnavailable, type CoordinatorClient } from './coordinator-client.ts'
@@ -23,6 +23,24 @@ const LOCAL_ENTRIES = 256
 const LEASE_TIMEOUT_MS = 3000
 
 export type Loader = () => Promise<CachedResponse | null>
+
+// The shared cache keeps only the compressed forms of an entry that has them: a day list gzips to about a seventh,
+// so the coordinator holds several times the entries in the same bytes, its memory follows the data far less (in
+// the 30-minute soak the coordinator's growth was mostly plain bodies of days filling up), and a copy crosses the
+// socket that much smaller. A worker restores the plain body once per copy it receives, on the event loop: a day
+// list gunzips in tens of microseconds, while on the libuv pool it queued behind the renders' brotli and doubled the
+// reads' p99 in the 10,000-user run (docs/BENCHMARKS.md, "Soaks F and G").
+const NO_BODY = new Uint8Array(0)
+
+function forSharing (value: CachedResponse): CachedResponse {
+  return value.gzip === undefined ? value : { ...value, body: NO_BODY, bodyOmitted: true }
+}
+
+function restored (value: CachedResponse): CachedResponse {
+  if (value.bodyOmitted !== true || value.gzip === undefined) return value
+  const { version, etag, contentType, gzip, br } = value
+  return { body: gunzipSync(gzip), version, etag, contentType, gzip, ...(br === undefined ? {} : { br }) }
+}
 
 interface Copy {
   value: CachedResponse
@@ -80,7 +98,7 @@ export class WorkerCache {
       return await this.loadOnce(key, load, own)
     }
     if (lease.state === 'hit') {
-      const value = lease.value ?? own
+      const value = lease.value === null ? own : restored(lease.value)
       if (value === undefined) return await this.loadOnce(key, load, own) // our copy was evicted meanwhile
       if (lease.value === null) this.counters.local++
       else this.counters.transferred++
@@ -92,7 +110,7 @@ export class WorkerCache {
     try {
       value = await this.loadOnce(key, load, own)
     } finally {
-      this.coordinator.notify('cache.fill', { key, channel, value, token: lease.token })
+      this.coordinator.notify('cache.fill', { key, channel, value: value === null ? null : forSharing(value), token: lease.token })
     }
     if (value !== null) this.remember(key, value, epoch)
     return value

@@ -122,6 +122,8 @@ export interface CachedResponse {
   contentType: string
   gzip?: Uint8Array
   br?: Uint8Array
+  /** True in the shared cache and on the socket: `body` is left empty and is the gunzipped `gzip` (workers/cache.ts). */
+  bodyOmitted?: boolean
 }
 
 /** Field names follow the legacy v2 `cache.stats()` (`size`, `hit_rate`, `max_size`, `usage`) that `/health` shows. */
