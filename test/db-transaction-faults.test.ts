@@ -1,10 +1,10 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createServer, connect, type Socket } from 'node:net'
 import { Database } from '../src/db/pool.ts'
 import { request, startDatabase, startServer, stats, waitFor } from './helpers/server.ts'
 import { appHeaders, day } from './helpers/booking-api.ts'
+import { startRelay, type RelayLink } from './helpers/pg-relay.ts'
 
 // A connection that dies inside a transaction (a failover, a restart, pg_terminate_backend) costs that transaction
 // and nothing else: no uncaught exception, no statement run outside the transaction, no answer handed to the wrong
@@ -71,22 +71,10 @@ t.test('a connection reset while a transaction waits on a row lock: the next tra
   // 'error' (ECONNRESET) before 'close', and the failed transaction's ROLLBACK is queued on the dying connection in
   // between; the patched driver settles it at 'close'. Unsettled, it was carried to the reconnected backend, took the
   // next transaction's first answer, and left that transaction's statement waiting for an answer already consumed.
-  const target = new URL(db.url)
-  const links: Array<{ client: Socket, upstream: Socket }> = []
-  const relay = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname)
-    client.pipe(upstream).pipe(client)
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
-    links.push({ client, upstream })
-  })
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { relay.close(); for (const l of links) { l.client.destroy(); l.upstream.destroy() } })
-  const address = relay.address() as { port: number }
-  const url = new URL(db.url)
-  url.port = String(address.port)
+  const relay = await startRelay(db.url)
+  t.teardown(relay.close)
   // max 1: the transaction after the reset runs on the very connection object that was reset.
-  const pool = new Database({ url: url.toString(), max: 1, applicationName: 'tabeby:unit:reset', queueTimeoutMs: 3000, deadlineMs: 3000 })
+  const pool = new Database({ url: relay.url, max: 1, applicationName: 'tabeby:unit:reset', queueTimeoutMs: 3000, deadlineMs: 3000 })
   t.teardown(() => pool.close())
   await admin`CREATE TABLE reset_row (id int PRIMARY KEY, n int)`
   await admin`INSERT INTO reset_row VALUES (1, 0)`
@@ -103,7 +91,7 @@ t.test('a connection reset while a transaction waits on a row lock: the next tra
       .then(() => 'committed', (e: unknown) => String((e as { code?: unknown }).code ?? e))
     await waitFor('the transaction to wait on the row lock', async () =>
       (await admin`SELECT 1 FROM pg_stat_activity WHERE application_name = 'tabeby:unit:reset' AND wait_event_type = 'Lock'`).length === 1)
-    const link = links.at(-1) as { client: Socket, upstream: Socket }
+    const link = relay.links.at(-1) as RelayLink
     link.client.resetAndDestroy()
     link.upstream.destroy()
     t.equal(await waiting, 'CONNECTION_CLOSED', `round ${round}: the reset transaction is refused`)

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net'
 import { startStack } from './helpers/stack.ts'
+import { startRelay, type RelayLink } from './helpers/pg-relay.ts'
 import { day } from './helpers/booking-api.ts'
 import { Database } from '../src/db/pool.ts'
 import { bookRegular, type RegularBookingInput } from '../src/booking/book.ts'
@@ -11,41 +11,20 @@ import { bookRegular, type RegularBookingInput } from '../src/booking/book.ts'
 
 const { api, db } = await startStack(t, { mode: 'in-process' })
 
-interface Turns { count: number, close: () => Promise<void>, port: number }
-
-async function turnCounter (target: number): Promise<Turns> {
-  const sockets = new Set<Socket>()
-  const turns: Turns = { count: 0, port: 0, close: async () => {} }
-  const server = createServer((client) => {
-    const upstream = tcpConnect(target, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    let serverSpoke = true
-    client.on('data', (chunk) => {
-      if (serverSpoke) turns.count++
-      serverSpoke = false
-      upstream.write(chunk)
-    })
-    upstream.on('data', (chunk) => { serverSpoke = true; client.write(chunk) })
-    const end = (): void => { client.destroy(); upstream.destroy() }
-    client.on('close', end).on('error', end)
-    upstream.on('close', end).on('error', end)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  turns.port = (server.address() as AddressInfo).port
-  turns.close = async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => server.close(resolve))
-  }
-  return turns
-}
-
-const turns = await turnCounter(db.port)
-const url = new URL(db.url)
-url.port = String(turns.port)
+// A round trip: a connection's client speaking first, or again after the server spoke.
+const turns = { count: 0 }
+const clientSpokeLast = new WeakSet<RelayLink>()
+const relay = await startRelay(db.url, {
+  fromClient: (_chunk, link) => {
+    if (!clientSpokeLast.has(link)) turns.count++
+    clientSpokeLast.add(link)
+  },
+  fromServer: (_chunk, link) => { clientSpokeLast.delete(link) }
+})
 // One connection, so every booking finds its statements already prepared on it (the first use of a statement
 // costs a describe round trip of its own, once per connection).
-const pool = new Database({ url: url.toString(), max: 1, applicationName: 'tabeby:unit:round-trips', queueTimeoutMs: 10_000 })
-t.teardown(async () => { await pool.close(); await turns.close() })
+const pool = new Database({ url: relay.url, max: 1, applicationName: 'tabeby:unit:round-trips', queueTimeoutMs: 10_000 })
+t.teardown(async () => { await pool.close(); await relay.close() })
 
 const CLINIC = 611
 t.equal((await api.post('/api/create_table', { clinic_id: CLINIC, days: { [day(2)]: { capacity_total: 50 } } })).status, 200)
