@@ -29,7 +29,7 @@ export type Loader = () => Promise<CachedResponse | null>
 // the 30-minute soak the coordinator's growth was mostly plain bodies of days filling up), and a copy crosses the
 // socket that much smaller. A worker restores the plain body once per copy it receives, on the event loop: a day
 // list gunzips in tens of microseconds, while on the libuv pool it queued behind the renders' brotli and doubled the
-// reads' p99 in the 10,000-user run (docs/BENCHMARKS.md, "Soaks F and G").
+// reads' p99 in the 10,000-user run (docs/BENCHMARKS.md, "Soaks F, G and H").
 const NO_BODY = new Uint8Array(0)
 
 function forSharing (value: CachedResponse): CachedResponse {
@@ -38,8 +38,7 @@ function forSharing (value: CachedResponse): CachedResponse {
 
 function restored (value: CachedResponse): CachedResponse {
   if (value.bodyOmitted !== true || value.gzip === undefined) return value
-  const { version, etag, contentType, gzip, br } = value
-  return { body: gunzipSync(gzip), version, etag, contentType, gzip, ...(br === undefined ? {} : { br }) }
+  return { ...value, body: gunzipSync(value.gzip), bodyOmitted: false }
 }
 
 interface Copy {
