@@ -13,7 +13,7 @@
 // statements by total time, their calls per booking and mean time (lock waits included). It costs a little
 // throughput, so the headline runs leave it off.
 //
-// Then the ceiling (`--ceiling 0` leaves it out): the same booking transaction (src/booking/book.ts, bookRegular) in
+// Then the ceiling (`--ceiling 0` leaves it out): the same booking path (src/booking/book.ts, placeRegular) in
 // a raw postgres.js loop from this process, no HTTP, with as many connections as the server's workers hold and
 // `--concurrency` loops, on clinics of its own; the spread phase's rate is reported as a share of it, and the
 // server's CPU per booking (workers + coordinator) against PostgreSQL's. The machine's load average is recorded.
@@ -24,7 +24,8 @@
 import './lib/quiet.ts'
 import postgres from 'postgres'
 import { loadavg } from 'node:os'
-import { bookRegular } from '../src/booking/book.ts'
+import { placeRegular } from '../src/booking/book.ts'
+import { Database } from '../src/db/pool.ts'
 import { startDatabase, startServer, request, type TestDatabase, type TestServer } from '../test/helpers/server.ts'
 import { addDays, iraqToday } from '../src/domain/calendar.ts'
 import { runLoad, httpRequest, type LoadResult } from './lib/load.ts'
@@ -236,11 +237,12 @@ async function phase (clinics: number[], clinicOf: (n: number) => number, prefix
   }
 }
 
-// The ceiling: the server's booking transaction, driven straight through postgres.js with the workers' connection
+// The ceiling: the server's booking path, driven straight through postgres.js with the workers' connection
 // count. This process is then both the "server" and the client, so its CPU is reported beside PostgreSQL's.
 async function ceiling (clinics: number[], connections: number, durationSeconds: number): Promise<{ bookings_per_second: number, connections: number, cpu_cores: Record<string, number>, errors: number, invariants: Invariants }> {
   if (db === null) throw new Error('not started')
-  const raw = postgres(db.url, { max: connections, onnotice: () => {} })
+  // The server's own pool class, so the ceiling places bookings the way the routes do (src/booking/book.ts).
+  const pool = new Database({ url: db.url, max: connections, applicationName: 'tabeby:bench:ceiling', queueTimeoutMs: 60_000 })
   try {
     let n = 0
     let ok = 0
@@ -248,7 +250,7 @@ async function ceiling (clinics: number[], connections: number, durationSeconds:
     // Warm the connections and the statements first, as the server's warm-up did.
     const book = async (k: number): Promise<void> => {
       const secretary = k % 2 === 0
-      await raw.begin((tx) => bookRegular(tx, {
+      await placeRegular(pool, {
         clinicId: clinics[k % clinics.length] as number,
         name: `مريض ${k}`,
         phone: '+9647700000000',
@@ -258,7 +260,7 @@ async function ceiling (clinics: number[], connections: number, durationSeconds:
         status: 'booked',
         createdAt: null,
         secretaryId: secretary ? '100001' : null
-      }, { secretaryOverbook: true, horizonDays: 60 }))
+      }, { secretaryOverbook: true, horizonDays: 60 })
     }
     await Promise.all(Array.from({ length: connections }, () => book(n++)))
     const meter = cpuMeter({
@@ -281,7 +283,7 @@ async function ceiling (clinics: number[], connections: number, durationSeconds:
     const cpu = meter.stop()
     return { bookings_per_second: Math.round(ok / elapsed), connections, cpu_cores: cpu, errors, invariants: await check(clinics, ok + connections) }
   } finally {
-    await raw.end({ timeout: 5 })
+    await pool.close()
   }
 }
 

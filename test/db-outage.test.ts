@@ -227,5 +227,5 @@ t.test('a frozen PostgreSQL: every request is answered 503 by its deadline, then
   await sleep(DEADLINE_MS) // whatever had begun before the freeze has finished by now
   const [stored] = await sql<Array<{ n: number }>>`
     SELECT count(*)::int AS n FROM bookings b JOIN booking_days d ON d.id = b.day_id WHERE d.clinic_id = 964 AND b.patient_id LIKE 'P-Z%' AND b.patient_id <> 'P-Z100'`
-  t.equal(stored?.n, 0, 'none of the bookings answered 503 was made after all: none had begun')
+  t.equal(stored?.n, 0, 'none of the bookings answered 503 was made after all: past its deadline a booking takes no seat')
 })

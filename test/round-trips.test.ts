@@ -3,7 +3,7 @@ import { startStack } from './helpers/stack.ts'
 import { startRelay, type RelayLink } from './helpers/pg-relay.ts'
 import { day } from './helpers/booking-api.ts'
 import { Database } from '../src/db/pool.ts'
-import { bookRegular, type RegularBookingInput } from '../src/booking/book.ts'
+import { placeRegular, type RegularBookingInput } from '../src/booking/book.ts'
 
 // A booking's CPU on the server is mostly its round trips to PostgreSQL (docs/BENCHMARKS.md): each is a socket write
 // and a wake-up on both sides, and the day row stays locked across all of them. This counts them for real, with a
@@ -33,7 +33,7 @@ let n = 0
 async function roundTrips (source: RegularBookingInput['source']): Promise<number> {
   const book = async (): Promise<void> => {
     n++
-    await pool.transaction((tx) => bookRegular(tx, {
+    await placeRegular(pool, {
       clinicId: CLINIC,
       name: `مريض ${n}`,
       phone: '+9647700000000',
@@ -43,7 +43,7 @@ async function roundTrips (source: RegularBookingInput['source']): Promise<numbe
       status: 'booked',
       createdAt: null,
       secretaryId: source === 'secretary_app' ? '100001' : null
-    }, { secretaryOverbook: false, horizonDays: 60 }))
+    }, { secretaryOverbook: false, horizonDays: 60 })
   }
   await book() // prepares this path's statements on the connection
   const before = turns.count
@@ -51,14 +51,13 @@ async function roundTrips (source: RegularBookingInput['source']): Promise<numbe
   return turns.count - before
 }
 
-// BEGIN is its own round trip: pipelining it with the first statement (a driver patch) was tried and withdrawn, see
-// docs/BENCHMARKS.md "BEGIN awaited again".
-t.test('a patient-app booking of a day with room: BEGIN, the rules with the seat, the booking with the version, COMMIT', async (t) => {
-  t.equal(await roundTrips('patient_app'), 4)
+// A dated booking of a day with room is one autocommitted statement: the rules, the seat, the booking, the version.
+t.test('a patient-app booking of a day with room: one round trip', async (t) => {
+  t.equal(await roundTrips('patient_app'), 1)
 })
 
-t.test('a secretary walk-in on a day with room: BEGIN, the seat, the booking with the version, COMMIT', async (t) => {
-  t.equal(await roundTrips('secretary_app'), 4)
+t.test('a secretary walk-in on a day with room: one round trip', async (t) => {
+  t.equal(await roundTrips('secretary_app'), 1)
 })
 
 t.test('the bookings were made, each with its token', async (t) => {

@@ -1,5 +1,5 @@
-import type { TransactionSql } from '../db/pool.ts'
-import { addDays, iraqToday, weekdayOf } from '../domain/calendar.ts'
+import type { Database, Queryable, TransactionSql } from '../db/pool.ts'
+import { addDays, compactDate, iraqToday, weekdayOf } from '../domain/calendar.ts'
 import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } from '../domain/identifiers.ts'
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
@@ -7,13 +7,14 @@ import { bookingErrors, type ApiError } from '../errors.ts'
 import { text } from './messages.ts'
 import { bumpLane, laneBump, laneNotice } from './versions.ts'
 import {
-  activeBookingOf, assertBookable, clinicRules, dateState, ensureDay, explainNoSeat, newDayCapacity, noSeatError, reserveBookableSeat, reserveSeat, violated,
-  type ClinicRules, type ExistingBooking, type Seat
+  activeBookingOf, admitted, assertBookable, clinicRules, dateState, ensureDay, explainNoSeat, newDayCapacity, noSeatError, refusesBookings, reserveBookableSeat,
+  reserveSeat, takeSeat, violated, DayFull, type ClinicRules, type ExistingBooking, type Seat, type SeatRule
 } from './seats.ts'
 import type { Lane } from './days.ts'
 
 // A booking is one short transaction: reserve a seat (conditional UPDATE of the day row), insert the booking,
-// commit. The day row's lock serializes bookings of one day; everything else runs in parallel.
+// commit. The day row's lock serializes bookings of one day; everything else runs in parallel. The common case, a
+// dated booking of a day with room, is a single statement (`placeRegular`); the transaction answers the rest.
 
 export interface RegularBookingInput {
   clinicId: number
@@ -179,19 +180,127 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     const existing = await activeBookingOf(tx, input.clinicId, 'regular', date, patientId)
     throw bookingErrors.alreadyBooked(existing ?? { booking_id: '', date, token: 0 })
   }
+  return { version: Number(row.version), body: bookedBody(input, date, bookingId, patientId, seat.token, seat.capacityTotal) }
+}
+
+// A regular booking, made the quickest way that answers it: a dated one first as one statement (bookAtOnce); what
+// that does not settle (a day to create, one full or closed, a clinic that takes no bookings, a date out of range)
+// by the transaction. `unless` as in Database.transaction: asked before any database work, a throw answers.
+export async function placeRegular (db: Database, input: RegularBookingInput, options: BookingOptions & { secretaryOverbook: boolean }, unless?: () => void): Promise<BookingAnswer> {
+  const rule = atOnceRule(input, options)
+  if (rule !== null) {
+    const answer = await db.run(async (sql, deadline) => {
+      unless?.()
+      return await bookAtOnce(sql, input, rule, deadline)
+    })
+    if (answer !== null) return answer
+  }
+  return await db.transaction((tx) => bookRegular(tx, input, options), unless)
+}
+
+// The seat rule a booking may take at once, or null when it needs the transaction: undated (the day search), or a
+// patient-app date out of the horizon (refused there).
+function atOnceRule (input: RegularBookingInput, options: BookingOptions & { secretaryOverbook: boolean }): SeatRule | null {
+  if (input.date === null) return null
+  if (input.source === 'secretary_app') return options.secretaryOverbook ? 'walk-in-overbook' : 'walk-in'
+  return horizonRefusal(input.date, iraqToday(options.now), options.horizonDays) === null ? 'patient' : null
+}
+
+// The common dated booking as one autocommitted statement: the seat (for the patient app only where the clinic takes
+// bookings), the booking under the id its sequence makes, the lane's version and its NOTIFY. One round trip, where
+// the transaction takes four (BEGIN, seat, booking, COMMIT): a booking's CPU on both sides is mostly round trips
+// (docs/BENCHMARKS.md), and the day row's lock is held only while PostgreSQL runs the statement.
+// All or nothing, as the transaction: a day that is missing, closed or full, or a clinic that refuses, gives no seat
+// and the statement writes nothing. A full day is then refused from the statement's own reading of it (DayFull, as
+// noSeatError); anything else is null and the transaction answers. A patient already booked that day violates
+// bookings_one_active_per_patient, which undoes the whole statement, seat and version included.
+// The deadline is checked by PostgreSQL once the day row's lock is its own (a waiting UPDATE evaluates its condition
+// again on the row it got): a booking whose caller was answered 503 while it waited takes no seat. Only a deadline
+// passing on the answer's way back leaves a 503'd booking made, as the COMMIT's round trip does in the transaction.
+// A database clock ahead of ours by more than a request's time to its deadline sends it to the transaction: slower,
+// never wrong.
+async function bookAtOnce (sql: Queryable, input: RegularBookingInput, rule: SeatRule, deadline: number): Promise<BookingAnswer | null> {
+  if (input.date === null) return null
+  const { clinicId, date } = input
+  const fromPatientApp = input.source === 'patient_app'
+  // For the patient app, only where the clinic takes bookings (assertBookable).
+  const bookable = fromPatientApp
+    ? sql`AND NOT EXISTS (SELECT 1 FROM clinics c WHERE c.id = ${clinicId} AND (${refusesBookings(sql, 'c')}))`
+    : sql``
+  // regularBookingId and secretaryBookingId in SQL: the sequence is known only once the seat is taken.
+  const idOf = (prefix: string, width: number) => sql`${`${prefix}-${clinicId}-${compactDate(date)}-`}::text || ${paddedSeq(sql, width)}`
+  const bookingId = fromPatientApp ? idOf('B', 4) : idOf('S', 3)
+  // As bookRegular: a patient-app booking without a patient id is known by its booking id, a walk-in by its sequence.
+  const patientFallback = fromPatientApp ? sql`display_id` : paddedSeq(sql, 3)
+  let row: AtOnceRow | undefined
+  try {
+    [row] = await sql<AtOnceRow[]>`
+      WITH seat AS (${takeSeat(sql, clinicId, 'regular', date, sql`${admitted(sql, rule)} ${bookable} AND clock_timestamp() < ${new Date(deadline)}::timestamptz`)}),
+      named AS (SELECT seat.*, ${bookingId} AS display_id FROM seat),
+      booked AS (
+        INSERT INTO bookings (day_id, seq, token, display_id, patient_id, name, phone, source, status, secretary_id, client_created_at)
+        SELECT id::bigint, seq, token, display_id, coalesce(${input.patientId}::text, ${patientFallback}), ${input.name}::text, ${input.phone}::text,
+               ${input.source}::text, ${input.status}::booking_status, ${fromPatientApp ? null : input.secretaryId}::text, ${input.createdAt}::text
+        FROM named
+        RETURNING display_id, patient_id, token
+      ), bumped AS (${laneBump(sql, clinicId, 'regular', sql`EXISTS (SELECT 1 FROM booked)`)})
+      SELECT made.*, full_day.* FROM (SELECT 1) one
+      LEFT JOIN (
+        SELECT booked.display_id AS booking_id, booked.patient_id, booked.token, named.capacity_total, version::text,
+               ${laneNotice(sql, clinicId, 'regular')}
+        FROM booked, named, bumped
+      ) made ON true
+      -- No seat: the day as this statement's snapshot has it, with the lane's version, when that says full (noSeatError).
+      LEFT JOIN (
+        SELECT d.active_count AS full_active, d.capacity_total AS full_capacity,
+               (SELECT v.version::text FROM lane_versions v WHERE v.clinic_id = ${clinicId} AND v.lane = 'regular') AS full_version
+        FROM booking_days d
+        WHERE d.clinic_id = ${clinicId} AND d.lane = 'regular' AND d.day = ${date} AND d.status = 'open' AND d.active_count >= d.capacity_total
+          ${bookable} AND NOT EXISTS (SELECT 1 FROM booked)
+      ) full_day ON true`
+  } catch (error) {
+    if (!violated(error, 'bookings_one_active_per_patient') || input.patientId === null) throw error
+    const existing = await activeBookingOf(sql, clinicId, 'regular', date, input.patientId)
+    throw bookingErrors.alreadyBooked(existing ?? { booking_id: '', date, token: 0 })
+  }
+  if (row?.booking_id != null) {
+    return { version: Number(row.version), body: bookedBody(input, date, row.booking_id, row.patient_id, row.token, row.capacity_total) }
+  }
+  // A full day, seen in one snapshot with the lane's version: the refusal the transaction would give, learnt the same.
+  if (row?.full_active != null && row.full_capacity != null) throw new DayFull(date, row.full_active, row.full_capacity, Number(row.full_version ?? 0))
+  // Anything else (a day to create, closed or archived, a clinic that refuses, the deadline) is the transaction's.
+  return null
+}
+
+// What bookAtOnce's statement answers: the booking made, or (columns of the LEFT JOINs, null when not) the full day.
+interface AtOnceRow {
+  booking_id: string | null
+  patient_id: string
+  token: number
+  capacity_total: number
+  version: string
+  full_active: number | null
+  full_capacity: number | null
+  full_version: string | null
+}
+
+// The seat's sequence as the booking ids write it: at least `width` digits (String.padStart: a longer one is kept whole).
+function paddedSeq (sql: Queryable, width: number) {
+  return sql`lpad(seq::text, greatest(${width}::int, length(seq::text)), '0')`
+}
+
+// The answer to a regular booking made.
+function bookedBody (input: RegularBookingInput, date: string, bookingId: string, patientId: string, token: number, capacityTotal: number): Record<string, unknown> {
   return {
-    version: Number(row.version),
-    body: {
-      message: text.bookedAs(input.name),
-      booking_id: bookingId,
-      token: seat.token,
-      capacity_used: seat.token,
-      capacity_total: seat.capacityTotal,
-      status: statusLabel(input.status),
-      clinic_id: input.clinicId,
-      date,
-      patient_id: patientId
-    }
+    message: text.bookedAs(input.name),
+    booking_id: bookingId,
+    token,
+    capacity_used: token,
+    capacity_total: capacityTotal,
+    status: statusLabel(input.status),
+    clinic_id: input.clinicId,
+    date,
+    patient_id: patientId
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Fragment, TransactionSql } from '../db/pool.ts'
+import type { Fragment, Queryable, TransactionSql } from '../db/pool.ts'
 import { workingDaysOfProfile } from '../domain/working-days.ts'
 import { DEFAULT_GOLDEN_CAPACITY, DEFAULT_REGULAR_CAPACITY } from '../domain/queue.ts'
 import { ApiError, bookingErrors } from '../errors.ts'
@@ -115,7 +115,7 @@ export async function reserveSeat (tx: TransactionSql, clinicId: number, lane: L
 }
 
 // The day rows a rule may take a seat on.
-function admitted (tx: TransactionSql, rule: SeatRule): Fragment {
+export function admitted (tx: Queryable, rule: SeatRule): Fragment {
   return rule === 'patient'
     ? tx`status = 'open' AND active_count < capacity_total`
     : rule === 'walk-in' ? tx`status <> 'archived' AND active_count < capacity_total` : tx`status <> 'archived'`
@@ -123,7 +123,7 @@ function admitted (tx: TransactionSql, rule: SeatRule): Fragment {
 
 interface SeatRow { id: string, seq: number, token: number, capacity_total: number }
 
-function takeSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string, admits: Fragment) {
+export function takeSeat (tx: Queryable, clinicId: number, lane: Lane, date: string, admits: Fragment) {
   return tx`
     UPDATE booking_days
     SET active_count = active_count + 1, next_seq = next_seq + 1, updated_at = now()
@@ -140,12 +140,17 @@ function seatOf (row: SeatRow | null | undefined): Seat | null {
 // day if the clinic takes bookings (a booking's CPU on this VM is mostly round trips: docs/BENCHMARKS.md). The seat
 // is taken only where assertBookable would pass, so a refused clinic changes nothing.
 export async function reserveBookableSeat (tx: TransactionSql, clinicId: number, lane: Lane, date: string): Promise<{ rules: ClinicRules, seat: Seat | null }> {
-  const admits = tx`${admitted(tx, 'patient')} AND NOT EXISTS (SELECT 1 FROM rules WHERE rules.status <> 'active' OR rules.is_closed)`
+  const admits = tx`${admitted(tx, 'patient')} AND NOT EXISTS (SELECT 1 FROM rules WHERE ${refusesBookings(tx, 'rules')})`
   const [row] = await tx<Array<{ rules: RulesRow | null, seat: SeatRow | null }>>`
     WITH rules AS (SELECT ${tx.unsafe(RULES_COLUMNS)} FROM clinics WHERE id = ${clinicId}),
     seat AS (${takeSeat(tx, clinicId, lane, date, admits)})
     SELECT (SELECT to_jsonb(rules) FROM rules) AS rules, (SELECT to_jsonb(seat) FROM seat) AS seat`
   return { rules: rulesOf(row?.rules ?? undefined), seat: seatOf(row?.seat) }
+}
+
+// The clinic row `table` (of clinics' columns) refuses patient-app bookings: assertBookable's rule, in SQL.
+export function refusesBookings (sql: Queryable, table: string): Fragment {
+  return sql`${sql(table)}.status <> 'active' OR ${sql(table)}.is_closed`
 }
 
 // A full day's refusal, with the lane's version as of the reading that found it full: the worker refuses the day's
@@ -185,7 +190,7 @@ export interface ExistingBooking {
   token: number
 }
 
-export async function activeBookingOf (tx: TransactionSql, clinicId: number, lane: Lane, date: string, patientId: string): Promise<ExistingBooking | null> {
+export async function activeBookingOf (tx: Queryable, clinicId: number, lane: Lane, date: string, patientId: string): Promise<ExistingBooking | null> {
   const [row] = await tx<ExistingBooking[]>`
     SELECT b.display_id AS booking_id, to_char(d.day, 'YYYY-MM-DD') AS date, b.token
     FROM bookings b JOIN booking_days d ON d.id = b.day_id

@@ -1,4 +1,4 @@
-import type { TransactionSql } from '../db/pool.ts'
+import type { Fragment, Queryable, TransactionSql } from '../db/pool.ts'
 import type { Lane } from './days.ts'
 
 // The LISTEN/NOTIFY channel of committed changes (coordinator/changes.ts listens).
@@ -20,15 +20,17 @@ export async function bumpLane (tx: TransactionSql, clinicId: number, lane: Lane
 
 // The bump as the body of a WITH clause named `bumped`, for a statement that writes and bumps at once (a booking's
 // INSERT, src/booking/book.ts): one round trip fewer. Such a statement must lock no day row it does not already hold,
-// so the lock order above still stands.
-export function laneBump (tx: TransactionSql, clinicId: number, lane: Lane) {
-  return tx`
-    INSERT INTO lane_versions (clinic_id, lane, version) VALUES (${clinicId}, ${lane}, nextval('booking_version_seq'))
+// so the lock order above still stands. `when`: a condition (on the statement's earlier clauses) without which
+// nothing is bumped, for a statement that may write nothing.
+export function laneBump (sql: Queryable, clinicId: number, lane: Lane, when?: Fragment) {
+  return sql`
+    INSERT INTO lane_versions (clinic_id, lane, version)
+    SELECT ${clinicId}::int, ${lane}::booking_lane, nextval('booking_version_seq') ${when === undefined ? sql`` : sql`WHERE ${when}`}
     ON CONFLICT (clinic_id, lane) DO UPDATE SET version = nextval('booking_version_seq')
     RETURNING version`
 }
 
 // The NOTIFY of a bump, selected from `bumped`.
-export function laneNotice (tx: TransactionSql, clinicId: number, lane: Lane) {
-  return tx`pg_notify(${CHANGES_CHANNEL}, json_build_object('t', ${lane}::text, 'c', ${clinicId}::int, 'v', version)::text)`
+export function laneNotice (sql: Queryable, clinicId: number, lane: Lane) {
+  return sql`pg_notify(${CHANGES_CHANNEL}, json_build_object('t', ${lane}::text, 'c', ${clinicId}::int, 'v', version)::text)`
 }

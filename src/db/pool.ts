@@ -5,6 +5,8 @@ import type { PoolStats } from '../ipc/messages.ts'
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
 export type Fragment = postgres.Fragment
+// What runs a statement: the pool itself (autocommitted) or a transaction.
+export type Queryable = postgres.ISql
 
 export interface PoolOptions {
   url: string
@@ -60,12 +62,13 @@ export class Database {
   // The caller is answered by the deadline at the latest. Work that has not started by then never starts; work
   // under way keeps its slot until it settles (the driver bounds that: statement timeout, capped reconnects), so
   // abandoned work can never pile up in postgres.js's own unbounded queue.
-  async run<T> (work: (sql: Sql) => Promise<T>, onAbandon?: () => void): Promise<T> {
+  // `work` is told the deadline (ms since the epoch), for a statement that must not take effect past it.
+  async run<T> (work: (sql: Sql, deadline: number) => Promise<T>, onAbandon?: () => void): Promise<T> {
     const deadline = Date.now() + (this.options.deadlineMs ?? 60_000)
     await this.acquire(deadline)
     let started: Promise<T>
     try {
-      started = work(this.sql)
+      started = work(this.sql, deadline)
     } catch (error) {
       this.release()
       throw error

@@ -38,6 +38,6 @@ export async function dumpDom (url: string, { height = 2000, budgetMs = 30_000 }
       })
     })
   } finally {
-    rmSync(profile, { recursive: true, force: true })
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) // helpers may still be writing (ENOTEMPTY)
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { bookGolden, bookRegular } from '../../../src/booking/book.ts'
+import { bookGolden, bookRegular, placeRegular, type BookingAnswer, type RegularBookingInput } from '../../../src/booking/book.ts'
 import { bookingOwner, changeStatus } from '../../../src/booking/edit.ts'
 import { bookingOfGoldenCode } from '../../../src/booking/golden-code.ts'
 import { checkKey, idempotent, replayOrRefuse, type Answer, type Replayable } from '../../../src/booking/idempotency.ts'
@@ -128,20 +128,24 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
         }
         // A dated booking waits for its turn at the day (at most a few per worker at once) rather than in the pool's
         // queue; a day that fills meanwhile refuses the patient-app ones waiting from memory.
-        const book = (): Promise<Replayable> => ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => {
-          const booked = await bookRegular(tx, {
-            clinicId,
-            name: body.name,
-            phone: body.phone,
-            source: body.source,
-            patientId: optionalId(body.patient_id),
-            date: body.date ?? null,
-            status,
-            createdAt: body.created_at ?? null,
-            secretaryId: optionalId(body.secretary_id)
-          }, { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays })
-          return { status: 200, body: booked.body, version: booked.version }
-        }), fromMemory)
+        // Without a key the booking is placed the quickest way (one statement for a dated day with room); with one,
+        // the key's row and the booking share a transaction.
+        const input: RegularBookingInput = {
+          clinicId,
+          name: body.name,
+          phone: body.phone,
+          source: body.source,
+          patientId: optionalId(body.patient_id),
+          date,
+          status,
+          createdAt: body.created_at ?? null,
+          secretaryId: optionalId(body.secretary_id)
+        }
+        const options = { secretaryOverbook: ctx.config.secretaryOverbook === 'allow', horizonDays: ctx.config.bookingHorizonDays }
+        const made = (booked: BookingAnswer): Replayable => ({ status: 200, body: booked.body, version: booked.version, replayed: false })
+        const book = async (): Promise<Replayable> => key === null
+          ? made(await placeRegular(ctx.db, input, options, fromMemory))
+          : await ctx.db.transaction((tx) => idempotent(tx, 'patient_booking', key, request.body, async () => made(await bookRegular(tx, input, options))))
         // The day's last seat is known before its place at the day passes on: the next in line is refused at once.
         // So is a day the database found full (a change of the lane since the last seat went made us forget it).
         const bookAndLearn = async (): Promise<Replayable> => {
