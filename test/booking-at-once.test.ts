@@ -113,3 +113,12 @@ t.test('what the statement does not settle is the transaction\'s: a clinic that 
   const created = await placeRegular(pool, input(708, 'patient_app', 'P-1', day(4)), OPTIONS)
   t.match(created.body, { token: 1, date: day(4) }, 'a day created on the way')
 })
+
+t.test('a walk-in without a patient id whose sequence is already someone\'s patient id that day: the transaction\'s 409, nothing taken', async (t) => {
+  await openDay(709, 10)
+  const first = await placeRegular(pool, input(709, 'patient_app', '002'), OPTIONS) // seq 1, patient id "002"
+  const before = await stateOf(709)
+  const walkIn = await refusal(placeRegular(pool, input(709, 'secretary_app', null), OPTIONS)) // seq 2 would be "002"
+  t.match(walkIn, { status: 409, body: { booking_id: first.body['booking_id'] } })
+  t.same(await stateOf(709), before, 'nothing changed')
+})
