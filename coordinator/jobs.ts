@@ -1,20 +1,12 @@
 import type { Sql } from '../src/db/pool.ts'
 import { archivePastDays, type NightlyResult } from '../src/booking/archive.ts'
-import { iraqToday } from '../src/domain/calendar.ts'
+import { iraqToday, msUntilIraqMidnight } from '../src/domain/calendar.ts'
 import { log, errorFields } from '../src/log.ts'
 import { dropOrphanImages, markExpiredAds } from '../src/ads/store.ts'
 import { recomputeEstimates, type EstimateRun } from '../src/queue/estimates.ts'
 
 // Scheduled jobs run in the coordinator: one per instance, and across instances the job's advisory lock and its
 // job_runs row make each night's run happen once.
-
-// 00:00 in Baghdad (UTC+3, no DST) is 21:00 UTC.
-export function msUntilIraqMidnight (now: Date = new Date()): number {
-  const next = new Date(now)
-  next.setUTCHours(21, 0, 0, 0)
-  if (next.getTime() <= now.getTime()) next.setUTCDate(next.getUTCDate() + 1)
-  return next.getTime() - now.getTime()
-}
 
 export async function nightly (sql: Sql, now: Date = new Date()): Promise<NightlyResult | null> {
   const runKey = iraqToday(now)

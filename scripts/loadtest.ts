@@ -19,7 +19,7 @@ import { runLoadtest, type RunResult } from './loadtest/run.ts'
 import { runAblations, type Ablations } from './loadtest/ablations.ts'
 import { summaryText, type Results } from './loadtest/summary.ts'
 import { renderReport, screenshot } from './loadtest/report.ts'
-import { IRAQ_UTC_OFFSET_HOURS } from '../src/domain/calendar.ts'
+import { msUntilIraqMidnight } from '../src/domain/calendar.ts'
 
 const args = process.argv.slice(2)
 function option (name: string): string | undefined {
@@ -62,8 +62,7 @@ if (rendering !== undefined) {
 // crossed Baghdad's real midnight (21:00 UTC) would book days that became past meanwhile (soak N in
 // docs/BENCHMARKS.md: the rush answered 1,200 × 400, the archive run twice). Refused; the setup and the checks are
 // given ten minutes beside --seconds.
-const DAY_MS = 86_400_000
-const untilMidnight = DAY_MS - (Date.now() + IRAQ_UTC_OFFSET_HOURS * 3_600_000) % DAY_MS
+const untilMidnight = msUntilIraqMidnight()
 if ((seconds + 600) * 1000 > untilMidnight) {
   const at = new Date(Date.now() + untilMidnight).toISOString().slice(11, 16)
   console.error(`this run (--seconds ${seconds} and ~10 minutes around it) would cross Baghdad's midnight at ${at} UTC, where its dates turn past: start it after that, or make it shorter`)

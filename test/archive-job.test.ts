@@ -1,9 +1,9 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { migrate } from '../src/db/migrate.ts'
-import { addDays, iraqToday } from '../src/domain/calendar.ts'
+import { addDays, iraqToday, msUntilIraqMidnight } from '../src/domain/calendar.ts'
 import { archivePastDays } from '../src/booking/archive.ts'
-import { msUntilIraqMidnight, nightly } from '../coordinator/jobs.ts'
+import { nightly } from '../coordinator/jobs.ts'
 import { startDatabase } from './helpers/server.ts'
 
 const db = await startDatabase()

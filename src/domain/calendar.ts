@@ -56,6 +56,14 @@ export function iraqToday (now: Date = new Date()): string {
   return dayOf(now.getTime() + IRAQ_UTC_OFFSET_HOURS * HOUR_MS)
 }
 
+// 00:00 in Baghdad (UTC+3, no DST) is 21:00 UTC.
+export function msUntilIraqMidnight (now: Date = new Date()): number {
+  const next = new Date(now)
+  next.setUTCHours(24 - IRAQ_UTC_OFFSET_HOURS, 0, 0, 0)
+  if (next.getTime() <= now.getTime()) next.setUTCDate(next.getUTCDate() + 1)
+  return next.getTime() - now.getTime()
+}
+
 /** The calendar day `n` days after (or before, when negative) `date`. Throws on a malformed date. */
 export function addDays (date: string, n: number): string {
   if (!Number.isInteger(n)) throw new RangeError(`day count must be an integer: ${n}`)
