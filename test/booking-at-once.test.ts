@@ -4,6 +4,7 @@ import { day } from './helpers/booking-api.ts'
 import { Database } from '../src/db/pool.ts'
 import { bookRegular, placeRegular, type RegularBookingInput } from '../src/booking/book.ts'
 import { DayFull } from '../src/booking/seats.ts'
+import { regularBookingId, secretaryBookingId } from '../src/domain/identifiers.ts'
 import { ApiError } from '../src/errors.ts'
 
 // A dated booking of a day with room is one statement (placeRegular → bookAtOnce, src/booking/book.ts); everything
@@ -60,9 +61,11 @@ t.test('ids past the sequence widths are written whole, as the transaction write
   await sql`UPDATE booking_days SET next_seq = 999 WHERE clinic_id = 703 AND day = ${DATE}`
   const walkIns = [await placeRegular(pool, input(703, 'secretary_app', null), OPTIONS), await placeRegular(pool, input(703, 'secretary_app', null), OPTIONS)]
   t.same(walkIns.map((w) => [w.body['booking_id'], w.body['patient_id']]), [[`S-703-${DATE.replaceAll('-', '')}-999`, '999'], [`S-703-${DATE.replaceAll('-', '')}-1000`, '1000']])
+  t.same(walkIns.map((w) => w.body['booking_id']), [secretaryBookingId(703, DATE, 999), secretaryBookingId(703, DATE, 1000)], 'as secretaryBookingId writes them')
   await sql`UPDATE booking_days SET next_seq = 9999 WHERE clinic_id = 703 AND day = ${DATE}`
   const patients = [await placeRegular(pool, input(703, 'patient_app', null), OPTIONS), await placeRegular(pool, input(703, 'patient_app', null), OPTIONS)]
   t.same(patients.map((p) => p.body['booking_id']), [`B-703-${DATE.replaceAll('-', '')}-9999`, `B-703-${DATE.replaceAll('-', '')}-10000`])
+  t.same(patients.map((p) => p.body['booking_id']), [regularBookingId(703, DATE, 9999), regularBookingId(703, DATE, 10000)], 'as regularBookingId writes them')
   t.same(patients.map((p) => p.body['patient_id']), patients.map((p) => p.body['booking_id']), 'a patient without an id is known by the booking id')
 })
 

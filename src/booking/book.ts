@@ -1,6 +1,6 @@
 import type { Database, Queryable, TransactionSql } from '../db/pool.ts'
-import { addDays, compactDate, iraqToday, weekdayOf } from '../domain/calendar.ts'
-import { goldenBookingId, goldenCode, regularBookingId, secretaryBookingId } from '../domain/identifiers.ts'
+import { addDays, iraqToday, weekdayOf } from '../domain/calendar.ts'
+import { BOOKING_ID_SHAPES, bookingIdStem, goldenBookingId, goldenCode, regularBookingId, secretaryBookingId, type BookingIdShape } from '../domain/identifiers.ts'
 import { statusLabel, type BookingStatus } from '../domain/status.ts'
 import { candidateDays, SEARCH_HORIZON_DAYS } from '../domain/working-days.ts'
 import { bookingErrors, type ApiError } from '../errors.ts'
@@ -162,7 +162,7 @@ export async function bookRegular (tx: TransactionSql, input: RegularBookingInpu
     : secretaryBookingId(input.clinicId, date, seat.seq)
   // Legacy gave secretary walk-ins their 3-digit sequence as patient id; a patient-app booking without one is
   // identified by its own booking id (legacy's P-101… counter collided with real account ids P-<id>).
-  const patientId = input.patientId ?? (fromPatientApp ? bookingId : String(seat.seq).padStart(3, '0'))
+  const patientId = input.patientId ?? (fromPatientApp ? bookingId : String(seat.seq).padStart(BOOKING_ID_SHAPES.secretary.digits, '0'))
   // One active booking per patient and day is the index's to enforce (contract.md §2.4): a second one inserts
   // nothing, and the transaction, seat included, is rolled back by the 409.
   // The lane's version is bumped by the same statement (one round trip fewer); when nothing was inserted the 409
@@ -229,10 +229,10 @@ async function bookAtOnce (sql: Queryable, input: RegularBookingInput, rule: Sea
     ? sql`AND NOT EXISTS (SELECT 1 FROM clinics c WHERE c.id = ${clinicId} AND (${refusesBookings(sql, 'c')}))`
     : sql``
   // regularBookingId and secretaryBookingId in SQL: the sequence is known only once the seat is taken.
-  const idOf = (prefix: string, width: number) => sql`${`${prefix}-${clinicId}-${compactDate(date)}-`}::text || ${paddedSeq(sql, width)}`
-  const bookingId = fromPatientApp ? idOf('B', 4) : idOf('S', 3)
+  const shape: BookingIdShape = fromPatientApp ? 'regular' : 'secretary'
+  const bookingId = sql`${bookingIdStem(shape, clinicId, date)}::text || ${paddedSeq(sql, shape)}`
   // As bookRegular: a patient-app booking without a patient id is known by its booking id, a walk-in by its sequence.
-  const patientFallback = fromPatientApp ? sql`display_id` : paddedSeq(sql, 3)
+  const patientFallback = fromPatientApp ? sql`display_id` : paddedSeq(sql, 'secretary')
   let row: AtOnceRow | undefined
   try {
     [row] = await sql<AtOnceRow[]>`
@@ -288,9 +288,9 @@ interface AtOnceRow {
   full_version: string | null
 }
 
-// The seat's sequence as the booking ids write it: at least `width` digits (String.padStart: a longer one is kept whole).
-function paddedSeq (sql: Queryable, width: number) {
-  return sql`lpad(seq::text, greatest(${width}::int, length(seq::text)), '0')`
+// The seat's sequence as booking ids of `shape` write it (String.padStart: a longer one is kept whole).
+function paddedSeq (sql: Queryable, shape: BookingIdShape) {
+  return sql`lpad(seq::text, greatest(${BOOKING_ID_SHAPES[shape].digits}::int, length(seq::text)), '0')`
 }
 
 // The answer to a regular booking made.

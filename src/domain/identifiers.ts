@@ -30,19 +30,39 @@ export interface ParsedBookingId {
   seq: number | null
 }
 
-/** Patient-app booking: `B-7-20251114-0004`. */
-export function regularBookingId (clinicId: number, date: string, seq: number): string {
-  return `B-${clinicId}-${compactDate(date)}-${String(seq).padStart(4, '0')}`
+/**
+ * The shapes of the three booking ids: the letter, and the least number of digits the sequence is written with (a
+ * longer sequence is written whole). Secretary ids have three digits only because the secretary app was built around
+ * them. Also written by SQL where the sequence is known only inside the statement (src/booking/book.ts).
+ */
+export const BOOKING_ID_SHAPES = {
+  regular: { letter: 'B', digits: 4 }, // patient app: `B-7-20251114-0004`
+  secretary: { letter: 'S', digits: 3 }, // `S-7-20251114-002`
+  golden: { letter: 'G', digits: 4 } // `G-4-20251029-0001`
+} as const
+export type BookingIdShape = keyof typeof BOOKING_ID_SHAPES
+
+/** Everything of a booking id before its sequence: `B-7-20251114-`. */
+export function bookingIdStem (shape: BookingIdShape, clinicId: number, date: string): string {
+  return `${BOOKING_ID_SHAPES[shape].letter}-${clinicId}-${compactDate(date)}-`
 }
 
-/** Secretary booking: `S-7-20251114-002`. Three digits only because the secretary app was built around them. */
+const bookingId = (shape: BookingIdShape, clinicId: number, date: string, seq: number): string =>
+  bookingIdStem(shape, clinicId, date) + String(seq).padStart(BOOKING_ID_SHAPES[shape].digits, '0')
+
+/** Patient-app booking: `B-7-20251114-0004`. */
+export function regularBookingId (clinicId: number, date: string, seq: number): string {
+  return bookingId('regular', clinicId, date, seq)
+}
+
+/** Secretary booking: `S-7-20251114-002`. */
 export function secretaryBookingId (clinicId: number, date: string, seq: number): string {
-  return `S-${clinicId}-${compactDate(date)}-${String(seq).padStart(3, '0')}`
+  return bookingId('secretary', clinicId, date, seq)
 }
 
 /** Golden booking: `G-4-20251029-0001`. */
 export function goldenBookingId (clinicId: number, date: string, seq: number): string {
-  return `G-${clinicId}-${compactDate(date)}-${String(seq).padStart(4, '0')}`
+  return bookingId('golden', clinicId, date, seq)
 }
 
 const BOOKING_ID = /^([BSG])-([1-9]\d*)-(\d{4})(\d{2})(\d{2})-(\d+)$/
