@@ -80,6 +80,12 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   t.same([...after.by('tabeby_db_pool_connections', 'process').keys()].sort(), ['worker-1', 'worker-2'], 'pool figures per worker')
   t.equal(after.total('tabeby_sse_subscribers'), 1, 'the SSE subscriber')
   t.ok(moved('tabeby_sse_frames_sent_total') >= 1, 'SSE frames sent')
+  // What the workers keep of the day: the subscriber's worker holds the update's payload (the body with its hash)
+  // and the copy it was rendered from.
+  const plain = (await server.request('/api/booking_days?clinic_id=501', { headers: appHeaders })).text.length
+  t.ok(after.total('tabeby_sse_payload_bytes') > plain, `the SSE payload kept (${after.total('tabeby_sse_payload_bytes')} bytes, the body ${plain})`)
+  t.ok(after.total('tabeby_worker_cache_entries') >= 1, 'a worker keeps a copy')
+  t.ok(after.total('tabeby_worker_cache_bytes', { form: 'plain' }) >= plain, 'its plain bytes are counted')
   t.ok(after.total('tabeby_http_requests_in_flight') >= 1, 'in flight: the scrape itself')
   for (const family of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds', 'tabeby_process_uptime_seconds']) {
     t.same([...after.by(family, 'process').keys()].sort(), ['coordinator', 'worker-1', 'worker-2'], `${family} per process`)

@@ -58,7 +58,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     traffic,
     pool: () => db.stats(),
     sse: () => sse.stats(),
-    localLimits: () => limits.counters.local
+    localLimits: () => limits.counters.local,
+    held: () => ({ cache: cache.held(), ssePayloads: sse.heldBytes() + queueSse.heldBytes() })
   })
   const requestLog = new RequestLog(config.logRequestsPerSecond, env.workerId)
 

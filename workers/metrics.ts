@@ -23,6 +23,8 @@ export interface WorkerSources {
   pool: () => PoolStats
   sse: () => SseStats
   localLimits: () => number
+  // Bytes of response data the worker keeps: its cache copies by form, the SSE hubs' current payloads.
+  held: () => { cache: { entries: number, plain: number, gzip: number, br: number }, ssePayloads: number }
 }
 
 export class WorkerMetrics {
@@ -57,6 +59,12 @@ export class WorkerMetrics {
     gaugedElsewhere(registry, 'tabeby_sse_channels', 'Queues with at least one SSE subscriber', ['process'], () => [[own, sources.sse().channels]])
     countedElsewhere(registry, 'tabeby_sse_frames_sent_total', 'SSE frames written', ['process'], () => [[own, sources.sse().framesSent]])
     countedElsewhere(registry, 'tabeby_sse_cut_off_total', 'SSE subscribers dropped for not reading', ['process'], () => [[own, sources.sse().cutOff]])
+    gaugedElsewhere(registry, 'tabeby_worker_cache_bytes', 'Bytes of the worker\'s own cache copies, by form (plain, gzip, br)', ['process', 'form'], () => {
+      const { cache } = sources.held()
+      return [[{ ...own, form: 'plain' }, cache.plain], [{ ...own, form: 'gzip' }, cache.gzip], [{ ...own, form: 'br' }, cache.br]]
+    })
+    gaugedElsewhere(registry, 'tabeby_worker_cache_entries', 'Copies in the worker\'s own cache', ['process'], () => [[own, sources.held().cache.entries]])
+    gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the current SSE payloads the worker keeps, one per channel and view', ['process'], () => [[own, sources.held().ssePayloads]])
     countedElsewhere(registry, 'tabeby_rate_limit_local_total', 'Rate-limit checks counted by the worker alone while the coordinator was away', ['process'], () => [[own, sources.localLimits()]])
   }
 

@@ -98,6 +98,13 @@ export class SseHub<V = number> {
     return { subscribers: this.total, channels: this.channels.size, ...this.counters }
   }
 
+  // The bytes of the current payloads kept per channel and view (one copy each, shared by their subscribers).
+  heldBytes (): number {
+    let bytes = 0
+    for (const { payloads } of this.frames.values()) for (const payload of payloads.values()) bytes += payload.byteLength
+    return bytes
+  }
+
   // `notFound`: the lane's Arabic 404 detail, sent in an `error` frame (as legacy) when the clinic has no days.
   async subscribe (channel: string, sink: Sink, notFound: string, params: StreamParams<V>): Promise<void> {
     // A request that got past the drain check just before it began: tell it to reconnect elsewhere at once.
