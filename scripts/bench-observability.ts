@@ -26,7 +26,8 @@ const metrics = new WorkerMetrics({
   pool: () => ({ max: 19, open: 1, inUse: 0, waiting: 0, timeouts: 0, acquired: 0, deadlines: 0 }),
   sse: () => ({ subscribers: 0, channels: 0, framesSent: 0, cutOff: 0 }),
   localLimits: () => 0,
-  held: () => ({ cache: { entries: 0, plain: 0, gzip: 0, br: 0 }, ssePayloads: 0 })
+  cacheCopies: () => ({ entries: 0, plain: 0, gzip: 0, br: 0 }),
+  ssePayloadBytes: () => 0
 })
 const capped = new RequestLog(100, 1)
 const everyLine = new RequestLog(Number.MAX_SAFE_INTEGER, 1)

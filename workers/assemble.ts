@@ -59,7 +59,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     pool: () => db.stats(),
     sse: () => sse.stats(),
     localLimits: () => limits.counters.local,
-    held: () => ({ cache: cache.held(), ssePayloads: sse.heldBytes() + queueSse.heldBytes() })
+    cacheCopies: () => cache.held(),
+    ssePayloadBytes: () => sse.heldBytes() + queueSse.heldBytes()
   })
   const requestLog = new RequestLog(config.logRequestsPerSecond, env.workerId)
 

@@ -46,6 +46,9 @@ interface Copy {
   expiresAt: number // performance.now() time
 }
 
+// Bytes of a worker's cache copies by form, and how many copies there are (`WorkerCache.held`).
+export interface CopiesHeld { entries: number, plain: number, gzip: number, br: number }
+
 export interface WorkerCacheOptions {
   ttlMs: number
   // Answer from this worker's copy without asking the coordinator (HOT_PATHS_OFF=worker-hits turns it off).
@@ -117,7 +120,7 @@ export class WorkerCache {
 
   // What this worker's copies hold, by form: the figure RSS is judged against in a soak (the days fill up, so the
   // same number of copies weighs more every minute). Read when the metrics are collected.
-  held (): { entries: number, plain: number, gzip: number, br: number } {
+  held (): CopiesHeld {
     const held = { entries: this.local.size, plain: 0, gzip: 0, br: 0 }
     for (const { value } of this.local.values()) {
       held.plain += value.body.byteLength

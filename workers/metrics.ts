@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import type { MetricsJson, PoolStats, SseStats } from '../src/ipc/messages.ts'
 import { countedElsewhere, gaugedElsewhere, processRegistry } from '../src/metrics/process.ts'
 import { CounterTally, HistogramTally, RequestTally } from '../src/metrics/tally.ts'
+import type { CopiesHeld } from './cache.ts'
 import type { Traffic } from './http.ts'
 
 // A worker's own metrics. What the request path pays: one counter increment and one histogram observation per
@@ -23,8 +24,9 @@ export interface WorkerSources {
   pool: () => PoolStats
   sse: () => SseStats
   localLimits: () => number
-  // Bytes of response data the worker keeps: its cache copies by form, the SSE hubs' current payloads.
-  held: () => { cache: { entries: number, plain: number, gzip: number, br: number }, ssePayloads: number }
+  // Response data the worker keeps: its cache copies, and the bytes of the SSE hubs' current payloads.
+  cacheCopies: () => CopiesHeld
+  ssePayloadBytes: () => number
 }
 
 export class WorkerMetrics {
@@ -60,11 +62,11 @@ export class WorkerMetrics {
     countedElsewhere(registry, 'tabeby_sse_frames_sent_total', 'SSE frames written', ['process'], () => [[own, sources.sse().framesSent]])
     countedElsewhere(registry, 'tabeby_sse_cut_off_total', 'SSE subscribers dropped for not reading', ['process'], () => [[own, sources.sse().cutOff]])
     gaugedElsewhere(registry, 'tabeby_worker_cache_bytes', 'Bytes of the worker\'s own cache copies, by form (plain, gzip, br)', ['process', 'form'], () => {
-      const { cache } = sources.held()
-      return [[{ ...own, form: 'plain' }, cache.plain], [{ ...own, form: 'gzip' }, cache.gzip], [{ ...own, form: 'br' }, cache.br]]
+      const copies = sources.cacheCopies()
+      return [[{ ...own, form: 'plain' }, copies.plain], [{ ...own, form: 'gzip' }, copies.gzip], [{ ...own, form: 'br' }, copies.br]]
     })
-    gaugedElsewhere(registry, 'tabeby_worker_cache_entries', 'Copies in the worker\'s own cache', ['process'], () => [[own, sources.held().cache.entries]])
-    gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the current SSE payloads the worker keeps, one per channel and view', ['process'], () => [[own, sources.held().ssePayloads]])
+    gaugedElsewhere(registry, 'tabeby_worker_cache_entries', 'Copies in the worker\'s own cache', ['process'], () => [[own, sources.cacheCopies().entries]])
+    gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the current SSE payloads the worker keeps, one per channel and view', ['process'], () => [[own, sources.ssePayloadBytes()]])
     countedElsewhere(registry, 'tabeby_rate_limit_local_total', 'Rate-limit checks counted by the worker alone while the coordinator was away', ['process'], () => [[own, sources.localLimits()]])
   }
 
