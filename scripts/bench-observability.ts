@@ -27,7 +27,8 @@ const metrics = new WorkerMetrics({
   sse: () => ({ subscribers: 0, channels: 0, framesSent: 0, cutOff: 0 }),
   localLimits: () => 0,
   cacheCopies: () => ({ entries: 0, plain: 0, gzip: 0, br: 0 }),
-  ssePayloadBytes: () => 0
+  ssePayloadBytes: () => 0,
+  heapTrims: () => ({ trims: 0, seconds: 0, released: 0 })
 })
 const capped = new RequestLog(100, 1)
 const everyLine = new RequestLog(Number.MAX_SAFE_INTEGER, 1)

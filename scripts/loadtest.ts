@@ -7,7 +7,7 @@
 //
 //   npm run loadtest -- [--users 10000] [--seconds 300] [--workers 2] [--threads 2] [--clinics 500] [--url http://host:port]
 //                       [--database-url postgres://…] [--ablations] [--ablation-users 2000] [--ablation-seconds 40]
-//                       [--out bench-results] [--label name]
+//                       [--out bench-results] [--label name] [--server-env NAME=value]...
 //   npm run loadtest -- --render results.json [--out dir]     (the report and summary again, from a run's JSON)
 //
 // Exit status: 0 when every invariant holds, 1 when one does not, 2 on bad options.
@@ -47,6 +47,22 @@ const databaseUrl = option('database-url')
 const out = resolve(option('out') ?? 'bench-results')
 const label = option('label') ?? `loadtest-${new Date().toISOString().replace(/[:.]/g, '-')}`
 
+// Settings for the cluster the run starts (repeatable): the soak's own ablations, MALLOC_TRIM_SECONDS=0 say.
+const serverEnv: Record<string, string> = {}
+args.forEach((arg, at) => {
+  if (arg !== '--server-env') return
+  const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(args[at + 1] ?? '')
+  if (match === null) {
+    console.error(`--server-env needs NAME=value, got ${args[at + 1] ?? 'nothing'}`)
+    process.exit(2)
+  }
+  serverEnv[match[1] as string] = match[2] as string
+})
+if (url !== undefined && Object.keys(serverEnv).length > 0) {
+  console.error('--server-env sets the cluster this run starts; with --url the server is someone else\'s')
+  process.exit(2)
+}
+
 const rendering = option('render')
 if (rendering !== undefined) {
   const results = JSON.parse(readFileSync(rendering, 'utf8')) as Results
@@ -85,7 +101,7 @@ if (openFileLimit() < needed && process.env.LOADTEST_ULIMIT_TRIED === undefined)
 if (openFileLimit() < needed) console.error(`open-file limit ${openFileLimit()} is below the ${needed} this run needs: connections will fail`)
 
 const log = (line: string): void => console.error(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${line}`)
-const main: RunResult = await runLoadtest({ users, seconds, workers, threads, clinics, url, databaseUrl, label: 'main', log })
+const main: RunResult = await runLoadtest({ users, seconds, workers, threads, clinics, url, databaseUrl, env: serverEnv, label: 'main', log })
 let ablations: Ablations | null = null
 if (args.includes('--ablations')) {
   ablations = await runAblations({ users: number('ablation-users', 2000), seconds: number('ablation-seconds', 40), threads: Math.max(1, Math.min(threads, 2)), log })

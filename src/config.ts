@@ -201,6 +201,9 @@ export const variables = z.object({
   // Request lines (workers/request-log.ts): at most this many per second and worker; past it only server errors
   // are written and the rest counted. 0: server errors only.
   LOG_REQUESTS_PER_SECOND: wholeNumber(100, 0, 1_000_000),
+  // How often each worker hands the freed pages of its C heap back to the system (workers/heap-trim.ts), in
+  // seconds; 0: never (glibc keeps them).
+  MALLOC_TRIM_SECONDS: wholeNumber(30, 0, 3600),
   // When set, /stats, /metrics, /healthz and /cache/stats need `Authorization: Bearer <STATS_TOKEN>`; unset, they
   // are public, as the v2 note had them. /health stays public (the host's health check).
   STATS_TOKEN: z.preprocess(blank, z.string()
@@ -301,6 +304,7 @@ export const configSchema = variables.transform((env, ctx) => {
     maxAdImageBytes: env.MAX_AD_IMAGE_BYTES,
     logRequestsPerSecond: env.LOG_REQUESTS_PER_SECOND,
     statsToken: env.STATS_TOKEN,
+    mallocTrimSeconds: env.MALLOC_TRIM_SECONDS,
     queueDefaultServiceMinutes: env.QUEUE_DEFAULT_SERVICE_MINUTES,
     fcmServiceAccount: env.FCM_SERVICE_ACCOUNT === null ? null : parseServiceAccount(env.FCM_SERVICE_ACCOUNT, fail),
     fcmEndpoint: (env.FCM_ENDPOINT ?? 'https://fcm.googleapis.com').replace(/\/+$/, '')

@@ -28,6 +28,7 @@ t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
   t.equal(config.authMode, 'legacy')
   t.equal(config.secretaryOverbook, 'allow')
   t.equal(config.bookingHorizonDays, 60)
+  t.equal(config.mallocTrimSeconds, 30, 'workers give their freed heap back every 30 s')
   t.equal(config.redisUrl, null)
   t.ok(config.webConcurrency >= 1, 'WEB_CONCURRENCY defaults to the CPU count')
 })
@@ -73,7 +74,9 @@ const bad: Array<[string, Record<string, string>]> = [
   ['MAIL_FROM', { MAIL_FROM: 'Tabeby' }],
   ['MAIL_FROM', { MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }],
   ['FRONTEND_BASE_URL', { FRONTEND_BASE_URL: 'javascript:alert(1)' }],
-  ['RESET_TOKEN_EXPIRE_MINUTES', { RESET_TOKEN_EXPIRE_MINUTES: '0' }]
+  ['RESET_TOKEN_EXPIRE_MINUTES', { RESET_TOKEN_EXPIRE_MINUTES: '0' }],
+  ['MALLOC_TRIM_SECONDS', { MALLOC_TRIM_SECONDS: 'often' }],
+  ['MALLOC_TRIM_SECONDS', { MALLOC_TRIM_SECONDS: '3601' }]
 ]
 for (const [variable, env] of bad) {
   t.test(`a bad ${variable} is an error naming it (${JSON.stringify(env)})`, async (t) => {

@@ -16,7 +16,7 @@ t.setTimeout(480_000)
 
 const TOKEN = 'cluster-stats-token-0123456789'
 const auth = { Authorization: `Bearer ${TOKEN}` }
-const { app: server } = await startStack(t, { mode: 'cluster', workers: 2, env: { STATS_TOKEN: TOKEN } })
+const { app: server } = await startStack(t, { mode: 'cluster', workers: 2, env: { STATS_TOKEN: TOKEN, MALLOC_TRIM_SECONDS: '1' } })
 
 const scrape = async (): Promise<Scrape> => {
   const res = await server.request('/metrics', { headers: auth })
@@ -86,6 +86,14 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   t.ok(after.total('tabeby_sse_payload_bytes') > plain, `the SSE payload kept (${after.total('tabeby_sse_payload_bytes')} bytes, the body ${plain})`)
   t.ok(after.total('tabeby_worker_cache_entries') >= 1, 'a worker keeps a copy')
   t.ok(after.total('tabeby_worker_cache_bytes', { form: 'plain' }) >= plain, 'its plain bytes are counted')
+  // MALLOC_TRIM_SECONDS=1 here: each worker hands its freed heap back on its own timer, a second after it started.
+  t.same([...after.by('tabeby_malloc_trims_total', 'process').keys()].sort(), ['worker-1', 'worker-2'], 'malloc_trim calls per worker')
+  const trimmed = await waitFor('a malloc_trim in each worker', async () => {
+    const scraped = await scrape()
+    return [...scraped.by('tabeby_malloc_trims_total', 'process').values()].every((n) => n >= 1) ? scraped : null
+  })
+  t.ok(trimmed.total('tabeby_malloc_trim_seconds_total') > 0, 'the time those calls took is counted')
+  t.equal(trimmed.by('tabeby_malloc_trim_released_bytes_total', 'process').size, 2, 'what they gave back, per worker')
   t.ok(after.total('tabeby_http_requests_in_flight') >= 1, 'in flight: the scrape itself')
   for (const family of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds', 'tabeby_process_uptime_seconds']) {
     t.same([...after.by(family, 'process').keys()].sort(), ['coordinator', 'worker-1', 'worker-2'], `${family} per process`)

@@ -24,6 +24,7 @@ import { WorkerMetrics } from './metrics.ts'
 import { RequestLog } from './request-log.ts'
 import { FullDays } from './full-days.ts'
 import { ScreenGuard } from './screens.ts'
+import { HeapTrimmer } from './heap-trim.ts'
 
 // A worker's resources and request rules, built from its configuration: worker.ts serves them through uWS, and the
 // tests call the same routing table in-process. Nothing here listens on a port.
@@ -51,6 +52,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     statementTimeoutMs: config.dbStatementTimeoutMs
   })
   const traffic: Traffic = { requests: 0, inFlight: 0, errors5xx: 0 }
+  const heapTrimmer = HeapTrimmer.start(config.mallocTrimSeconds)
   const metrics = new WorkerMetrics({
     id: env.workerId,
     startedAt,
@@ -60,7 +62,8 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     sse: () => sse.stats(),
     localLimits: () => limits.counters.local,
     cacheCopies: () => cache.held(),
-    ssePayloadBytes: () => sse.heldBytes() + queueSse.heldBytes()
+    ssePayloadBytes: () => sse.heldBytes() + queueSse.heldBytes(),
+    heapTrims: () => heapTrimmer.stats
   })
   const requestLog = new RequestLog(config.logRequestsPerSecond, env.workerId)
 
@@ -190,6 +193,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     beforeServing: () => sessions.loadFrom(db),
     close: async () => {
       clearInterval(statsTimer)
+      heapTrimmer.stop()
       coordinator.close()
       sessions.close()
       standing.close()

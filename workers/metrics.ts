@@ -3,6 +3,7 @@ import type { MetricsJson, PoolStats, SseStats } from '../src/ipc/messages.ts'
 import { countedElsewhere, gaugedElsewhere, processRegistry } from '../src/metrics/process.ts'
 import { CounterTally, HistogramTally, RequestTally } from '../src/metrics/tally.ts'
 import type { CopiesHeld } from './cache.ts'
+import type { TrimStats } from './heap-trim.ts'
 import type { Traffic } from './http.ts'
 
 // A worker's own metrics. What the request path pays: one counter increment and one histogram observation per
@@ -27,6 +28,7 @@ export interface WorkerSources {
   // Response data the worker keeps: its cache copies, and the bytes of the SSE hubs' current payloads.
   cacheCopies: () => CopiesHeld
   ssePayloadBytes: () => number
+  heapTrims: () => TrimStats
 }
 
 export class WorkerMetrics {
@@ -67,6 +69,9 @@ export class WorkerMetrics {
     })
     gaugedElsewhere(registry, 'tabeby_worker_cache_entries', 'Copies in the worker\'s own cache', ['process'], () => [[own, sources.cacheCopies().entries]])
     gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the current SSE payloads the worker keeps, one per channel and view', ['process'], () => [[own, sources.ssePayloadBytes()]])
+    countedElsewhere(registry, 'tabeby_malloc_trims_total', 'Calls of malloc_trim, which hands the freed pages of the C heap back to the system (MALLOC_TRIM_SECONDS)', ['process'], () => [[own, sources.heapTrims().trims]])
+    countedElsewhere(registry, 'tabeby_malloc_trim_seconds_total', 'Time spent in malloc_trim, on the event loop', ['process'], () => [[own, sources.heapTrims().seconds]])
+    countedElsewhere(registry, 'tabeby_malloc_trim_released_bytes_total', 'RSS given back by malloc_trim (before minus after, over the calls that lowered it)', ['process'], () => [[own, sources.heapTrims().released]])
     countedElsewhere(registry, 'tabeby_rate_limit_local_total', 'Rate-limit checks counted by the worker alone while the coordinator was away', ['process'], () => [[own, sources.localLimits()]])
   }
 
