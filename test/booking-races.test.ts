@@ -127,7 +127,7 @@ t.test('walk-ins and patient bookings racing close_table: every booking answered
     Promise.all(Array.from({ length: 3 }, async (_, i) => { await new Promise((resolve) => setTimeout(resolve, 20 * i)); return await close() }))
   ])
   t.ok(walkIns.every((a) => a.status === 200), 'every walk-in was taken, before or after a close', { diag: walkIns.filter((a) => a.status !== 200).map((a) => a.text) })
-  t.ok(patients.every((a) => a.status === 200 || a.json<{ code?: string }>().code === 'day_closed'), 'the patient app booked before the close, or was told it is closed')
+  t.ok(patients.every((a) => a.status === 200 || a.json<{ code?: string }>().code === 'day_closed'), 'the patient app booked before the close, or was told it is closed', { diag: patients.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.text}`) })
   t.ok(closes.some((a) => a.status === 200), 'the day was closed')
   t.ok(closes.every((a) => a.status === 200 || a.status === 404), 'a close that found no live day is the legacy 404')
 

@@ -30,8 +30,6 @@ export const bookingErrors = {
   }),
   dayClosed: detail(409, 'day_closed', (day: string) => `day ${day} is closed for booking`,
     { shown: 'هذا اليوم مغلق ولا يقبل حجوزات جديدة', fields: (day) => ({ date: day }), example: [date] }),
-  dayArchived: detail(409, 'day_archived', (day: string) => `day ${day} is already archived`,
-    { shown: 'هذا اليوم مؤرشف ولا يمكن تعديله', fields: (day) => ({ date: day }), example: [date] }),
   clinicClosed: detail(409, 'clinic_closed', 'the clinic is closed and takes no bookings', { shown: 'العيادة مغلقة حالياً ولا تستقبل حجوزات' }),
   doctorInactive: detail(409, 'doctor_inactive', 'the doctor is not taking bookings', { shown: 'الطبيب غير متاح حالياً للحجز' }),
   pastDate: detail(400, 'past_date', (day: string) => `date ${day} is in the past`,

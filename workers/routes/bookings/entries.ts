@@ -97,7 +97,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Book a place in the regular queue (patient app: automatic day search; secretary app: a chosen date)',
       example: { clinic_id: 7, name: 'عمر احمد', phone: '+9647701234567', source: 'patient_app', patient_id: 'P-71', date: '2025-11-14' },
       responses: { 200: bookingReply },
-      errors: [bookingErrors.clinicIdMissing, bookingErrors.cancelledAtBooking, bookingErrors.dateRequired, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayArchived, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
+      errors: [bookingErrors.clinicIdMissing, bookingErrors.cancelledAtBooking, bookingErrors.dateRequired, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
       // A patient books for itself, as the patient app; a secretary_app booking (which may overbook) is the clinic's.
       scope: {
         clinicId: ({ body }) => namedClinic(body.clinic_id),
@@ -170,7 +170,7 @@ export function entryRoutes (ctx: WorkerContext): DocumentedRoute[] {
       summary: 'Book a place in the golden (paid) queue; a 4-digit code is returned',
       example: { clinic_id: 7, date: '2025-11-14', patient_id: 'P-71', name: 'فاطمة حسين', phone: '+9647801234567', auto_assign: true },
       responses: { 200: goldenBookingReply },
-      errors: [bookingErrors.clinicIdMissing, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayArchived, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
+      errors: [bookingErrors.clinicIdMissing, bookingErrors.clinicClosed, bookingErrors.doctorInactive, bookingErrors.pastDate, bookingErrors.beyondHorizon, bookingErrors.dateNotFound, bookingErrors.dayClosed, bookingErrors.dayFull, bookingErrors.notWorkingDay, bookingErrors.noDaysAvailable, bookingErrors.alreadyBooked, bookingErrors.idempotencyKeyInvalid, bookingErrors.idempotencyKeyReused, bookingErrors.idempotencyInProgress],
       scope: { clinicId: ({ body }) => namedClinic(body.clinic_id), patientField: 'patient_id', patientId: ({ body }) => body.patient_id },
       handler: async ({ body, request }) => {
         const clinicId = clinicIdOf(body.clinic_id)
