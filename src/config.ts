@@ -202,8 +202,8 @@ export const variables = z.object({
   // are written and the rest counted. 0: server errors only.
   LOG_REQUESTS_PER_SECOND: wholeNumber(100, 0, 1_000_000),
   // How often each worker hands the freed pages of its C heap back to the system (workers/heap-trim.ts), in
-  // seconds; 0: never (glibc keeps them).
-  MALLOC_TRIM_SECONDS: wholeNumber(30, 0, 3600),
+  // seconds; 0 (the default): never, glibc keeps them.
+  MALLOC_TRIM_SECONDS: wholeNumber(0, 0, 3600),
   // When set, /stats, /metrics, /healthz and /cache/stats need `Authorization: Bearer <STATS_TOKEN>`; unset, they
   // are public, as the v2 note had them. /health stays public (the host's health check).
   STATS_TOKEN: z.preprocess(blank, z.string()

@@ -28,7 +28,7 @@ t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
   t.equal(config.authMode, 'legacy')
   t.equal(config.secretaryOverbook, 'allow')
   t.equal(config.bookingHorizonDays, 60)
-  t.equal(config.mallocTrimSeconds, 30, 'workers give their freed heap back every 30 s')
+  t.equal(config.mallocTrimSeconds, 0, 'workers leave their freed heap to glibc unless told')
   t.equal(config.redisUrl, null)
   t.ok(config.webConcurrency >= 1, 'WEB_CONCURRENCY defaults to the CPU count')
 })

@@ -6,17 +6,21 @@ import { log } from '../src/log.ts'
 // back on its own only the top of its main heap. A worker frees plenty: request and answer buffers, gzip bodies,
 // SSE payloads replaced by newer ones, each once V8 collects the object that held it. A burst of them (a rush, the
 // new day after midnight, a slow client's backlog) raises the heap, and what is freed below a chunk still in use
-// stays mapped and counted in RSS for good. Issue 16's soaks (docs/BENCHMARKS.md, "Soaks P, Q and R", and "Giving
-// the workers' freed heap back") saw one worker's [heap] go 69 → 96 MB within 20 s at minute 29 and stay there;
-// calling malloc_trim(0) in it from a debugger gave ~37 MB back in each worker, and RSS stayed down.
+// stays mapped and counted in RSS. Issue 16's soak R saw one worker's [heap] go 69 → 96 MB within 20 s and stay
+// there; calling malloc_trim(0) in the workers from a debugger gave ~37 MB back in each (docs/BENCHMARKS.md,
+// "Soaks P, Q and R").
 //
-// malloc_trim(0) walks every arena's free chunks and hands their whole pages back (madvise), wherever they lie. So
-// each worker calls it every MALLOC_TRIM_SECONDS, through koffi (a kept FFI library: Node has no binding of its
-// own). Not jemalloc, which the coordinator runs on (src/supervisor.ts): with it the workers' RSS did not hold flat
-// either (soaks I and N), and it changes every allocation the request path makes rather than adding one call.
+// malloc_trim(0) walks every arena's free chunks and hands their whole pages back (madvise), wherever they lie. With
+// MALLOC_TRIM_SECONDS set, each worker calls it that often, through koffi (a kept FFI library: Node has no binding
+// of its own). Not jemalloc, which the coordinator runs on (src/supervisor.ts): with it the workers' RSS did not
+// hold flat either (soaks I and N), and it changes every allocation the request path makes.
 //
-// The call runs on the event loop, synchronously: in a scratch process it took 0.2 ms with nothing to give back and
-// 6.6 ms giving back ~100 MB of a fragmented heap; it holds each arena's lock while it walks it, so running it on
+// Off by default, as measured (docs/BENCHMARKS.md, "Soaks S, T and U"): every 30 s it kept each worker's RSS 15-35
+// MB lower, at ~2.7 ms a call, but it also takes away the free space that absorbed the day's growing data, so RSS
+// then follows that data and its growth after the warm-up came out larger (+9 to +16 %, against +1 to +2 % in the
+// soak without it). For an instance short of memory it is worth turning on; the growth goal is not what it buys.
+//
+// The call runs on the event loop, synchronously: it holds each arena's lock while it walks it, so running it on
 // another thread would stall the loop's own allocations all the same. Its time and what it gave back are counted in
 // /metrics (tabeby_malloc_trim_*). Where it cannot run (no glibc, as on Alpine's musl; koffi without a build for the
 // platform) the worker says so once and goes on without it.
