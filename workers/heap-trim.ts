@@ -38,8 +38,7 @@ export function loadMallocTrim (): Trim | string {
     const require = createRequire(import.meta.url)
     const koffi = require('koffi') as typeof Koffi
     const libc = koffi.load('libc.so.6')
-    const trim = libc.func('int malloc_trim(size_t pad)') as Trim
-    return trim
+    return libc.func('int malloc_trim(size_t pad)') as Trim
   } catch (error) {
     return error instanceof Error ? error.message : String(error)
   }
@@ -72,9 +71,9 @@ export class HeapTrimmer {
   run (): void {
     if (this.trim === null) return
     const before = process.memoryUsage.rss()
-    const started = process.hrtime.bigint()
+    const started = performance.now()
     this.trim(0)
-    this.stats.seconds += Number(process.hrtime.bigint() - started) / 1e9
+    this.stats.seconds += (performance.now() - started) / 1000
     this.stats.trims++
     this.stats.released += Math.max(0, before - process.memoryUsage.rss())
   }

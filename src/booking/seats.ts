@@ -173,10 +173,9 @@ export async function noSeatError (tx: TransactionSql, clinicId: number, lane: L
     WHERE clinic_id = ${clinicId} AND lane = ${lane} AND day = ${date}
     ORDER BY (status = 'archived'), id DESC LIMIT 1`
   if (day === undefined) return bookingErrors.dateNotFound()
-  // Only archived days left: a close_table took the day between the caller's reading and this one, and the date is
-  // closed to new bookings, as patientMayOpen would have said a moment later.
-  if (day.status === 'archived') return bookingErrors.dayClosed(date)
-  if (day.status === 'closed') return bookingErrors.dayClosed(date)
+  // Only archived days left means a close_table took the day between the caller's reading and this one: the date
+  // is closed to new bookings, as patientMayOpen would have said a moment later.
+  if (day.status === 'archived' || day.status === 'closed') return bookingErrors.dayClosed(date)
   // A seat freed between the reservation and this reading: the answer stands, but it is no fact to learn.
   if (day.active_count < day.capacity_total) return bookingErrors.dayFull(date, day.active_count, day.capacity_total)
   return new DayFull(date, day.active_count, day.capacity_total, Number(day.version ?? 0))
