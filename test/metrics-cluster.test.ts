@@ -42,8 +42,10 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   t.equal((await server.request('/metrics')).status, 401, 'STATS_TOKEN guards /metrics')
   t.equal((await post(server, '/api/create_table', { clinic_id: 501, days: { [day(2)]: { capacity_total: 40 } } })).status, 200)
   const stream: OpenStream = await server.openStream('/api/booking_days?clinic_id=501&stream=true&heartbeat=15&timeout=60', appHeaders)
-  t.teardown(() => stream.close())
-  await waitFor('the SSE snapshot', async () => framesOf(stream.text()).some((f) => f.event === 'snapshot'))
+  // A queue view too: its hub keeps each subscriber's last payload, to skip a version that leaves the view as it was.
+  const serving: OpenStream = await server.openStream('/api/queue/now_serving?clinic_id=501&stream=true', { 'Doctor-Secret': 'dev-secret' })
+  t.teardown(() => { stream.close(); serving.close() })
+  await waitFor('the SSE snapshots', async () => [stream, serving].every((s) => framesOf(s.text()).some((f) => f.event === 'snapshot')))
 
   const before = await scrape()
   const READS = 120
@@ -78,12 +80,13 @@ t.test('under load, every figure is there and moves; the merged counters add up 
   t.ok(moved('tabeby_ipc_round_trip_seconds') > 0, `IPC round trips observed (${moved('tabeby_ipc_round_trip_seconds')})`)
   t.ok(moved('tabeby_db_pool_acquired_total') > 0, 'the pools served database work')
   t.same([...after.by('tabeby_db_pool_connections', 'process').keys()].sort(), ['worker-1', 'worker-2'], 'pool figures per worker')
-  t.equal(after.total('tabeby_sse_subscribers'), 1, 'the SSE subscriber')
+  t.equal(after.total('tabeby_sse_subscribers'), 2, 'the SSE subscribers')
   t.ok(moved('tabeby_sse_frames_sent_total') >= 1, 'SSE frames sent')
-  // What the workers keep of the day: the subscriber's worker holds the update's payload (the body with its hash)
-  // and the copy it was rendered from.
+  // What the workers keep of the day: the days subscriber's payload (the body with its hash) is let go once sent, so
+  // the workers hold only the queue view's last payload, and the cache's copy the update was rendered from.
   const plain = (await server.request('/api/booking_days?clinic_id=501', { headers: appHeaders })).text.length
-  t.ok(after.total('tabeby_sse_payload_bytes') > plain, `the SSE payload kept (${after.total('tabeby_sse_payload_bytes')} bytes, the body ${plain})`)
+  const queueView = framesOf(serving.text()).filter((f) => f.event === 'snapshot' || f.event === 'update').at(-1)?.data ?? ''
+  t.equal(after.total('tabeby_sse_payload_bytes'), Buffer.byteLength(queueView), `the SSE payload kept: the queue view's (${queueView}), no day's`)
   t.ok(after.total('tabeby_worker_cache_entries') >= 1, 'a worker keeps a copy')
   t.ok(after.total('tabeby_worker_cache_bytes', { form: 'plain' }) >= plain, 'its plain bytes are counted')
   // MALLOC_TRIM_SECONDS=1 here: each worker hands its freed heap back on its own timer, a second after it started.

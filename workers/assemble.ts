@@ -59,7 +59,7 @@ export function assembleWorker (config: Config, env: ChildEnv, engine: Engine): 
     restarts: env.restarts,
     traffic,
     pool: () => db.stats(),
-    sse: () => sse.stats(),
+    sse: () => sumHubs(sse.stats(), queueSse.stats()), // as /stats: the days and the queue streams
     localLimits: () => limits.counters.local,
     cacheCopies: () => cache.held(),
     ssePayloadBytes: () => sse.heldBytes() + queueSse.heldBytes(),

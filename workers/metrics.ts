@@ -68,7 +68,7 @@ export class WorkerMetrics {
       return [[{ ...own, form: 'plain' }, copies.plain], [{ ...own, form: 'gzip' }, copies.gzip], [{ ...own, form: 'br' }, copies.br]]
     })
     gaugedElsewhere(registry, 'tabeby_worker_cache_entries', 'Copies in the worker\'s own cache', ['process'], () => [[own, sources.cacheCopies().entries]])
-    gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the current SSE payloads the worker keeps, one per channel and view', ['process'], () => [[own, sources.ssePayloadBytes()]])
+    gaugedElsewhere(registry, 'tabeby_sse_payload_bytes', 'Bytes of the SSE payloads the worker keeps between pushes: each queue view\'s last one, shared by its subscribers', ['process'], () => [[own, sources.ssePayloadBytes()]])
     countedElsewhere(registry, 'tabeby_malloc_trims_total', 'Calls of malloc_trim, which hands the freed pages of the C heap back to the system (MALLOC_TRIM_SECONDS)', ['process'], () => [[own, sources.heapTrims().trims]])
     countedElsewhere(registry, 'tabeby_malloc_trim_seconds_total', 'Time spent in malloc_trim, on the event loop', ['process'], () => [[own, sources.heapTrims().seconds]])
     countedElsewhere(registry, 'tabeby_malloc_trim_released_bytes_total', 'RSS given back by malloc_trim (before minus after, over the calls that lowered it)', ['process'], () => [[own, sources.heapTrims().released]])

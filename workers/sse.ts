@@ -76,8 +76,6 @@ export class SseHub<V = number> {
   private readonly byChange = new Map<string, Set<string>>()
   private readonly rendering = new Map<string, boolean>() // channel → another change arrived meanwhile
   private readonly timer: NodeJS.Timeout
-  // Per channel, the current version's payloads by view key ('' is the full view).
-  private readonly frames = new Map<string, { version: number, payloads: Map<string, Buffer> }>()
   // Per channel with subscribers, the newest version a change announced: the id of the empty update, which has no
   // rendering to carry one.
   private readonly announced = new Map<string, number>()
@@ -98,10 +96,16 @@ export class SseHub<V = number> {
     return { subscribers: this.total, channels: this.channels.size, ...this.counters }
   }
 
-  // The bytes of the current payloads kept per channel and view (one copy each, shared by their subscribers).
+  // The bytes of the payloads the hub keeps between pushes: each subscriber's last one, when unchanged views are
+  // skipped (shared by the subscribers of a view, so counted once). A payload is otherwise built for the push or
+  // snapshot that sends it and let go: keeping every watched lane's current payload held a second copy of each
+  // day's body per worker besides the cache's, and it grew with the day (docs/BENCHMARKS.md, "Soaks V and W").
+  // A snapshot builds its own (one SHA-1 over the body, tens of microseconds).
   heldBytes (): number {
+    const held = new Set<Buffer>()
+    for (const members of this.channels.values()) for (const { lastPayload } of members) if (lastPayload !== null) held.add(lastPayload)
     let bytes = 0
-    for (const { payloads } of this.frames.values()) for (const payload of payloads.values()) bytes += payload.byteLength
+    for (const payload of held) bytes += payload.byteLength
     return bytes
   }
 
@@ -152,10 +156,10 @@ export class SseHub<V = number> {
       // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
       if (state.version !== subscriber.sentVersion) {
         const name = params.lastEventId === null ? 'snapshot' : 'update'
-        const { payload } = this.payloadOf(channel, state, subscriber.viewer)
+        const { payload } = this.payloadOf(channel, state, subscriber.viewer, new Map())
         this.send(subscriber, frameOf(name, state.version, payload))
         subscriber.sentVersion = state.version
-        subscriber.lastPayload = payload
+        if (this.options.skipUnchanged) subscriber.lastPayload = payload
       }
     } catch (error) {
       log.warn('SSE snapshot failed', errorFields(error))
@@ -237,15 +241,19 @@ export class SseHub<V = number> {
       if (state === null && members !== undefined) {
         this.pushEmpty(channel, members)
       } else if (state !== null && members !== undefined) {
-        const built = new Map<string, Buffer>() // one frame per view, the same bytes to everyone who shares it
+        // One payload and one frame per view, the same bytes to everyone who shares it.
+        const payloads = new Map<string, Buffer>()
+        const built = new Map<string, Buffer>()
         for (const subscriber of members) {
           if (subscriber.sentVersion >= state.version) continue
-          const { key, payload } = this.payloadOf(channel, state, subscriber.viewer)
-          if (this.options.skipUnchanged && subscriber.lastPayload !== null && (subscriber.lastPayload === payload || subscriber.lastPayload.equals(payload))) {
-            subscriber.sentVersion = state.version
-            continue
+          const { key, payload } = this.payloadOf(channel, state, subscriber.viewer, payloads)
+          if (this.options.skipUnchanged) {
+            if (subscriber.lastPayload !== null && (subscriber.lastPayload === payload || subscriber.lastPayload.equals(payload))) {
+              subscriber.sentVersion = state.version
+              continue
+            }
+            subscriber.lastPayload = payload
           }
-          subscriber.lastPayload = payload
           let frame = built.get(key)
           if (frame === undefined) built.set(key, frame = frameOf('update', state.version, payload))
           this.send(subscriber, frame)
@@ -282,17 +290,17 @@ export class SseHub<V = number> {
   }
 
   // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the payload is
-  // spliced from its bytes without parsing them again. Built once per version, channel and view.
-  private payloadOf (channel: string, state: CachedResponse, viewer: V | null): { key: string, payload: Buffer } {
+  // spliced from its bytes without parsing them again. Built once per view of the version in `built` (the push's or
+  // the snapshot's own).
+  private payloadOf (channel: string, state: CachedResponse, viewer: V | null, built: Map<string, Buffer>): { key: string, payload: Buffer } {
     const view = viewer === null ? null : this.viewOf(channel, state, viewer)
     const key = view?.key ?? ''
-    let cached = this.frames.get(channel)
-    if (cached === undefined || cached.version !== state.version) this.frames.set(channel, cached = { version: state.version, payloads: new Map() })
-    let payload = cached.payloads.get(key)
+    let payload = built.get(key)
     if (payload === undefined) {
-      const body = view?.body ?? Buffer.from(state.body)
+      // Without a hash, the full view is the cached body itself: a view of its bytes, not a copy.
+      const body = view?.body ?? Buffer.from(state.body.buffer, state.body.byteOffset, state.body.byteLength)
       payload = this.options.legacyHash ? withHash(body) : body
-      cached.payloads.set(key, payload)
+      built.set(key, payload)
     }
     return { key, payload }
   }
@@ -336,7 +344,6 @@ export class SseHub<V = number> {
       const watched = this.byChange.get(key)
       watched?.delete(subscriber.channel)
       if (watched?.size === 0) this.byChange.delete(key)
-      this.frames.delete(subscriber.channel)
       this.announced.delete(subscriber.channel)
     }
   }
