@@ -97,10 +97,11 @@ export class SseHub<V = number> {
   }
 
   // The bytes of the payloads the hub keeps between pushes: each subscriber's last one, when unchanged views are
-  // skipped (shared by the subscribers of a view, so counted once). A payload is otherwise built for the push or
-  // snapshot that sends it and let go: keeping every watched lane's current payload held a second copy of each
-  // day's body per worker besides the cache's, and it grew with the day (docs/BENCHMARKS.md, "Soaks V and W").
-  // A snapshot builds its own (one SHA-1 over the body, tens of microseconds).
+  // skipped (shared by the subscribers of a view, so counted once). A frame is otherwise built for the push or
+  // snapshot that sends it, straight from the cached body, and let go: keeping every watched lane's current payload
+  // held a second copy of each day's body per worker besides the cache's, growing with the day, and building the
+  // payload, then the frame, made three buffers of the body per push (docs/BENCHMARKS.md, "Soaks V, W and X"). A
+  // snapshot builds its own (one SHA-1 over the body, tens of microseconds).
   heldBytes (): number {
     const held = new Set<Buffer>()
     for (const members of this.channels.values()) for (const { lastPayload } of members) if (lastPayload !== null) held.add(lastPayload)
@@ -156,8 +157,8 @@ export class SseHub<V = number> {
       // A client resuming at the current version missed nothing; one resuming earlier gets the state as an update.
       if (state.version !== subscriber.sentVersion) {
         const name = params.lastEventId === null ? 'snapshot' : 'update'
-        const { payload } = this.payloadOf(channel, state, subscriber.viewer, new Map())
-        this.send(subscriber, frameOf(name, state.version, payload))
+        const { payload } = this.payloadOf(channel, state, subscriber.viewer)
+        this.send(subscriber, this.frameOf(name, state.version, payload))
         subscriber.sentVersion = state.version
         if (this.options.skipUnchanged) subscriber.lastPayload = payload
       }
@@ -241,12 +242,10 @@ export class SseHub<V = number> {
       if (state === null && members !== undefined) {
         this.pushEmpty(channel, members)
       } else if (state !== null && members !== undefined) {
-        // One payload and one frame per view, the same bytes to everyone who shares it.
-        const payloads = new Map<string, Buffer>()
-        const built = new Map<string, Buffer>()
+        const built = new Map<string, Buffer>() // one frame per view, the same bytes to everyone who shares it
         for (const subscriber of members) {
           if (subscriber.sentVersion >= state.version) continue
-          const { key, payload } = this.payloadOf(channel, state, subscriber.viewer, payloads)
+          const { key, payload } = this.payloadOf(channel, state, subscriber.viewer)
           if (this.options.skipUnchanged) {
             if (subscriber.lastPayload !== null && (subscriber.lastPayload === payload || subscriber.lastPayload.equals(payload))) {
               subscriber.sentVersion = state.version
@@ -255,7 +254,7 @@ export class SseHub<V = number> {
             subscriber.lastPayload = payload
           }
           let frame = built.get(key)
-          if (frame === undefined) built.set(key, frame = frameOf('update', state.version, payload))
+          if (frame === undefined) built.set(key, frame = this.frameOf('update', state.version, payload))
           this.send(subscriber, frame)
           subscriber.sentVersion = state.version
           subscriber.showsEmpty = false
@@ -276,11 +275,8 @@ export class SseHub<V = number> {
   private pushEmpty (channel: string, members: Set<Subscriber<V>>): void {
     const version = this.announced.get(channel) ?? 0
     const clinicId = Number(channel.split(':')[1])
-    const payload = withHash(Buffer.from(JSON.stringify({ clinic_id: clinicId, days: {} })))
     // Without a known version (a refresh after the coordinator came back) the frame goes without an id.
-    const frame = version > 0
-      ? frameOf('update', version, payload)
-      : Buffer.concat([Buffer.from('event: update\ndata: '), payload, Buffer.from('\n\n')])
+    const frame = this.frameOf('update', version > 0 ? version : null, Buffer.from(JSON.stringify({ clinic_id: clinicId, days: {} })))
     for (const subscriber of members) {
       if (subscriber.showsEmpty || (version > 0 && subscriber.sentVersion >= version)) continue
       this.send(subscriber, frame)
@@ -289,20 +285,20 @@ export class SseHub<V = number> {
     }
   }
 
-  // The legacy payload: {"clinic_id", "days", "hash"}; the cached body is {"clinic_id", "days"}, so the payload is
-  // spliced from its bytes without parsing them again. Built once per view of the version in `built` (the push's or
-  // the snapshot's own).
-  private payloadOf (channel: string, state: CachedResponse, viewer: V | null, built: Map<string, Buffer>): { key: string, payload: Buffer } {
+  // What a subscriber is sent of the version: its view, or the full one, which is the cached body itself (a view of
+  // its bytes, not a copy).
+  private payloadOf (channel: string, state: CachedResponse, viewer: V | null): { key: string, payload: Buffer } {
     const view = viewer === null ? null : this.viewOf(channel, state, viewer)
-    const key = view?.key ?? ''
-    let payload = built.get(key)
-    if (payload === undefined) {
-      // Without a hash, the full view is the cached body itself: a view of its bytes, not a copy.
-      const body = view?.body ?? Buffer.from(state.body.buffer, state.body.byteOffset, state.body.byteLength)
-      payload = this.options.legacyHash ? withHash(body) : body
-      built.set(key, payload)
-    }
-    return { key, payload }
+    return { key: view?.key ?? '', payload: view?.body ?? Buffer.from(state.body.buffer, state.body.byteOffset, state.body.byteLength) }
+  }
+
+  // One buffer: the frame's lines around the payload. On the days hub the payload is legacy's {"clinic_id", "days",
+  // "hash"}: the hash of the body is spliced in before its closing brace, without parsing it again.
+  private frameOf (name: string, version: number | null, payload: Buffer): Buffer {
+    const head = Buffer.from(`event: ${name}\n${version === null ? '' : `id: ${version}\n`}data: `)
+    if (!this.options.legacyHash) return Buffer.concat([head, payload, Buffer.from('\n\n')])
+    const hash = createHash('sha1').update(payload).digest('hex')
+    return Buffer.concat([head, payload.subarray(0, payload.length - 1), Buffer.from(`,"hash":"${hash}"}\n\n`)])
   }
 
   private send (subscriber: Subscriber<V>, frame: string | Buffer): void {
@@ -349,18 +345,8 @@ export class SseHub<V = number> {
   }
 }
 
-function frameOf (name: string, version: number, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`event: ${name}\nid: ${version}\ndata: `), payload, Buffer.from('\n\n')])
-}
-
 // `regular:7` of `regular:7` and of `regular:7:2026-11-30`.
 function changeKeyOf (channel: string): string {
   const [topic, clinicId] = channel.split(':')
   return `${topic ?? ''}:${clinicId ?? ''}`
-}
-
-// The legacy payload: {"clinic_id", "days", "hash"}; spliced from the rendering's bytes without parsing them again.
-function withHash (body: Buffer): Buffer {
-  const hash = createHash('sha1').update(body).digest('hex')
-  return Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"hash":"${hash}"}`)])
 }
