@@ -100,7 +100,7 @@ export class SseHub<V = number> {
   // skipped (shared by the subscribers of a view, so counted once). A frame is otherwise built for the push or
   // snapshot that sends it, straight from the cached body, and let go: keeping every watched lane's current payload
   // held a second copy of each day's body per worker besides the cache's, growing with the day, and building the
-  // payload, then the frame, made three buffers of the body per push (docs/BENCHMARKS.md, "Soaks V, W and X"). A
+  // payload, then the frame, made three buffers of the body per push (docs/BENCHMARKS.md, "Soaks W, X and Y"). A
   // snapshot builds its own (one SHA-1 over the body, tens of microseconds).
   heldBytes (): number {
     const held = new Set<Buffer>()
