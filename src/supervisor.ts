@@ -23,12 +23,21 @@ type Role = keyof typeof entry
 // JS heap). With a 1 MB semi-space, in the same 10-minute run at 10,000 users: buffers at most 8 MB, live ones
 // included, the C heap a fifth free instead of half, RSS 27 MB lower and growing more slowly, at the same CPU
 // (docs/BENCHMARKS.md, "The coordinator's native memory").
-// Workers keep V8's default: their young objects are requests, and what collecting those more often costs them in
-// latency was not measured.
+// Workers keep V8's default young generation: their young objects are requests, and what collecting those more
+// often costs them in latency was not measured.
 const COORDINATOR_V8_FLAGS = ['--max-semi-space-size=1']
 
-function execArgvFor (role: Role, parent: readonly string[] = process.execArgv): string[] {
-  return role === 'coordinator' ? [...parent, ...COORDINATOR_V8_FLAGS] : [...parent]
+// Workers get an old-generation limit (WORKER_MAX_OLD_SPACE_MB, 512 by default) because V8 sizes how far the heap
+// may grow before its next full collection by that limit: under V8's own limit on this 24 GB machine (~4 GB) it let
+// the heap grow up to 4× what survived, and in the 10,000-user soaks a worker's heap used rose in bursts to 91-98 MB
+// whose pages glibc then kept (soak W: one burst, +17 MB of [heap] for good, was the worker's whole +10.4 % RSS
+// growth). Under a 512 MB limit the factor stays near 1.4: heap used never passed 64 MB, the workers ran ~35 MB lower,
+// and p99s held (docs/BENCHMARKS.md, "Soaks W, X and Y" and what follows). The limit is hard: a worker whose live
+// heap reaches it dies and is restarted, which is why it is 5× the highest peak seen, and why small values are
+// refused (src/config.ts). A flag here wins over one in NODE_OPTIONS.
+export function execArgvFor (role: Role, workerMaxOldSpaceMb: number | null, parent: readonly string[] = process.execArgv): string[] {
+  if (role === 'coordinator') return [...parent, ...COORDINATOR_V8_FLAGS]
+  return workerMaxOldSpaceMb === null ? [...parent] : [...parent, `--max-old-space-size=${workerMaxOldSpaceMb}`]
 }
 
 // Even collected promptly, a burst of dead buffers leaves glibc's main heap at its high-water mark for good: the
@@ -66,6 +75,7 @@ const MAX_BACKOFF_MS = 30_000
 
 export interface SupervisorOptions {
   workers: number
+  workerMaxOldSpaceMb: number | null // null: V8's own limit
   env: NodeJS.ProcessEnv
   shutdownTimeoutMs: number
   onAllReady: () => void
@@ -106,7 +116,7 @@ export class Supervisor {
   private spawn (slot: Slot): void {
     const child = fork(entry[slot.role], [], {
       env: { ...envFor(slot.role, this.options.env, this.allocator), [CHILD_ENV.role]: slot.role, [CHILD_ENV.workerId]: String(slot.id), [CHILD_ENV.restarts]: String(slot.restarts) },
-      execArgv: execArgvFor(slot.role),
+      execArgv: execArgvFor(slot.role, this.options.workerMaxOldSpaceMb),
       stdio: 'inherit'
     })
     slot.child = child

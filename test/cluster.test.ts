@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { alive, getJson, request, startServer, stats, waitFor } from './helpers/server.ts'
-import { coordinatorAllocator } from '../src/supervisor.ts'
+import { coordinatorAllocator, execArgvFor } from '../src/supervisor.ts'
 
 t.test('npm start with nothing set serves the API on an embedded PostgreSQL', async (t) => {
   const server = await startServer({ workers: 2 })
@@ -59,6 +59,11 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     t.ok(argv(body.coordinator?.pid ?? 0).includes('--max-semi-space-size=1'), 'the coordinator runs with a 1 MB semi-space')
     const pids = body.workers.map((w) => w.pid)
     for (const pid of pids) t.notOk(argv(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid} keeps the default`)
+    // The workers' old-generation limit (WORKER_MAX_OLD_SPACE_MB, 512 by default), which the coordinator does not get.
+    for (const pid of pids) t.ok(argv(pid).includes('--max-old-space-size=512'), `worker ${pid} runs with a 512 MB old generation`)
+    t.notOk(argv(body.coordinator?.pid ?? 0).some((arg) => arg.startsWith('--max-old-space-size')), 'the coordinator keeps V8\'s own limit')
+    t.same(execArgvFor('worker', null, ['--import', 'tsx']), ['--import', 'tsx'], 'WORKER_MAX_OLD_SPACE_MB=0: V8\'s own limit')
+    t.same(execArgvFor('worker', 1024, []), ['--max-old-space-size=1024'])
     // Its freed memory returned to the system wherever it lies (src/supervisor.ts): jemalloc where it is installed.
     const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
     const jemalloc = coordinatorAllocator()
