@@ -26,10 +26,6 @@ type Env = Record<string, string | undefined>
 export const HOT_PATHS = ['worker-hits', 'limit-leases', 'full-days', 'health-memory'] as const
 export type HotPath = typeof HOT_PATHS[number]
 
-// A worker's heap used reached 91-98 MB at the peaks of the 10,000-user soaks: a limit below this would restart
-// workers under load, or crash-loop them, so a smaller WORKER_MAX_OLD_SPACE_MB is refused at start.
-const MIN_WORKER_OLD_SPACE_MB = 128
-
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
@@ -208,8 +204,9 @@ export const variables = z.object({
   // How often each worker hands the freed pages of its C heap back to the system (workers/heap-trim.ts), in
   // seconds; 0 (the default): never, glibc keeps them.
   MALLOC_TRIM_SECONDS: wholeNumber(0, 0, 3600),
-  // Each worker's V8 old-generation limit in MB (src/supervisor.ts); 0: V8's own, which is set by the machine's memory.
-  WORKER_MAX_OLD_SPACE_MB: wholeNumber(512, 0, 1_048_576),
+  // How far the coordinator's and the workers' V8 heaps may grow past what survived the last full collection before
+  // the next one, in percent (src/supervisor.ts); 0: V8 chooses, up to 300 on a machine with this much memory.
+  HEAP_GROWING_PERCENT: wholeNumber(40, 0, 300),
   // When set, /stats, /metrics, /healthz and /cache/stats need `Authorization: Bearer <STATS_TOKEN>`; unset, they
   // are public, as the v2 note had them. /health stays public (the host's health check).
   STATS_TOKEN: z.preprocess(blank, z.string()
@@ -257,8 +254,9 @@ export const configSchema = variables.transform((env, ctx) => {
   if ((env.ADMIN_EMAIL === null) !== (env.ADMIN_PASSWORD === null)) {
     fail(env.ADMIN_EMAIL === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD go together')
   }
-  if (env.WORKER_MAX_OLD_SPACE_MB !== 0 && env.WORKER_MAX_OLD_SPACE_MB < MIN_WORKER_OLD_SPACE_MB) {
-    fail('WORKER_MAX_OLD_SPACE_MB', `must be 0 (V8's own limit) or at least ${MIN_WORKER_OLD_SPACE_MB}, got ${env.WORKER_MAX_OLD_SPACE_MB}: a worker's heap holds its cache copies and SSE subscribers, and one that reaches the limit dies`)
+  // Under 10 % a process would spend its time collecting: V8's own factor never goes below 1.1.
+  if (env.HEAP_GROWING_PERCENT !== 0 && env.HEAP_GROWING_PERCENT < 10) {
+    fail('HEAP_GROWING_PERCENT', `must be 0 (V8 chooses) or between 10 and 300, got ${env.HEAP_GROWING_PERCENT}`)
   }
   if (env.DB_POOL_BUDGET < env.WEB_CONCURRENCY + 2) {
     fail('DB_POOL_BUDGET', `must leave at least one connection per worker after the coordinator's 2 (${env.WEB_CONCURRENCY + 2} for WEB_CONCURRENCY=${env.WEB_CONCURRENCY}), got ${env.DB_POOL_BUDGET}`)
@@ -314,7 +312,7 @@ export const configSchema = variables.transform((env, ctx) => {
     logRequestsPerSecond: env.LOG_REQUESTS_PER_SECOND,
     statsToken: env.STATS_TOKEN,
     mallocTrimSeconds: env.MALLOC_TRIM_SECONDS,
-    workerMaxOldSpaceMb: env.WORKER_MAX_OLD_SPACE_MB === 0 ? null : env.WORKER_MAX_OLD_SPACE_MB,
+    heapGrowingPercent: env.HEAP_GROWING_PERCENT === 0 ? null : env.HEAP_GROWING_PERCENT,
     queueDefaultServiceMinutes: env.QUEUE_DEFAULT_SERVICE_MINUTES,
     fcmServiceAccount: env.FCM_SERVICE_ACCOUNT === null ? null : parseServiceAccount(env.FCM_SERVICE_ACCOUNT, fail),
     fcmEndpoint: (env.FCM_ENDPOINT ?? 'https://fcm.googleapis.com').replace(/\/+$/, '')

@@ -89,7 +89,7 @@ log.info('connection budget', { budget: config.dbPoolBudget, coordinator: shares
 
 const supervisor = new Supervisor({
   workers: config.webConcurrency,
-  workerMaxOldSpaceMb: config.workerMaxOldSpaceMb,
+  heapGrowingPercent: config.heapGrowingPercent,
   shutdownTimeoutMs: config.shutdownTimeoutMs,
   env: {
     ...process.env,

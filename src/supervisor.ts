@@ -27,17 +27,18 @@ type Role = keyof typeof entry
 // often costs them in latency was not measured.
 const COORDINATOR_V8_FLAGS = ['--max-semi-space-size=1']
 
-// Workers get an old-generation limit (WORKER_MAX_OLD_SPACE_MB, 512 by default) because V8 sizes how far the heap
-// may grow before its next full collection by that limit: under V8's own limit on this 24 GB machine (~4 GB) it let
-// the heap grow up to 4× what survived, and in the 10,000-user soaks a worker's heap used rose in bursts to 91-98 MB
-// whose pages glibc then kept (soak W: one burst, +17 MB of [heap] for good, was the worker's whole +10.4 % RSS
-// growth). Under a 512 MB limit the factor stays near 1.4: heap used never passed 64 MB, the workers ran ~35 MB lower,
-// and p99s held (docs/BENCHMARKS.md, "Soaks W, X and Y" and what follows). The limit is hard: a worker whose live
-// heap reaches it dies and is restarted, which is why it is 5× the highest peak seen, and why small values are
-// refused (src/config.ts). A flag here wins over one in NODE_OPTIONS.
-export function execArgvFor (role: Role, workerMaxOldSpaceMb: number | null, parent: readonly string[] = process.execArgv): string[] {
-  if (role === 'coordinator') return [...parent, ...COORDINATOR_V8_FLAGS]
-  return workerMaxOldSpaceMb === null ? [...parent] : [...parent, `--max-old-space-size=${workerMaxOldSpaceMb}`]
+// V8 collects the old generation when it has grown by a factor of what survived the last full collection, and it
+// picks that factor by the heap's limit, which V8 sets from the machine's memory: on this project's 24 GB machines
+// (4 GB limit) it went up to 4. In the 10,000-user soaks that let a worker's heap used rise in bursts to 91-98 MB
+// whose pages glibc then kept (soak W: one such burst, +17 MB of [heap] for good, was a worker's whole +10.4 % RSS
+// growth), and the coordinator's RSS rise ~50 MB in a 2-minute ramp of promoted garbage before each collection (soak
+// Z). A fixed factor (HEAP_GROWING_PERCENT, 40 by default: 1.4) bounds both without a heap limit that a process could
+// die of: a 512 MB limit, which makes V8 choose a factor near that, kept the workers' heap used under 64 MB and their
+// RSS ~35 MB lower, at p99s as low as any soak's (docs/BENCHMARKS.md, "Soaks W, X and Y" and "Soaks Z, ..."). Both
+// roles get it; a flag here wins over one in NODE_OPTIONS.
+export function execArgvFor (role: Role, heapGrowingPercent: number | null, parent: readonly string[] = process.execArgv): string[] {
+  const heap = heapGrowingPercent === null ? [] : [`--heap-growing-percent=${heapGrowingPercent}`]
+  return role === 'coordinator' ? [...parent, ...COORDINATOR_V8_FLAGS, ...heap] : [...parent, ...heap]
 }
 
 // Even collected promptly, a burst of dead buffers leaves glibc's main heap at its high-water mark for good: the
@@ -75,7 +76,7 @@ const MAX_BACKOFF_MS = 30_000
 
 export interface SupervisorOptions {
   workers: number
-  workerMaxOldSpaceMb: number | null // null: V8's own limit
+  heapGrowingPercent: number | null // null: V8 chooses
   env: NodeJS.ProcessEnv
   shutdownTimeoutMs: number
   onAllReady: () => void
@@ -116,7 +117,7 @@ export class Supervisor {
   private spawn (slot: Slot): void {
     const child = fork(entry[slot.role], [], {
       env: { ...envFor(slot.role, this.options.env, this.allocator), [CHILD_ENV.role]: slot.role, [CHILD_ENV.workerId]: String(slot.id), [CHILD_ENV.restarts]: String(slot.restarts) },
-      execArgv: execArgvFor(slot.role, this.options.workerMaxOldSpaceMb),
+      execArgv: execArgvFor(slot.role, this.options.heapGrowingPercent),
       stdio: 'inherit'
     })
     slot.child = child

@@ -59,11 +59,13 @@ t.test('npm start with nothing set serves the API on an embedded PostgreSQL', as
     t.ok(argv(body.coordinator?.pid ?? 0).includes('--max-semi-space-size=1'), 'the coordinator runs with a 1 MB semi-space')
     const pids = body.workers.map((w) => w.pid)
     for (const pid of pids) t.notOk(argv(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid} keeps the default`)
-    // The workers' old-generation limit (WORKER_MAX_OLD_SPACE_MB, 512 by default), which the coordinator does not get.
-    for (const pid of pids) t.ok(argv(pid).includes('--max-old-space-size=512'), `worker ${pid} runs with a 512 MB old generation`)
-    t.notOk(argv(body.coordinator?.pid ?? 0).some((arg) => arg.startsWith('--max-old-space-size')), 'the coordinator keeps V8\'s own limit')
-    t.same(execArgvFor('worker', null, ['--import', 'tsx']), ['--import', 'tsx'], 'WORKER_MAX_OLD_SPACE_MB=0: V8\'s own limit')
-    t.same(execArgvFor('worker', 1024, []), ['--max-old-space-size=1024'])
+    // The heaps' growing factor (HEAP_GROWING_PERCENT, 40 by default), for both roles, and no heap limit.
+    for (const pid of [body.coordinator?.pid ?? 0, ...pids]) {
+      t.ok(argv(pid).includes('--heap-growing-percent=40'), `process ${pid} collects when its heap has grown by 40 %`)
+      t.notOk(argv(pid).some((arg) => arg.startsWith('--max-old-space-size')), `process ${pid} keeps V8's heap limit`)
+    }
+    t.same(execArgvFor('worker', null, ['--import', 'tsx']), ['--import', 'tsx'], 'HEAP_GROWING_PERCENT=0: V8 chooses')
+    t.same(execArgvFor('coordinator', 25, []), ['--max-semi-space-size=1', '--heap-growing-percent=25'])
     // Its freed memory returned to the system wherever it lies (src/supervisor.ts): jemalloc where it is installed.
     const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
     const jemalloc = coordinatorAllocator()

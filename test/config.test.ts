@@ -29,9 +29,9 @@ t.test('with nothing set, the defaults of contract.md §4 apply', async (t) => {
   t.equal(config.secretaryOverbook, 'allow')
   t.equal(config.bookingHorizonDays, 60)
   t.equal(config.mallocTrimSeconds, 0, 'workers leave their freed heap to glibc unless told')
-  t.equal(config.workerMaxOldSpaceMb, 512, 'workers get a 512 MB old generation')
-  t.equal(loadConfig({ WORKER_MAX_OLD_SPACE_MB: '0' }).workerMaxOldSpaceMb, null, '0: V8 chooses')
-  t.equal(loadConfig({ WORKER_MAX_OLD_SPACE_MB: '128' }).workerMaxOldSpaceMb, 128, 'the smallest allowed')
+  t.equal(config.heapGrowingPercent, 40, 'the heaps grow by 40 % between full collections')
+  t.equal(loadConfig({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent, null, '0: V8 chooses')
+  t.equal(loadConfig({ HEAP_GROWING_PERCENT: '10' }).heapGrowingPercent, 10, 'the smallest allowed')
   t.equal(config.redisUrl, null)
   t.ok(config.webConcurrency >= 1, 'WEB_CONCURRENCY defaults to the CPU count')
 })
@@ -80,8 +80,9 @@ const bad: Array<[string, Record<string, string>]> = [
   ['RESET_TOKEN_EXPIRE_MINUTES', { RESET_TOKEN_EXPIRE_MINUTES: '0' }],
   ['MALLOC_TRIM_SECONDS', { MALLOC_TRIM_SECONDS: 'often' }],
   ['MALLOC_TRIM_SECONDS', { MALLOC_TRIM_SECONDS: '3601' }],
-  ['WORKER_MAX_OLD_SPACE_MB', { WORKER_MAX_OLD_SPACE_MB: '64' }],
-  ['WORKER_MAX_OLD_SPACE_MB', { WORKER_MAX_OLD_SPACE_MB: '1g' }]
+  ['HEAP_GROWING_PERCENT', { HEAP_GROWING_PERCENT: '5' }],
+  ['HEAP_GROWING_PERCENT', { HEAP_GROWING_PERCENT: '301' }],
+  ['HEAP_GROWING_PERCENT', { HEAP_GROWING_PERCENT: '1.4' }]
 ]
 for (const [variable, env] of bad) {
   t.test(`a bad ${variable} is an error naming it (${JSON.stringify(env)})`, async (t) => {
