@@ -8,6 +8,9 @@ import { runLoadtest } from '../scripts/loadtest/run.ts'
 import { checkInvariants } from '../scripts/loadtest/invariants.ts'
 import { PER_APP_USER } from '../scripts/loadtest/mix.ts'
 import { renderReport } from '../scripts/loadtest/report.ts'
+import { Viewer } from '../scripts/loadtest/viewers.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 // The load test at a tiny scale (50 users for 10 s on one worker, 20 clinics): it runs the whole day (seed, viewers,
 // every action, midnight) and its invariants hold; then a violation is written into the database and the same
@@ -56,6 +59,31 @@ t.test('a tiny day passes its invariants, and the checker catches a violation wr
   t.ok((after?.checks.tokens_contiguous?.violations ?? 0) > 0, 'the token gap is found')
   t.ok((after?.checks.every_200_stored?.violations ?? 0) > 0, 'the missing booking is found')
   t.ok((after?.checks.viewers_see_the_database?.violations ?? 0) > 0, 'the viewers no longer show the database')
+})
+
+// A stream opening the server refuses (a 503 while its pool is saturated) is counted as refused, not as a stream,
+// and the viewer comes back as a phone would: the summary's refused figure is that count.
+t.test('a viewer counts a refused stream opening and retries', async (t) => {
+  let asked = 0
+  const server = createServer((_request, res) => {
+    asked++
+    if (asked === 1) {
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"detail":"busy"}')
+      return
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' })
+    res.write('id: 1\ndata: {}\n\n')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const viewer = new Viewer({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, secret: 's', address: '127.0.0.9', clinic: 1, timeoutSeconds: 60, sampled: false, onDelivery: () => {} })
+  t.teardown(() => viewer.stop())
+  viewer.start()
+  const deadline = Date.now() + 30_000
+  while (!viewer.connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.ok(viewer.connected, 'the second opening is a stream')
+  t.equal(viewer.refused, 1, 'the 503 is counted as refused')
+  t.equal(asked, 2, 'and the viewer asked again')
 })
 
 t.test('the k6 scenarios parse, and play the runner\'s rates', async (t) => {

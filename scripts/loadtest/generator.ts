@@ -31,6 +31,7 @@ export interface Second {
   deliveries: number[]
   viewersConnected: number
   reconnects: number
+  refused: number // stream openings answered with something other than 200 (a 503, a 429), since the thread began
   dropped: number
   waiting: number
 }
@@ -63,7 +64,7 @@ const address = (n: number): string => `127.${11 + (n >> 16) % 200}.${(n >> 8) &
 
 let current = newSecond(0)
 function newSecond (at: number): Second {
-  return { thread: plan.thread, at, latencies: {}, statuses: {}, deliveries: [], viewersConnected: 0, reconnects: 0, dropped: 0, waiting: 0 }
+  return { thread: plan.thread, at, latencies: {}, statuses: {}, deliveries: [], viewersConnected: 0, reconnects: 0, refused: 0, dropped: 0, waiting: 0 }
 }
 function record (route: Route, answer: Answer): void {
   ;(current.latencies[route] ??= []).push(answer.latencyMs)
@@ -245,6 +246,7 @@ function tick (): void {
 function flush (second: number): void {
   current.viewersConnected = viewers.filter((v) => v.connected).length
   current.reconnects = viewers.reduce((n, v) => n + v.reconnects, 0)
+  current.refused = viewers.reduce((n, v) => n + v.refused, 0)
   current.dropped = pool.dropped
   current.waiting = pool.waiting
   port?.postMessage({ type: 'second', second: current } satisfies ThreadMessage)

@@ -55,7 +55,7 @@ export interface RunResult {
   loadAverage: { start: number[], end: number[] }
   routes: Partial<Record<Route, RouteSummary>>
   totals: { requests: number, unintended: number, unintended_rate: number, dropped: number, per_second: number }
-  sse: { viewers: number, connected_at_end: number, settle_seconds: number, frames: number, cuts: number, reconnects: number, delivery: LatencySummary & { p95_ms: number } }
+  sse: { viewers: number, connected_at_end: number, settle_seconds: number, frames: number, cuts: number, reconnects: number, refused: number, delivery: LatencySummary & { p95_ms: number } }
   processes: Record<string, { rss_mb_first: number, rss_mb_max: number, rss_mb_last: number, cpu_mean: number, fds_first: number, fds_max: number, fds_last: number }>
   database: { budget: number | null, connections_max: number, transactions: number | null, pool_timeouts: number | null, cache_hit_rate: number | string | null }
   midnight: { at: number, days: number, clinics: number, seconds: number } | null
@@ -295,7 +295,8 @@ export async function runLoadtest (options: RunOptions): Promise<RunResult> {
         settle_seconds: settleSeconds,
         frames: viewerFrames,
         cuts,
-        reconnects: lastReconnects(seconds),
+        reconnects: lastCount(seconds, 'reconnects'),
+        refused: lastCount(seconds, 'refused'),
         delivery: withP95(seconds.flatMap((s) => s.deliveries))
       },
       database: {
@@ -322,9 +323,10 @@ function withP95 (values: number[]): LatencySummary & { p95_ms: number } {
   return { ...summarize(values), p95_ms: round(p95) }
 }
 
-function lastReconnects (seconds: Second[]): number {
+// A thread's viewers count from its start: the run's total is each thread's last (largest) figure, summed.
+function lastCount (seconds: Second[], key: 'reconnects' | 'refused'): number {
   const byThread = new Map<number, number>()
-  for (const s of seconds) byThread.set(s.thread, Math.max(byThread.get(s.thread) ?? 0, s.reconnects))
+  for (const s of seconds) byThread.set(s.thread, Math.max(byThread.get(s.thread) ?? 0, s[key]))
   return [...byThread.values()].reduce((a, b) => a + b, 0)
 }
 

@@ -26,7 +26,7 @@ export function summaryText (results: Results): string {
     lines.push(`${pad(route, 9)}${pad(s.latency.count, 10)}${pad(num(s.latency.p50_ms), 9)}${pad(num(s.p95_ms), 9)}${pad(num(s.latency.p99_ms), 9)}${pad(num(s.latency.max_ms), 9)}${statuses}`)
   }
   lines.push(`total ${r.totals.requests} requests (${r.totals.per_second}/s); errors (not 2xx, 304, 409, 429): ${r.totals.unintended} (${(r.totals.unintended_rate * 100).toFixed(3)} %); arrivals dropped: ${r.totals.dropped}`)
-  lines.push(`SSE: ${r.sse.viewers} viewers (${r.sse.connected_at_end ?? '?'} connected at the end; screens caught up with the database ${r.sse.settle_seconds} s after the load stopped), ${r.sse.frames} frames, ${r.sse.cuts} cut by the runner, ${r.sse.reconnects} reconnects with Last-Event-ID; delivery p50 ${num(r.sse.delivery.p50_ms)} ms, p99 ${num(r.sse.delivery.p99_ms)} ms (${r.sse.delivery.count} timed)`)
+  lines.push(`SSE: ${r.sse.viewers} viewers (${r.sse.connected_at_end ?? '?'} connected at the end; screens caught up with the database ${r.sse.settle_seconds} s after the load stopped), ${r.sse.frames} frames, ${r.sse.cuts} cut by the runner, ${r.sse.reconnects} reconnects with Last-Event-ID, ${r.sse.refused ?? '?'} stream openings refused (not 200: the phone retried); delivery p50 ${num(r.sse.delivery.p50_ms)} ms, p99 ${num(r.sse.delivery.p99_ms)} ms (${r.sse.delivery.count} timed)`)
   lines.push(`midnight: ${r.midnight === null ? 'not crossed (no database access)' : `at ${r.midnight.at} s, ${r.midnight.days} days of ${r.midnight.clinics} clinics archived`}`)
   lines.push('')
   lines.push(`${pad('process', 13)}${pad('RSS first', 11)}${pad('RSS max', 10)}${pad('RSS last', 10)}${pad('CPU cores', 11)}open files first/max/last`)
