@@ -29,11 +29,11 @@ const COORDINATOR_V8_FLAGS = ['--max-semi-space-size=1']
 
 // V8 collects the old generation when it has grown by a factor of what survived the last full collection, and it
 // picks that factor by the heap's limit, which it sets from the machine's memory: on this project's 24 GB machines
-// (a 4 GB limit) the factor went up to 4. In the 10,000-user soaks that let a worker's heap used burst to 91-98 MB,
+// (a 4 GB limit) it may go up to 4. In the 10,000-user soaks that let a worker's heap used burst to 91-98 MB,
 // whose pages glibc then kept (soak W: one burst, +17 MB of [heap] for good, was a worker's whole +10.4 % RSS growth),
 // and the coordinator, whose 1 MB young generation promotes short-lived buffers and messages, ramp ~50 MB before each
 // full collection (soak Z). A fixed factor (HEAP_GROWING_PERCENT, 40 by default: 1.4) bounds both without a heap
-// limit a process could die of: in soaks Z2 and Z3 heap used stayed ≤ 63 MB and every process grew < 10 % after the
+// limit a process could die of: in soaks Z2 and Z3 heap used stayed ≤ 64 MB and every process grew < 10 % after the
 // warm-up, at the same CPU (docs/BENCHMARKS.md, "Soaks Z, Z2 and Z3"; scripts/bench-heap-growing.ts). Both roles get
 // it; a flag here wins over one in NODE_OPTIONS.
 export function execArgvFor (role: Role, heapGrowingPercent: number | null, parent: readonly string[] = process.execArgv): string[] {
