@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { root } from './helpers/server.ts'
+import { root, waitFor } from './helpers/server.ts'
 import { runLoadtest } from '../scripts/loadtest/run.ts'
 import { checkInvariants } from '../scripts/loadtest/invariants.ts'
 import { PER_APP_USER } from '../scripts/loadtest/mix.ts'
@@ -79,8 +79,8 @@ t.test('a viewer counts a refused stream opening and retries', async (t) => {
   const viewer = new Viewer({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, secret: 's', address: '127.0.0.9', clinic: 1, timeoutSeconds: 60, sampled: false, onDelivery: () => {} })
   t.teardown(() => viewer.stop())
   viewer.start()
-  const deadline = Date.now() + 30_000
-  while (!viewer.connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  // The retry waits 2-4 s, as EventSource waits the server's hint.
+  await waitFor('the viewer to reconnect', async () => viewer.connected, 30_000)
   t.ok(viewer.connected, 'the second opening is a stream')
   t.equal(viewer.refused, 1, 'the 503 is counted as refused')
   t.equal(asked, 2, 'and the viewer asked again')
